@@ -1,0 +1,278 @@
+"""What every skmtl estimator shares: parameters, fit plumbing and prediction.
+
+Concrete estimators only choose a solver (``_solve``); validation, warm start,
+storing results and predicting live here, so the centralized and asynchronous
+estimators behave the same way on the same data.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import validate_fit_data, validate_predict_data
+from ._datafits import LogisticLoss, SquaredLoss
+
+
+class MTLBase(BaseEstimator):
+    """Base class: shared parameters, data handling and prediction."""
+
+    _loss = None  # "squared" or "logistic", set by the mixins below
+
+    _parameter_constraints = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "task_column": [None, Integral, str],
+        "fit_intercept": ["boolean"],
+        "loss_scaling": [StrOptions({"mean", "sum"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "handle_unknown_task": [StrOptions({"error", "mean"})],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    # -- fitting -------------------------------------------------------------
+    def _make_datafit(self, blocks):
+        if self._loss == "squared":
+            return SquaredLoss(blocks, fit_intercept=self.fit_intercept)
+        return LogisticLoss(blocks, fit_intercept=self.fit_intercept)
+
+    def _warm_start_point(self, datafit):
+        """Initial (W0, b0): the previous solution when warm starting fits."""
+        if not self.warm_start or not hasattr(self, "coef_"):
+            return None, None
+        if self.coef_.shape != (datafit.n_tasks, datafit.n_features):
+            return None, None
+        b0 = self.intercept_.copy() if datafit.has_free_intercept else None
+        return self.coef_.T.copy(), b0
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_with_context(self, X, y, sample_weight):
+        return self._fit(X, y, sample_weight, classifier=self._loss == "logistic")
+
+    def _fit(self, X, y, sample_weight, classifier):
+        data = validate_fit_data(self, X, y, sample_weight, classifier=classifier)
+        datafit = self._make_datafit(data.blocks)
+        W0, b0 = self._warm_start_point(datafit)
+        result = self._solve(datafit, W0, b0)
+        W = result.W
+        if not np.all(np.isfinite(W)):
+            raise FloatingPointError(
+                "The fit produced non-finite coefficients; check the scale of X "
+                "and the step size."
+            )
+        self.coef_ = np.ascontiguousarray(W.T)
+        self.intercept_ = datafit.intercept(W, result.b)
+        self.tasks_ = data.tasks
+        self._y_ndim = data.y_ndim
+        if classifier:
+            self._task_classes = data.classes
+        self.n_iter_ = int(result.n_iter)
+        self.objective_history_ = result.objective_history
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter="
+                f"{self.max_iter} (final relative gap or residual "
+                f"{result.gap:.2e} > tol={self.tol}). Increase max_iter, raise "
+                "tol, or scale the features.",
+                ConvergenceWarning,
+            )
+        return self
+
+    # -- predicting ------------------------------------------------------------
+    def _task_models(self, idx):
+        """Coefficients and intercepts per row (-1 = unknown: the mean model)."""
+        coef = np.vstack([self.coef_, self.coef_.mean(axis=0)])
+        intercept = np.append(self.intercept_, self.intercept_.mean())
+        return coef, intercept, np.where(idx < 0, len(self.tasks_), idx)
+
+    def _linear_predict(self, X):
+        """Margins: (n,) in long format, (n, T) or (n,) in the shared design."""
+        check_is_fitted(self)
+        Xf, idx = validate_predict_data(self, X)
+        if idx is None:
+            M = np.asarray(Xf @ self.coef_.T) + self.intercept_
+            return M.ravel() if self._y_ndim == 1 else M
+        coef, intercept, idx = self._task_models(idx)
+        out = np.empty(Xf.shape[0])
+        for t in np.unique(idx):
+            rows = np.flatnonzero(idx == t)
+            out[rows] = np.asarray(Xf[rows] @ coef[t]).ravel() + intercept[t]
+        return out, idx
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MTLRegressorMixin(RegressorMixin):
+    """fit / predict for the squared loss."""
+
+    _loss = "squared"
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Features; in long format one column holds the task labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; (n_samples, n_tasks) only in the shared design mode.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_with_context(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predict with each row's task model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Samples, in the layout used in fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+            Predictions; (n_samples, n_tasks) in the shared design mode with
+            a 2-D y in fit.
+        """
+        out = self._linear_predict(X)
+        return out[0] if isinstance(out, tuple) else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class MTLClassifierMixin(ClassifierMixin):
+    """fit / predict / predict_proba / decision_function for the logistic loss.
+
+    Every task is binary, with its own two labels; ``classes_`` lists every
+    label seen in fit.  The positive class of a task is the larger of its two
+    labels.
+    """
+
+    _loss = "logistic"
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            Features; in long format one column holds the task labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Binary labels per task (any two labels per task);
+            (n_samples, n_tasks) only in the shared design mode.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit_with_context(X, y, sample_weight)
+        classes = self._task_classes
+        if self.task_column is None and self._y_ndim == 2:
+            self.classes_ = [np.asarray(c) for c in classes]
+        elif self.task_column is None:
+            self.classes_ = np.asarray(classes[0])
+        else:
+            self.classes_ = np.unique(np.concatenate(classes))
+        return self
+
+    def decision_function(self, X):
+        """Margin ``x . w_t + b_t`` of the task's positive (larger) label.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        """
+        out = self._linear_predict(X)
+        return out[0] if isinstance(out, tuple) else out
+
+    def _row_classes(self, idx):
+        """Per row: the (negative, positive) labels of its task."""
+        pairs = np.asarray(self._task_classes)
+        if np.any(idx < 0):
+            if not np.all(pairs == pairs[0]):
+                raise ValueError(
+                    "handle_unknown_task='mean' needs every task to use the same "
+                    "two labels in a classifier; these tasks use different ones."
+                )
+            pairs = np.vstack([pairs, pairs[:1]])
+            idx = np.where(idx < 0, len(self.tasks_), idx)
+        return pairs[idx]
+
+    def predict_proba(self, X):
+        """Probability of each label.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or list of them
+            Long format: columns follow ``classes_``; a row's mass is on its
+            task's two labels.  Shared design with a 2-D y: one (n_samples, 2)
+            array per task, as scikit-learn's multi-output classifiers.
+        """
+        out = self._linear_predict(X)
+        if isinstance(out, tuple):
+            margin, idx = out
+            pairs = self._row_classes(idx)
+            p = expit(margin)
+            proba = np.zeros((margin.shape[0], len(self.classes_)))
+            rows = np.arange(margin.shape[0])
+            proba[rows, np.searchsorted(self.classes_, pairs[:, 0])] = 1 - p
+            proba[rows, np.searchsorted(self.classes_, pairs[:, 1])] = p
+            return proba
+        p = expit(out)
+        if out.ndim == 1:
+            return np.column_stack([1 - p, p])
+        return [np.column_stack([1 - p[:, t], p[:, t]]) for t in range(p.shape[1])]
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict(self, X):
+        """Predict each row's label with its task model.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        """
+        out = self._linear_predict(X)
+        if isinstance(out, tuple):
+            margin, idx = out
+            pairs = self._row_classes(idx)
+            return np.where(margin > 0, pairs[:, 1], pairs[:, 0])
+        if out.ndim == 1:
+            c = self.classes_
+            return np.where(out > 0, c[1], c[0])
+        return np.column_stack(
+            [np.where(out[:, t] > 0, c[1], c[0]) for t, c in enumerate(self.classes_)]
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

@@ -1,0 +1,211 @@
+"""Input validation: from what the user passes to per-task blocks.
+
+Two data modes (see the user guide):
+
+* shared design (``task_column=None``): ``X`` is (n, d) and ``y`` is (n,) for one
+  task or (n, T) for T tasks sharing the rows;
+* long format (``task_column`` set): one column of ``X`` holds each row's task
+  label; ``y`` is 1-D; tasks may have any size.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    validate_data,
+)
+
+from ._datafits import TaskBlocks
+from ._tasks import split_task_column
+
+_ACCEPT_SPARSE = ("csr", "csc")
+_DTYPES = (np.float64, np.float32)
+
+
+@dataclass
+class FitData:
+    """Validated training data and what predict needs to know about it."""
+
+    blocks: TaskBlocks
+    tasks: np.ndarray
+    y_ndim: int
+    classes: list = field(default_factory=list)  # per task: its two labels
+
+
+def _check_features(X, input_name="X"):
+    X = check_array(
+        X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, input_name=input_name
+    )
+    if X.shape[1] == 0:
+        raise ValueError(
+            "X has no feature column besides the task column; at least one "
+            "feature is required."
+        )
+    if sp.issparse(X):
+        return X.astype(np.float64).tocsr()
+    return np.asarray(X, dtype=np.float64)
+
+
+def _encode_labels(labels, what):
+    """Sorted unique labels and the inverse index, with a clear error."""
+    try:
+        return np.unique(labels, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError(
+            f"The {what} labels mix types that cannot be sorted together "
+            f"({exc}); use labels of one type (all int or all str)."
+        ) from None
+
+
+def _binary_targets(y, task_name, where):
+    """Map a task's labels to -1/+1 and return its two classes."""
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(
+            f"Task {task_name!r} has only one class ({classes[0]!r}) {where}; "
+            "a classifier needs samples of two classes in every task."
+        )
+    if classes.size > 2:
+        raise ValueError(
+            f"Task {task_name!r} has {classes.size} classes {where}; every task "
+            "must be binary (two classes). Split a multiclass problem into "
+            "binary tasks first."
+        )
+    return np.where(y == classes[1], 1.0, -1.0), classes
+
+
+def _validate_long(est, X, y, sample_weight, classifier):
+    validate_data(est, X, skip_check_array=True, reset=True)
+    Xf, labels, _ = split_task_column(X, est.task_column)
+    Xf = _check_features(Xf)
+    if classifier:
+        y = column_or_1d(y, warn=True)
+    else:
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        if y.ndim != 1:
+            raise ValueError(
+                f"y must be 1-D in long format (task_column set); got shape "
+                f"{y.shape}. For several targets per row use task_column=None."
+            )
+    check_consistent_length(Xf, y, labels)
+    sw = _check_sample_weight(
+        sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
+    )
+    tasks, idx = _encode_labels(labels, "task")
+    blocks_X, blocks_y, blocks_s, classes = [], [], [], []
+    for t, name in enumerate(tasks):
+        rows = np.flatnonzero(idx == t)
+        yt = y[rows]
+        if classifier:
+            yt, cls = _binary_targets(yt, name, "in the training data")
+            classes.append(cls)
+        blocks_X.append(Xf[rows])
+        blocks_y.append(np.asarray(yt, dtype=np.float64))
+        blocks_s.append(sw[rows])
+    blocks = TaskBlocks(blocks_X, blocks_y, blocks_s, np.ones(len(tasks)), shared=False)
+    return FitData(blocks, tasks, 1, classes)
+
+
+def _validate_shared(est, X, y, sample_weight, classifier):
+    X, y = validate_data(
+        est,
+        X,
+        y,
+        accept_sparse=_ACCEPT_SPARSE,
+        dtype=_DTYPES,
+        multi_output=True,
+        y_numeric=not classifier,
+    )
+    X = _check_features(X)
+    y_ndim = np.ndim(y)
+    if y_ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D; got shape {np.shape(y)}.")
+    Y = np.asarray(y).reshape(y.shape[0], -1)
+    sw = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    T = Y.shape[1]
+    ys, classes = [], []
+    for t in range(T):
+        yt = Y[:, t]
+        if classifier:
+            yt, cls = _binary_targets(yt, t, "in column %d of y" % t)
+            classes.append(cls)
+        ys.append(np.ascontiguousarray(yt, dtype=np.float64))
+    # The same X and weight objects for every task: nothing is copied.
+    blocks = TaskBlocks([X] * T, ys, [sw] * T, np.ones(T), shared=True)
+    return FitData(blocks, np.arange(T), y_ndim, classes)
+
+
+def validate_fit_data(est, X, y, sample_weight=None, *, classifier=False):
+    """Validate training data for ``est`` and split it into per-task blocks.
+
+    Sets ``n_features_in_`` (and ``feature_names_in_``) on ``est``, scales each
+    task by its total sample weight for ``loss_scaling='mean'``.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(est).__name__} requires y to be passed, but the target y is None."
+        )
+    if est.task_column is None:
+        data = _validate_shared(est, X, y, sample_weight, classifier)
+    else:
+        data = _validate_long(est, X, y, sample_weight, classifier)
+    blocks = data.blocks
+    totals = np.array([s.sum() for s in blocks.sample_weights])
+    if np.any(totals <= 0):
+        bad = [data.tasks[t] for t in np.flatnonzero(totals <= 0)]
+        raise ValueError(
+            f"Task(s) {bad[:10]} have no rows with positive sample weight; every "
+            "task needs at least one."
+        )
+    if est.loss_scaling == "mean":
+        blocks.scales = totals
+    return data
+
+
+def validate_predict_data(est, X):
+    """Validate ``X`` at predict time.
+
+    Returns the feature matrix and, in long format, each row's task index into
+    ``est.tasks_`` (-1 for a task not seen in fit, only with
+    ``handle_unknown_task='mean'``).
+    """
+    if est.task_column is None:
+        X = validate_data(
+            est, X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=False
+        )
+        return _check_features(X), None
+    validate_data(est, X, skip_check_array=True, reset=False)
+    Xf, labels, _ = split_task_column(X, est.task_column)
+    Xf = _check_features(Xf)
+    return Xf, _task_index(est, labels)
+
+
+def _task_index(est, labels):
+    tasks = est.tasks_
+    idx = None
+    try:
+        pos = np.clip(np.searchsorted(tasks, labels), 0, len(tasks) - 1)
+        known = tasks[pos] == labels
+        if isinstance(known, np.ndarray) and known.shape == pos.shape:
+            idx = np.where(known, pos, -1)
+    except TypeError:
+        pass
+    if idx is None:  # labels whose type does not compare with tasks_
+        lookup = {lab: i for i, lab in enumerate(tasks.tolist())}
+        idx = np.array([lookup.get(lab, -1) for lab in np.asarray(labels).tolist()])
+    unknown = idx < 0
+    if unknown.any() and est.handle_unknown_task == "error":
+        bad = np.unique(np.asarray(labels, dtype=object)[unknown].astype(str))
+        raise ValueError(
+            f"Unknown task label(s) {bad[:10].tolist()} in X: they were not seen "
+            f"in fit (known tasks: {tasks[:10].tolist()}"
+            f"{' ...' if len(tasks) > 10 else ''}). Set "
+            "handle_unknown_task='mean' to predict them with the average task model."
+        )
+    return idx

@@ -1,0 +1,425 @@
+"""Separable multi-task data-fits: squared and logistic losses.
+
+A data-fit is ``f(W, b) = sum_t l_t(w_t, b_t)`` over the columns of the d x T
+matrix ``W``.  Every task ``t`` owns its rows ``(X_t, y_t, s_t)``; in the shared
+design mode all tasks hold the *same* ``X`` object (never copied) with their own
+column of ``Y``.  The intercepts ``b_t`` are never penalized:
+
+* squared loss: the intercept is eliminated by (weighted) centering, exactly;
+  ``intercept(W)`` recovers it as ``ybar_t - xbar_t . w_t``;
+* logistic loss: ``b_t`` is a free, unpenalized coordinate of the task's block
+  (``has_free_intercept``), updated together with ``w_t``.
+
+Every data-fit exposes the same small protocol used by the centralized solver
+and by every AMTL backend: ``value``, ``gradient``, ``task_gradient``,
+``lipschitz``, ``intercept``, ``gradient_at_zero``, ``initial_intercept`` and
+``duality_gap``.  Losses per sample (margin ``m = x.w + b``):
+squared ``0.5 (y - m)^2``; logistic ``log(1 + exp(-y m))`` with ``y`` in
+{-1, +1}, computed with :func:`numpy.logaddexp`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, xlogy
+
+from ._prox import spectral_norm, trace_norm
+
+# Gram matrices are precomputed for the squared loss while they cost less than
+# this many bytes in all (and while they make an iteration cheaper, see below).
+_GRAM_MAX_BYTES = 1 << 30
+
+
+@dataclass
+class TaskBlocks:
+    """Per-task data, already validated (float64, finite, weights >= 0).
+
+    ``Xs[t]`` may be the very same object for every task (shared design).
+    ``scales[t]`` divides the task's loss: the sum of its sample weights for
+    ``loss_scaling='mean'`` and 1 for ``'sum'``.
+    """
+
+    Xs: list
+    ys: list
+    sample_weights: list
+    scales: np.ndarray
+    shared: bool = False
+
+    @property
+    def n_tasks(self):
+        return len(self.Xs)
+
+    @property
+    def n_features(self):
+        return self.Xs[0].shape[1]
+
+
+def _weighted_mean_rows(X, s):
+    """Weighted column means of X (dense or sparse)."""
+    total = s.sum()
+    if sp.issparse(X):
+        return np.asarray(X.T @ s).ravel() / total
+    return (s @ X) / total
+
+
+def _centered_gram(X, s, xbar):
+    """``(X - 1 xbar)^T S (X - 1 xbar)`` without densifying a sparse X."""
+    if sp.issparse(X):
+        A = np.asarray((X.T @ X.multiply(s[:, None])).todense())
+    else:
+        A = X.T @ (X * s[:, None])
+    if xbar is not None:
+        A -= s.sum() * np.outer(xbar, xbar)
+    return A
+
+
+def _max_eig_gram(X, s, xbar, extra_ones=False):
+    """Largest eigenvalue of the weighted (centered, optionally augmented) Gram."""
+    n, d = X.shape
+    if min(n, d) <= 2000:
+        if d <= n or sp.issparse(X):
+            A = _centered_gram(X, s, xbar)
+            if extra_ones:
+                col = np.asarray(X.T @ s).ravel()
+                A = np.block([[A, col[:, None]], [col[None, :], np.array([[s.sum()]])]])
+            return float(np.linalg.eigvalsh(A)[-1])
+        Xd = X - xbar if xbar is not None else X
+        sq = np.sqrt(s)
+        B = Xd * sq[:, None]
+        K = B @ B.T
+        if extra_ones:
+            K += np.outer(sq, sq)
+        return float(np.linalg.eigvalsh(K)[-1])
+    # Large in both dimensions: a few Lanczos steps, then a small safety margin
+    # because the step size must not exceed 1/L.
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    sq = np.sqrt(s)
+    ones = extra_ones
+
+    def matvec(v):
+        v = np.ravel(v)
+        w, c = (v[:-1], v[-1]) if ones else (v, 0.0)
+        u = X @ w + c
+        if xbar is not None:
+            u = u - xbar @ w
+        u = u * s
+        out = np.asarray(X.T @ u).ravel()
+        if xbar is not None:
+            out = out - xbar * u.sum()
+        return np.append(out, u.sum()) if ones else out
+
+    del sq
+    size = d + 1 if ones else d
+    op = LinearOperator((size, size), matvec=matvec, dtype=np.float64)
+    val = eigsh(op, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0]
+    return float(val) * 1.01
+
+
+class SquaredLoss:
+    """Squared loss ``l_t = (1 / c_t) sum_i s_i 0.5 (y_i - x_i.w_t - b_t)^2``.
+
+    With ``fit_intercept`` the rows are centered (weighted) per task, which
+    eliminates ``b_t`` exactly.  When it is cheaper, the loss is held in Gram
+    form: ``l_t(w) = 0.5 (w^T H_t w - 2 q_t^T w + c_t)`` with ``H_t`` shared by
+    all tasks in the shared design mode.
+    """
+
+    has_free_intercept = False
+
+    def __init__(self, blocks, *, fit_intercept=True, use_gram="auto"):
+        self.blocks = blocks
+        self.fit_intercept = fit_intercept
+        T, d = blocks.n_tasks, blocks.n_features
+        self.n_tasks, self.n_features = T, d
+        self.xbar = np.zeros((d, T))
+        self.ybar = np.zeros(T)
+        if fit_intercept:
+            for t in range(T):
+                s = blocks.sample_weights[t]
+                if blocks.shared and t > 0 and s is blocks.sample_weights[0]:
+                    self.xbar[:, t] = self.xbar[:, 0]
+                else:
+                    self.xbar[:, t] = _weighted_mean_rows(blocks.Xs[t], s)
+                self.ybar[t] = s @ blocks.ys[t] / s.sum()
+        self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar)]
+        shared_gram = blocks.shared and all(
+            s is blocks.sample_weights[0] for s in blocks.sample_weights
+        )
+        self._shared_gram = shared_gram
+        if use_gram == "auto":
+            n_gram = 1 if shared_gram else T
+            n_total = sum(X.shape[0] for X in blocks.Xs)
+            use_gram = (
+                n_gram * d * d * 8 <= _GRAM_MAX_BYTES and n_gram * d <= 2 * n_total
+            )
+        self.use_gram = bool(use_gram)
+        if self.use_gram:
+            self._build_gram()
+        self._lipschitz = None
+
+    # -- Gram form -----------------------------------------------------------
+    def _build_gram(self):
+        b = self.blocks
+        T, d = self.n_tasks, self.n_features
+        xb = self.xbar if self.fit_intercept else None
+        if self._shared_gram:
+            s0 = b.sample_weights[0]
+            H = _centered_gram(b.Xs[0], s0, None if xb is None else xb[:, 0])
+            H /= b.scales[0]
+        else:
+            H = np.empty((T, d, d))
+            for t in range(T):
+                xt = None if xb is None else xb[:, t]
+                H[t] = _centered_gram(b.Xs[t], b.sample_weights[t], xt) / b.scales[t]
+        Q = np.empty((d, T))
+        c = np.empty(T)
+        for t in range(T):
+            X, s, yc = b.Xs[t], b.sample_weights[t], self.ycs[t]
+            # X^T S yc equals Xc^T S yc because sum_i s_i yc_i = 0.
+            Q[:, t] = np.asarray(X.T @ (s * yc)).ravel() / b.scales[t]
+            c[t] = s @ (yc * yc) / b.scales[t]
+        self.H, self.Q, self.c = H, Q, c
+
+    def _HW(self, W):
+        if self.H.ndim == 2:
+            return self.H @ W
+        return np.einsum("tij,jt->it", self.H, W)
+
+    # -- data form -----------------------------------------------------------
+    def _residual(self, t, w):
+        X = self.blocks.Xs[t]
+        r = np.asarray(X @ w).ravel() - self.ycs[t]
+        if self.fit_intercept:
+            r -= self.xbar[:, t] @ w
+        return r
+
+    # -- protocol --------------------------------------------------------------
+    def task_values(self, W, b=None):
+        if self.use_gram:
+            HW = self._HW(W)
+            return (
+                0.5
+                * (np.einsum("it,it->t", W, HW) - 2 * np.einsum("it,it->t", W, self.Q))
+                + 0.5 * self.c
+            )
+        out = np.empty(self.n_tasks)
+        for t in range(self.n_tasks):
+            r = self._residual(t, W[:, t])
+            out[t] = 0.5 * (self.blocks.sample_weights[t] @ (r * r))
+        return out / self.blocks.scales
+
+    def value(self, W, b=None):
+        return float(self.task_values(W, b).sum())
+
+    def gradient(self, W, b=None):
+        if self.use_gram:
+            return self._HW(W) - self.Q, None
+        G = np.empty_like(W)
+        for t in range(self.n_tasks):
+            G[:, t] = self.task_gradient(t, W[:, t])[0]
+        return G, None
+
+    def task_gradient(self, t, w, bt=None):
+        if self.use_gram:
+            H = self.H if self.H.ndim == 2 else self.H[t]
+            return H @ w - self.Q[:, t], None
+        sr = self.blocks.sample_weights[t] * self._residual(t, w)
+        # sum(sr) == 0 when centered, so the centering term of X^T vanishes.
+        g = np.asarray(self.blocks.Xs[t].T @ sr).ravel()
+        return g / self.blocks.scales[t], None
+
+    @property
+    def lipschitz(self):
+        if self._lipschitz is None:
+            if self.use_gram:
+                if self.H.ndim == 2:
+                    L = np.full(self.n_tasks, np.linalg.eigvalsh(self.H)[-1])
+                else:
+                    L = np.linalg.eigvalsh(self.H)[:, -1]
+            else:
+                L = self._lipschitz_from_data(extra_ones=False)
+            self._lipschitz = np.maximum(L, 0.0)
+        return self._lipschitz
+
+    def _lipschitz_from_data(self, extra_ones):
+        b = self.blocks
+        L = np.empty(self.n_tasks)
+        for t in range(self.n_tasks):
+            if b.shared and t > 0 and b.sample_weights[t] is b.sample_weights[0]:
+                L[t] = L[0]
+                continue
+            xb = self.xbar[:, t] if getattr(self, "fit_intercept", False) else None
+            if extra_ones:
+                xb = None
+            L[t] = _max_eig_gram(b.Xs[t], b.sample_weights[t], xb, extra_ones)
+            L[t] /= b.scales[t]
+        return L
+
+    def intercept(self, W, b=None):
+        if not self.fit_intercept:
+            return np.zeros(self.n_tasks)
+        return self.ybar - np.einsum("it,it->t", self.xbar, W)
+
+    def initial_intercept(self):
+        return None
+
+    def gradient_at_zero(self):
+        return self.gradient(np.zeros((self.n_features, self.n_tasks)))[0]
+
+    def duality_gap(self, W, b, alpha, G=None):
+        """Primal, dual and gap from the sample-space Fenchel dual.
+
+        The dual point is the residual scaled by ``kappa = min(1, alpha/||G||_2)``
+        so that the spectral-norm constraint holds.
+        """
+        if G is None:
+            G = self.gradient(W)[0]
+        sq = 2.0 * self.task_values(W)  # sum_i s_i r_i^2 / c_t per task
+        if self.use_gram:
+            qw_minus_c = np.einsum("it,it->t", self.Q, W) - self.c
+        else:
+            qw_minus_c = np.empty(self.n_tasks)
+            for t in range(self.n_tasks):
+                r = self._residual(t, W[:, t])
+                s = self.blocks.sample_weights[t]
+                qw_minus_c[t] = s @ (r * self.ycs[t]) / self.blocks.scales[t]
+        primal = 0.5 * sq.sum() + alpha * trace_norm(W)
+        kappa = _dual_scaling(G, alpha)
+        conj = 0.5 * kappa**2 * sq.sum() + kappa * qw_minus_c.sum()
+        return primal, -conj, primal + conj
+
+
+class LogisticLoss:
+    """Logistic loss ``l_t = (1 / c_t) sum_i s_i log(1 + exp(-y_i (x_i.w_t + b_t)))``.
+
+    Labels are -1/+1.  With ``fit_intercept`` the intercept ``b_t`` is a free
+    unpenalized coordinate of task ``t``'s block.
+    """
+
+    def __init__(self, blocks, *, fit_intercept=True):
+        self.blocks = blocks
+        self.fit_intercept = fit_intercept
+        self.has_free_intercept = bool(fit_intercept)
+        self.n_tasks, self.n_features = blocks.n_tasks, blocks.n_features
+        self._lipschitz = None
+
+    def _margin(self, t, w, bt):
+        m = np.asarray(self.blocks.Xs[t] @ w).ravel()
+        return m + bt if bt is not None else m
+
+    def _task_terms(self, t, w, bt):
+        y, s = self.blocks.ys[t], self.blocks.sample_weights[t]
+        ym = y * self._margin(t, w, bt)
+        return y, s, ym
+
+    def task_values(self, W, b=None):
+        out = np.empty(self.n_tasks)
+        for t in range(self.n_tasks):
+            _, s, ym = self._task_terms(t, W[:, t], None if b is None else b[t])
+            out[t] = s @ np.logaddexp(0.0, -ym)
+        return out / self.blocks.scales
+
+    def value(self, W, b=None):
+        return float(self.task_values(W, b).sum())
+
+    def task_gradient(self, t, w, bt=None):
+        y, s, ym = self._task_terms(t, w, bt)
+        u = -(s * y * expit(-ym)) / self.blocks.scales[t]
+        g = np.asarray(self.blocks.Xs[t].T @ u).ravel()
+        return g, (float(u.sum()) if self.has_free_intercept else None)
+
+    def gradient(self, W, b=None):
+        G = np.empty_like(W)
+        gb = np.empty(self.n_tasks) if self.has_free_intercept else None
+        for t in range(self.n_tasks):
+            g, gbt = self.task_gradient(t, W[:, t], None if b is None else b[t])
+            G[:, t] = g
+            if gb is not None:
+                gb[t] = gbt
+        return G, gb
+
+    @property
+    def lipschitz(self):
+        if self._lipschitz is None:
+            b = self.blocks
+            L = np.empty(self.n_tasks)
+            for t in range(self.n_tasks):
+                if b.shared and t > 0 and b.sample_weights[t] is b.sample_weights[0]:
+                    L[t] = L[0]
+                    continue
+                L[t] = _max_eig_gram(
+                    b.Xs[t], b.sample_weights[t], None, self.has_free_intercept
+                )
+            self._lipschitz = np.maximum(L / (4.0 * b.scales), 0.0)
+        return self._lipschitz
+
+    def initial_intercept(self):
+        """The optimal intercepts for W = 0: the weighted log-odds per task."""
+        if not self.has_free_intercept:
+            return None
+        b0 = np.empty(self.n_tasks)
+        for t in range(self.n_tasks):
+            y, s = self.blocks.ys[t], self.blocks.sample_weights[t]
+            p = s[y > 0].sum() / s.sum()
+            b0[t] = np.log(p) - np.log1p(-p)
+        return b0
+
+    def optimal_intercept(self, W, b, n_steps=50, tol=1e-13):
+        """Minimize over each ``b_t`` with ``W`` fixed (safeguarded Newton)."""
+        b = np.array(b, dtype=float)
+        for t in range(self.n_tasks):
+            y, s = self.blocks.ys[t], self.blocks.sample_weights[t]
+            m0 = self._margin(t, W[:, t], None)
+            for _ in range(n_steps):
+                p = expit(-y * (m0 + b[t]))
+                g = -(s * y * p).sum()
+                h = (s * p * (1 - p)).sum()
+                if abs(g) <= tol * s.sum() or h <= 0:
+                    break
+                step = g / h
+                f0 = s @ np.logaddexp(0.0, -y * (m0 + b[t]))
+                # Backtrack: the logistic Hessian shrinks away from the optimum.
+                for _ in range(30):
+                    f1 = s @ np.logaddexp(0.0, -y * (m0 + b[t] - step))
+                    if f1 <= f0:
+                        break
+                    step *= 0.5
+                b[t] -= step
+        return b
+
+    def intercept(self, W, b=None):
+        if b is None:
+            return np.zeros(self.n_tasks)
+        return np.asarray(b, dtype=float)
+
+    def gradient_at_zero(self):
+        W0 = np.zeros((self.n_features, self.n_tasks))
+        return self.gradient(W0, self.initial_intercept())[0]
+
+    def duality_gap(self, W, b, alpha, G=None):
+        """Primal, dual and gap; exact only when ``b`` is optimal for ``W``.
+
+        The dual constraint of a free intercept is ``sum_i theta_i = 0`` per
+        task: the caller refines ``b`` with :meth:`optimal_intercept` first.
+        """
+        if G is None:
+            G = self.gradient(W, b)[0]
+        kappa = _dual_scaling(G, alpha)
+        primal = alpha * trace_norm(W)
+        conj = 0.0
+        for t in range(self.n_tasks):
+            _, s, ym = self._task_terms(t, W[:, t], None if b is None else b[t])
+            scale = self.blocks.scales[t]
+            primal += s @ np.logaddexp(0.0, -ym) / scale
+            p = kappa * expit(-ym)
+            conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
+        return primal, -conj, primal + conj
+
+
+def _dual_scaling(G, alpha):
+    norm = spectral_norm(G)
+    if norm <= alpha or norm == 0.0:
+        return 1.0
+    return alpha / norm
