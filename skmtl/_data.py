@@ -133,7 +133,7 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     for t in range(T):
         yt = Y[:, t]
         if classifier:
-            yt, cls = _binary_targets(yt, t, "in column %d of y" % t)
+            yt, cls = _binary_targets(yt, t, f"in column {t} of y")
             classes.append(cls)
         ys.append(np.ascontiguousarray(yt, dtype=np.float64))
     # The same X and weight objects for every task: nothing is copied.

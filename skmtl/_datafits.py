@@ -143,7 +143,7 @@ class SquaredLoss:
                 else:
                     self.xbar[:, t] = _weighted_mean_rows(blocks.Xs[t], s)
                 self.ybar[t] = s @ blocks.ys[t] / s.sum()
-        self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar)]
+        self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar, strict=True)]
         shared_gram = blocks.shared and all(
             s is blocks.sample_weights[0] for s in blocks.sample_weights
         )
