@@ -1,0 +1,350 @@
+"""Tests for the long-format helpers in skmtl._tasks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_array_equal
+
+from skmtl._tasks import (
+    resolve_task_column,
+    split_task_column,
+    stack_tasks,
+    unstack_tasks,
+)
+
+
+def _per_task_data(sizes=(3, 1, 4), n_features=2, seed=0):
+    rng = np.random.default_rng(seed)
+    Xs = [rng.normal(size=(n, n_features)) for n in sizes]
+    ys = [rng.normal(size=n) for n in sizes]
+    return Xs, ys
+
+
+# resolve_task_column ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "task_column, expected", [(0, 0), (2, 2), (-1, 2), (-3, 0), (np.int64(1), 1)]
+)
+def test_resolve_task_column_positions(task_column, expected):
+    assert resolve_task_column(task_column, 3) == expected
+
+
+def test_resolve_task_column_names():
+    columns = pd.Index(["x0", "school", "x1"])
+    assert resolve_task_column("school", 3, columns=columns) == 1
+    # ints are positions even when the names are ints (as in ColumnTransformer)
+    assert resolve_task_column(0, 3, columns=[2, 1, 0]) == 0
+
+
+@pytest.mark.parametrize(
+    "task_column, columns, match",
+    [
+        (3, None, "out of range"),
+        (-4, None, "out of range"),
+        ("task", None, "no column names"),
+        ("task", ["a", "b", "c"], "not a column of X"),
+        ("a", ["a", "b", "a"], "names 2 columns"),
+        (None, None, "must be a column position"),
+        (True, None, "must be a column position"),
+        (1.0, None, "int position or a column name"),
+    ],
+)
+def test_resolve_task_column_errors(task_column, columns, match):
+    with pytest.raises(ValueError, match=match):
+        resolve_task_column(task_column, 3, columns=columns)
+
+
+def test_resolve_task_column_columns_length_mismatch():
+    with pytest.raises(ValueError, match="columns has 2 names"):
+        resolve_task_column(0, 3, columns=["a", "b"])
+
+
+# split_task_column -----------------------------------------------------------
+
+
+def test_split_task_column_numpy():
+    X = np.array([[1.0, 0.0, 2.0], [3.0, 1.0, 4.0]])
+    X_features, tasks, index = split_task_column(X, 1)
+    assert_array_equal(X_features, [[1.0, 2.0], [3.0, 4.0]])
+    assert_array_equal(tasks, [0.0, 1.0])
+    assert index == 1
+
+
+def test_split_task_column_keeps_dtypes():
+    X = np.arange(6, dtype=np.float32).reshape(3, 2)
+    X_features, _, _ = split_task_column(X, -1)
+    assert X_features.dtype == np.float32
+    X = np.array([[1.5, "a"], [2.5, "b"]], dtype=object)
+    X_features, tasks, _ = split_task_column(X, -1)
+    assert X_features.dtype == object
+    assert tasks.tolist() == ["a", "b"]
+
+
+def test_split_task_column_list_with_mixed_values():
+    # np.asarray would turn every value into a string; we keep the objects
+    X_features, tasks, _ = split_task_column([[1.5, "a"], [2.5, "b"]], -1)
+    assert X_features.dtype == object
+    assert X_features[:, 0].tolist() == [1.5, 2.5]
+    assert tasks.tolist() == ["a", "b"]
+
+
+def test_split_task_column_dataframe():
+    df = pd.DataFrame(
+        {"x0": [1.0, 2.0], "school": ["s1", "s2"], "x1": np.array([3, 4], "int32")}
+    )
+    for task_column in ("school", 1, -2):
+        X_features, tasks, index = split_task_column(df, task_column)
+        assert isinstance(X_features, pd.DataFrame)
+        assert list(X_features.columns) == ["x0", "x1"]
+        assert X_features["x1"].dtype == np.int32
+        assert tasks.tolist() == ["s1", "s2"]
+        assert index == 1
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("container", ["matrix", "array"])
+def test_split_task_column_sparse(fmt, container):
+    dense = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 1.0], [3.0, 0.0, 2.0]])
+    make = sp.csr_matrix if container == "matrix" else sp.csr_array
+    X = make(dense).asformat(fmt)
+    X_features, tasks, index = split_task_column(X, -1)
+    assert sp.issparse(X_features)
+    assert X_features.format == ("csr" if fmt == "coo" else fmt)
+    assert_array_equal(X_features.toarray(), dense[:, :2])
+    assert_array_equal(tasks, [0.0, 1.0, 2.0])
+    assert index == 2
+
+
+def test_split_task_column_empty_rows_allowed():
+    X_features, tasks, _ = split_task_column(np.empty((0, 3)), -1)
+    assert X_features.shape == (0, 2)
+    assert tasks.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "X, task_column, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 0.0]]), -1, "missing"),
+        (np.array([[1.0, np.inf], [2.0, 0.0]]), -1, "non-finite"),
+        (np.array([[1.0, None], [2.0, "a"]], dtype=object), -1, "missing"),
+        (np.array([[1.0, 0.0], [2.0, 1.0]]), 2, "out of range"),
+        (np.array([[1.0, 0.0], [2.0, 1.0]]), "task", "no column names"),
+        (np.array([[0.0], [1.0]]), 0, "only the task column"),
+        (np.array([1.0, 2.0]), 0, "must be 2-D"),
+        (sp.csr_matrix(np.array([[0.0], [1.0]])), -1, "only the task column"),
+    ],
+)
+def test_split_task_column_errors(X, task_column, match):
+    with pytest.raises(ValueError, match=match):
+        split_task_column(X, task_column)
+
+
+def test_split_task_column_dataframe_errors():
+    df = pd.DataFrame({"x": [1.0, 2.0], "task": ["a", None]})
+    with pytest.raises(ValueError, match="missing"):
+        split_task_column(df, "task")
+    df = pd.DataFrame({"x": [1.0, 2.0], "task": pd.array([1, pd.NA], dtype="Int64")})
+    with pytest.raises(ValueError, match="missing"):
+        split_task_column(df, "task")
+    with pytest.raises(ValueError, match="'school' is not a column of X"):
+        split_task_column(df, "school")
+    with pytest.raises(ValueError, match="only the task column"):
+        split_task_column(df[["task"]].fillna(0), "task")
+
+
+# stack_tasks -----------------------------------------------------------------
+
+
+def test_stack_tasks_numeric_default_labels():
+    Xs, ys = _per_task_data()
+    X, y = stack_tasks(Xs, ys)
+    assert X.dtype == np.float64
+    assert X.shape == (8, 3)
+    assert_array_equal(X[:, -1], [0, 0, 0, 1, 2, 2, 2, 2])
+    assert_array_equal(X[:, :-1], np.vstack(Xs))
+    assert_array_equal(y, np.concatenate(ys))
+
+
+@pytest.mark.parametrize("task_column, index", [(0, 0), (1, 1), (-1, 2), (-3, 0)])
+def test_stack_tasks_position(task_column, index):
+    Xs, ys = _per_task_data(sizes=(2, 2))
+    X, _ = stack_tasks(Xs, ys, tasks=[7, 3], task_column=task_column)
+    assert_array_equal(X[:, index], [7, 7, 3, 3])
+    assert_array_equal(np.delete(X, index, axis=1), np.vstack(Xs))
+
+
+def test_stack_tasks_string_labels_give_object_array():
+    Xs, ys = _per_task_data(sizes=(1, 2))
+    X, _ = stack_tasks(Xs, ys, tasks=np.array(["a", "b"]))
+    assert X.dtype == object
+    assert X[:, -1].tolist() == ["a", "b", "b"]
+    assert_array_equal(X[:, :-1].astype(float), np.vstack(Xs))
+
+
+def test_stack_tasks_float32_kept_and_y_column():
+    Xs = [np.ones((2, 2), np.float32), np.zeros((1, 2), np.float32)]
+    ys = [np.ones((2, 1)), np.zeros((1, 1))]
+    X, y = stack_tasks(Xs, ys)
+    assert X.dtype == np.float32
+    assert y.shape == (3,)
+    # labels float32 cannot hold exactly: fall back to float64
+    X, _ = stack_tasks(Xs, ys, tasks=[2**24 + 1, 0])
+    assert X.dtype == np.float64
+    assert X[0, -1] == 2**24 + 1
+
+
+def test_stack_tasks_matlab_cell_array():
+    Xs, ys = _per_task_data(sizes=(2, 3))
+    cell_X = np.empty((1, 2), dtype=object)
+    cell_y = np.empty((2, 1), dtype=object)
+    for t in range(2):
+        cell_X[0, t] = Xs[t]
+        cell_y[t, 0] = ys[t].reshape(-1, 1)
+    X, y = stack_tasks(cell_X, cell_y)
+    assert X.shape == (5, 3)
+    assert_array_equal(y, np.concatenate(ys))
+
+
+@pytest.mark.parametrize("make", [sp.csr_matrix, sp.csc_matrix, sp.csr_array])
+@pytest.mark.parametrize("task_column", [0, -1])
+def test_stack_tasks_sparse(make, task_column):
+    Xs, ys = _per_task_data(sizes=(2, 3))
+    X, _ = stack_tasks([make(x) for x in Xs], ys, tasks=[0, 5], task_column=task_column)
+    assert sp.issparse(X) and X.format == "csr"
+    assert isinstance(X, sp.sparray) == (make is sp.csr_array)
+    expected, _ = stack_tasks(Xs, ys, tasks=[0, 5], task_column=task_column)
+    assert_array_equal(X.toarray(), expected)
+
+
+def test_stack_tasks_sparse_mixed_with_dense():
+    Xs, ys = _per_task_data(sizes=(2, 3))
+    X, _ = stack_tasks([sp.csr_matrix(Xs[0]), Xs[1]], ys)
+    assert sp.issparse(X)
+    assert_array_equal(X.toarray(), stack_tasks(Xs, ys)[0])
+
+
+def test_stack_tasks_sparse_string_labels_error():
+    Xs, ys = _per_task_data(sizes=(2, 3))
+    with pytest.raises(ValueError, match="sparse"):
+        stack_tasks([sp.csr_matrix(x) for x in Xs], ys, tasks=["a", "b"])
+
+
+def test_stack_tasks_dataframes():
+    Xs, ys = _per_task_data(sizes=(2, 3))
+    frames = [pd.DataFrame(x, columns=["f0", "f1"]) for x in Xs]
+    X, _ = stack_tasks(frames, ys, tasks=["a", "b"])
+    assert list(X.columns) == ["f0", "f1", "task"]
+    assert X["task"].tolist() == ["a", "a", "b", "b", "b"]
+    assert_array_equal(X.index, np.arange(5))
+    X, _ = stack_tasks(frames, ys, task_column="school")
+    assert list(X.columns) == ["f0", "f1", "school"]
+    X, _ = stack_tasks(frames, ys, task_column=0)
+    assert list(X.columns) == ["task", "f0", "f1"]
+
+
+@pytest.mark.parametrize(
+    "Xs, ys, kwargs, match",
+    [
+        ([], [], {}, "at least one task"),
+        ([np.ones((2, 2))], [np.ones(2), np.ones(2)], {}, "ys has 2"),
+        ([np.ones((2, 2)), np.ones((0, 2))], [np.ones(2), np.ones(0)], {}, "no rows"),
+        ([np.ones((2, 2))], [np.ones(3)], {}, r"ys\[0\] has 3 targets"),
+        ([np.ones((2, 2))], [np.ones((2, 2))], {}, r"ys\[0\] must have shape"),
+        ([np.ones((2, 2)), np.ones((2, 3))], [np.ones(2)] * 2, {}, "same features"),
+        ([np.ones(2)], [np.ones(2)], {}, "must be 2-D"),
+        ([np.ones((2, 2))] * 2, [np.ones(2)] * 2, {"tasks": [1, 1]}, "unique"),
+        ([np.ones((2, 2))] * 2, [np.ones(2)] * 2, {"tasks": [1]}, "1 labels for 2"),
+        ([np.ones((2, 2))] * 2, [np.ones(2)] * 2, {"tasks": [1, None]}, "missing"),
+        ([np.ones((2, 2))], [np.ones(2)], {"task_column": 3}, "out of range"),
+        (np.ones((2, 2)), [np.ones(2)], {}, "one entry per task"),
+        ([np.ones((2, 2))], 3, {}, "one entry per task"),
+        ([np.ones((2, 2))], [np.ones(2)], {"tasks": [2**60 + 1]}, "too large"),
+    ],
+)
+def test_stack_tasks_errors(Xs, ys, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        stack_tasks(Xs, ys, **kwargs)
+
+
+def test_stack_tasks_dataframe_errors():
+    a = pd.DataFrame({"f0": [1.0], "task": [2.0]})
+    b = pd.DataFrame({"f0": [1.0], "g": [2.0]})
+    with pytest.raises(ValueError, match="same columns"):
+        stack_tasks([a, b], [[1.0], [2.0]], task_column="t")
+    with pytest.raises(ValueError, match="already have a column named 'task'"):
+        stack_tasks([a, a], [[1.0], [2.0]])
+
+
+# unstack_tasks and round trips ----------------------------------------------
+
+
+def _assert_round_trip(X_long, y, Xs, ys, tasks, task_column):
+    labels, Xs_back, ys_back = unstack_tasks(X_long, y, task_column=task_column)
+    order = np.argsort(tasks, kind="stable")
+    assert_array_equal(labels, np.asarray(tasks)[order])
+    for k, t in enumerate(order):
+        X_back = Xs_back[k]
+        if sp.issparse(X_back):
+            X_back = X_back.toarray()
+        elif isinstance(X_back, pd.DataFrame):
+            X_back = X_back.to_numpy()
+        assert_array_equal(np.asarray(X_back, dtype=float), Xs[t])
+        assert_array_equal(ys_back[k], ys[t])
+
+
+@pytest.mark.parametrize("task_column", [0, 1, -1])
+def test_round_trip_numpy(task_column):
+    Xs, ys = _per_task_data()
+    tasks = [5, 2, 9]
+    X, y = stack_tasks(Xs, ys, tasks=tasks, task_column=task_column)
+    _assert_round_trip(X, y, Xs, ys, tasks, task_column)
+
+
+def test_round_trip_object_strings():
+    Xs, ys = _per_task_data()
+    tasks = ["school_b", "school_a", "school_c"]
+    X, y = stack_tasks(Xs, ys, tasks=tasks, task_column=0)
+    _assert_round_trip(X, y, Xs, ys, tasks, 0)
+
+
+def test_round_trip_dataframe():
+    Xs, ys = _per_task_data()
+    frames = [pd.DataFrame(x, columns=["a", "b"]) for x in Xs]
+    tasks = ["t2", "t0", "t1"]
+    X, y = stack_tasks(frames, ys, tasks=tasks, task_column="school")
+    _assert_round_trip(X, y, Xs, ys, tasks, "school")
+    _, Xs_back, _ = unstack_tasks(X, y, task_column="school")
+    assert all(list(x.columns) == ["a", "b"] for x in Xs_back)
+
+
+@pytest.mark.parametrize("make", [sp.csr_matrix, sp.csc_matrix])
+def test_round_trip_sparse(make):
+    Xs, ys = _per_task_data()
+    tasks = [3, 1, 2]
+    X, y = stack_tasks([make(x) for x in Xs], ys, tasks=tasks)
+    _assert_round_trip(X, y, Xs, ys, tasks, -1)
+    _assert_round_trip(make(X), y, Xs, ys, tasks, -1)
+
+
+def test_unstack_keeps_row_order_and_y_none():
+    X = np.array([[1.0, 1], [2.0, 0], [3.0, 1], [4.0, 0]])
+    tasks, Xs, ys = unstack_tasks(X)
+    assert_array_equal(tasks, [0, 1])
+    assert_array_equal(Xs[0].ravel(), [2.0, 4.0])
+    assert_array_equal(Xs[1].ravel(), [1.0, 3.0])
+    assert ys is None
+    _, _, ys = unstack_tasks(X, np.array([[1], [2], [3], [4]]))
+    assert_array_equal(ys[1], [1, 3])
+
+
+def test_unstack_errors():
+    X = np.array([[1.0, 1], [2.0, 0]])
+    with pytest.raises(ValueError, match="X has 2 rows but y has 3"):
+        unstack_tasks(X, [1, 2, 3])
+    with pytest.raises(ValueError, match="y must be 1-D"):
+        unstack_tasks(X, np.ones((2, 2)))
+    mixed = np.array([[1.0, 1], [2.0, "a"]], dtype=object)
+    with pytest.raises(ValueError, match="mix types"):
+        unstack_tasks(mixed)
