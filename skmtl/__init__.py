@@ -1,11 +1,35 @@
-"""skmtl: trace-norm multi-task learning for scikit-learn, with asynchronous AMTL."""
+"""skmtl: trace-norm multi-task learning for scikit-learn, with asynchronous AMTL.
 
+Estimators
+----------
+TraceNormMTLRegressor, TraceNormMTLClassifier
+    Centralized solver: the fast in-memory path and the numerical reference.
+AsyncTraceNormMTLRegressor, AsyncTraceNormMTLClassifier
+    Asynchronous Multi-Task Learning (AMTL) on sequential, threading,
+    simulated-clock or Dask backends.
+"""
+
+from ._amtl import DelayModel, DynamicStep, SimulatedBackend, arock_relaxation_bound
+from ._async_estimators import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
 from ._estimators import TraceNormMTLClassifier, TraceNormMTLRegressor
+from ._prox import prox_trace_norm, spectral_norm, trace_norm
+from ._tasks import stack_tasks, unstack_tasks
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncTraceNormMTLClassifier",
+    "AsyncTraceNormMTLRegressor",
+    "DelayModel",
+    "DynamicStep",
+    "SimulatedBackend",
     "TraceNormMTLClassifier",
     "TraceNormMTLRegressor",
     "__version__",
+    "arock_relaxation_bound",
+    "prox_trace_norm",
+    "spectral_norm",
+    "stack_tasks",
+    "trace_norm",
+    "unstack_tasks",
 ]

@@ -54,16 +54,18 @@ _ATTRIBUTES = """
         Per-task intercepts.
     tasks_ : ndarray of shape (n_tasks,)
         Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
-    n_iter_ : int
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+"""
+
+_SOLVER_ATTRIBUTES = """    n_iter_ : int
         Solver iterations.
     dual_gap_ : float
         Final certified relative duality gap.
     objective_history_ : ndarray
         Objective value at each convergence check.
-    n_features_in_ : int
-        Number of columns of X seen in fit (the task column included).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when X has string column names.
 """
 
 
@@ -119,6 +121,7 @@ class TraceNormMTLRegressor(MTLRegressorMixin, _CentralizedMTL):
         + "\n    with the squared loss :math:`\\ell(y, m) = (y - m)^2 / 2`.\n"
         + _PARAMS
         + _ATTRIBUTES
+        + _SOLVER_ATTRIBUTES
         + """
     See Also
     --------
@@ -153,6 +156,7 @@ class TraceNormMTLClassifier(MTLClassifierMixin, _CentralizedMTL):
         "y in {-1, +1}.\n"
         + _PARAMS
         + _ATTRIBUTES
+        + _SOLVER_ATTRIBUTES
         + """    classes_ : ndarray or list of ndarray
         Every label seen in fit (long format); the two labels of the single
         task, or a list of them per task (shared design).

@@ -1,0 +1,358 @@
+"""The central AMTL loop, shared by every backend and by both schedules.
+
+``schedule='async'`` is AMTL: whenever a task's reply arrives, the central node
+applies its KM update, republishes the prox and reactivates the task, without
+waiting for the others.  ``schedule='sync'`` is the paper's SMTL baseline on the
+same machinery: each round activates all T tasks on the same prox, waits for
+all T replies, applies them and computes one prox (with relaxation 1 this is
+exactly proximal gradient descent).
+
+Staleness is exact: a reply computed from the prox of version ``r`` and applied
+when V is at version ``k`` has staleness ``k - r`` (writes by other tasks it did
+not see).  It is bounded by back-pressure: a task is reactivated only when no
+outstanding read could end up more than ``max_staleness`` versions old, even if
+every other outstanding task wrote first; otherwise it waits (blocks).
+"""
+
+import time
+from collections import deque
+from numbers import Real
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .._prox import trace_norm
+from ._central import CentralNode
+from ._delays import NoDelay
+from ._update import DynamicStep, arock_relaxation_bound
+
+# Memory for the model snapshots kept to evaluate the objective after the run.
+_SNAPSHOT_BYTES = 256 << 20
+
+
+class AMTLResult(NamedTuple):
+    """What :func:`run_amtl` returns (plain arrays and dicts)."""
+
+    W: np.ndarray
+    b: np.ndarray | None
+    history: np.ndarray  # structured: time, n_updates, residual, objective
+    n_epochs: int
+    n_updates: int
+    residual: float
+    converged: bool
+    stop_reason: str
+    task_stats: dict
+    step_size: float
+    relaxation: float
+    max_staleness: int
+    relaxation_bound: float
+    events: list
+
+
+def resolve_step_size(step_size, lipschitz):
+    """``'auto'`` gives ``1 / L``; a float must lie in ``(0, 2 / L)``."""
+    L = float(np.max(lipschitz))
+    if isinstance(step_size, str):
+        if step_size != "auto":
+            raise ValueError(f"step_size must be 'auto' or a float; got {step_size!r}.")
+        return 1.0 / L if L > 0 else 1.0
+    step = float(step_size)
+    if not step > 0 or (L > 0 and step >= 2.0 / L):
+        raise ValueError(
+            f"step_size must be in (0, 2/L) = (0, {2.0 / L:.4g}) for this data "
+            f"(L = {L:.4g}, the largest per-task Lipschitz constant); got {step}."
+        )
+    return step
+
+
+def resolve_max_staleness(max_staleness, n_tasks):
+    if isinstance(max_staleness, str):
+        if max_staleness != "auto":
+            raise ValueError(
+                f"max_staleness must be 'auto' or an int; got {max_staleness!r}."
+            )
+        # A cap of T throttles AMTL to nearly synchronous under the conservative
+        # back-pressure rule; 4T lets tasks run ahead (measured, see the docs).
+        return 4 * int(n_tasks)
+    tau = int(max_staleness)
+    if tau < 0:
+        raise ValueError(f"max_staleness must be >= 0; got {max_staleness}.")
+    return tau
+
+
+def resolve_relaxation(relaxation, schedule, n_tasks, max_staleness):
+    """The KM relaxation: 'auto', 'arock' (the guaranteed bound) or a float."""
+    bound = arock_relaxation_bound(n_tasks, max_staleness)
+    if isinstance(relaxation, str):
+        if relaxation == "arock":
+            return bound, bound
+        if relaxation != "auto":
+            raise ValueError(
+                f"relaxation must be 'auto', 'arock' or a float; got {relaxation!r}."
+            )
+        # Plain KM for both schedules (SMTL is then exactly proximal gradient):
+        # beyond ARock's bound, but it converged in every experiment together
+        # with the staleness cap (see the docs); 'arock' gives the guarantee.
+        return 1.0, bound
+    value = float(relaxation)
+    if not 0 < value < 2:
+        raise ValueError(f"relaxation must be in (0, 2); got {relaxation}.")
+    return value, bound
+
+
+class _TaskStats:
+    def __init__(self, n_tasks):
+        self.n_updates = np.zeros(n_tasks, dtype=np.int64)
+        self.staleness_sum = np.zeros(n_tasks)
+        self.staleness_max = np.zeros(n_tasks, dtype=np.int64)
+        self.round_trip_sum = np.zeros(n_tasks)
+        self.round_trip_max = np.zeros(n_tasks)
+        self.relaxation_sum = np.zeros(n_tasks)
+
+    def record(self, t, staleness, round_trip, relaxation):
+        self.n_updates[t] += 1
+        self.staleness_sum[t] += staleness
+        self.staleness_max[t] = max(self.staleness_max[t], staleness)
+        self.round_trip_sum[t] += round_trip
+        self.round_trip_max[t] = max(self.round_trip_max[t], round_trip)
+        self.relaxation_sum[t] += relaxation
+
+    def as_dict(self):
+        n = np.maximum(self.n_updates, 1)
+        return {
+            "n_updates": self.n_updates.copy(),
+            "staleness_mean": self.staleness_sum / n,
+            "staleness_max": self.staleness_max.copy(),
+            "round_trip_mean": self.round_trip_sum / n,
+            "round_trip_max": self.round_trip_max.copy(),
+            "relaxation_mean": self.relaxation_sum / n,
+        }
+
+
+class _History:
+    """Checks of the run; model snapshots are thinned to a memory budget."""
+
+    def __init__(self, size):
+        self.rows = []  # (time, n_updates, residual)
+        self.snaps = {}  # row index -> (P, b)
+        self.max_snaps = max(16, _SNAPSHOT_BYTES // max(8 * size, 1))
+
+    def append(self, elapsed, n_updates, residual, snapshot):
+        self.snaps[len(self.rows)] = (snapshot.P, snapshot.b)
+        self.rows.append((elapsed, n_updates, residual))
+        if len(self.snaps) > self.max_snaps:  # keep every other one
+            keys = sorted(self.snaps)
+            for k in keys[1:-1:2]:
+                del self.snaps[k]
+
+    def to_array(self, objective):
+        out = np.zeros(
+            len(self.rows),
+            dtype=[
+                ("time", float),
+                ("n_updates", np.int64),
+                ("residual", float),
+                ("objective", float),
+            ],
+        )
+        for i, (elapsed, n_updates, residual) in enumerate(self.rows):
+            snap = self.snaps.get(i)
+            obj = np.nan if snap is None or objective is None else objective(*snap)
+            out[i] = (elapsed, n_updates, residual, obj)
+        return out
+
+
+def run_amtl(
+    datafit,
+    alpha,
+    backend,
+    *,
+    schedule="async",
+    step_size="auto",
+    relaxation="auto",
+    max_staleness="auto",
+    dynamic_step=None,
+    delay_model=None,
+    max_epochs=1000,
+    max_time=None,
+    tol=1e-6,
+    random_state=None,
+    V0=None,
+    b0=None,
+    objective=None,
+    verbose=0,
+):
+    """Run AMTL (or SMTL) on ``datafit`` with the given backend.
+
+    Parameters
+    ----------
+    datafit : data-fit
+        See :mod:`skmtl._datafits`.
+    alpha : float
+        Trace-norm penalty.
+    backend : Backend
+        Where the task nodes run (see :mod:`skmtl._amtl.backends`).
+    schedule : {'async', 'sync'}
+        AMTL or the synchronous SMTL baseline.
+    step_size, relaxation, max_staleness : see the estimators.
+    dynamic_step : DynamicStep or None
+        The paper's dynamic step size (a per-task relaxation multiplier).
+    delay_model : delay model or None
+        Network delay per round trip, sampled once per activation.
+    max_epochs : int
+        Stop after this many epochs (T updates each; rounds for 'sync').
+    max_time : float or None
+        Stop after this many seconds on the backend's clock.
+    tol : float
+        Stop when the relative fixed-point residual
+        ``||Z - V||_F / ||V||_F`` (from each task's latest forward step) is
+        at most ``tol``.
+    objective : callable(W, b) -> float or None
+        Objective used for the history; default: the local data-fit's.
+
+    Returns
+    -------
+    AMTLResult
+    """
+    if schedule not in ("async", "sync"):
+        raise ValueError(f"schedule must be 'async' or 'sync'; got {schedule!r}.")
+    T, d = datafit.n_tasks, datafit.n_features
+    step = resolve_step_size(step_size, datafit.lipschitz)
+    tau = resolve_max_staleness(max_staleness, T)
+    relax, bound = resolve_relaxation(relaxation, schedule, T, tau)
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
+        raise ValueError(f"max_epochs must be an int; got {max_epochs!r}.")
+    if max_time is not None and not (isinstance(max_time, Real) and max_time > 0):
+        raise ValueError(f"max_time must be None or > 0 seconds; got {max_time!r}.")
+    delay_model = NoDelay() if delay_model is None else delay_model
+    if dynamic_step is True:
+        dynamic_step = DynamicStep()
+    dyn_state = dynamic_step.new_state(T) if dynamic_step else None
+    rng = check_random_state(random_state)
+    if objective is None:
+
+        def objective(W, b):
+            return datafit.value(W, b) + alpha * trace_norm(W)
+
+    if V0 is None:
+        V0 = np.zeros((d, T))
+    if b0 is None and datafit.has_free_intercept:
+        b0 = datafit.initial_intercept()
+    central = CentralNode(V0, b0, step * alpha)
+    stats = _TaskStats(T)
+    last_sq = np.full(T, np.nan)  # latest ||z_t - v_t||^2 per task
+    history = _History(d * T)
+    outstanding = {}  # task -> lower bound of the version it reads
+    blocked = deque()
+    synchronous = schedule == "sync"
+
+    def activate(t):
+        outstanding[t] = central.prox_version
+        backend.activate(t, delay_model.sample(t, rng))
+
+    def may_activate():
+        oldest = min(outstanding.values(), default=central.prox_version)
+        oldest = min(oldest, central.prox_version)
+        return central.version + len(outstanding) <= oldest + tau
+
+    def apply(reply, staleness):
+        t = reply.task
+        rate = relax
+        if dynamic_step:
+            measure = (
+                staleness if dynamic_step.measure == "staleness" else reply.round_trip
+            )
+            dynamic_step.record(dyn_state, t, measure)
+            rate = dynamic_step.relaxation(dyn_state, t, relax)
+        last_sq[t] = central.write(t, reply.z, reply.zb, rate)
+        stats.record(t, staleness, reply.round_trip, rate)
+
+    backend.start(datafit, step, central.read)
+    stop_reason, residual = None, np.inf
+    wall_start = last_print = time.perf_counter()
+    try:
+        t0 = backend.now()
+        if synchronous:
+            for t in range(T):
+                activate(t)
+        else:
+            blocked.extend(range(T))
+            while blocked and may_activate():
+                activate(blocked.popleft())
+        next_check = T
+        round_replies = []
+        while stop_reason is None:
+            replies = backend.next_replies()
+            if synchronous:
+                round_replies.extend(replies)
+                if len(round_replies) < T:
+                    continue
+                base = central.version
+                for reply in sorted(round_replies, key=lambda r: r.task):
+                    apply(reply, base - reply.version)
+                round_replies = []
+                outstanding.clear()
+            else:
+                for reply in replies:
+                    apply(reply, central.version - reply.version)
+                    del outstanding[reply.task]
+                    blocked.append(reply.task)
+            central.refresh()
+            elapsed = backend.now() - t0
+            if central.version >= next_check:
+                next_check += T
+                norm_v = np.linalg.norm(central.V)
+                if central.b is not None:
+                    norm_v = np.hypot(norm_v, np.linalg.norm(central.b))
+                if not np.isnan(last_sq).any():
+                    residual = float(np.sqrt(last_sq.sum()) / max(norm_v, 1e-300))
+                history.append(elapsed, central.version, residual, central.snapshot)
+                if residual <= tol:
+                    stop_reason = "converged"
+                elif central.version // T >= max_epochs:
+                    stop_reason = "max_iter"
+            if stop_reason is None and max_time is not None and elapsed >= max_time:
+                stop_reason = "max_time"
+            if verbose and time.perf_counter() - last_print >= 1.0:
+                last_print = time.perf_counter()
+                print(
+                    f"[amtl:{schedule}] epoch {central.version // T:5d}  "
+                    f"updates {central.version:8d}  residual {residual:.3e}  "
+                    f"time {elapsed:9.3f}s  max staleness "
+                    f"{int(stats.staleness_max.max())}"
+                )
+            if stop_reason is None:
+                if synchronous:
+                    for t in range(T):
+                        activate(t)
+                else:
+                    while blocked and may_activate():
+                        activate(blocked.popleft())
+    finally:
+        backend.close()
+    if stop_reason == "max_time" or central.version % T:
+        history.append(backend.now() - t0, central.version, residual, central.refresh())
+    W, b = central.final_model()
+    if verbose:
+        print(
+            f"[amtl:{schedule}] stopped ({stop_reason}) after {central.version} "
+            f"updates in {time.perf_counter() - wall_start:.3f}s wall, residual "
+            f"{residual:.3e}"
+        )
+    return AMTLResult(
+        W=W,
+        b=b,
+        history=history.to_array(objective),
+        n_epochs=central.version // T,
+        n_updates=central.version,
+        residual=residual,
+        converged=stop_reason == "converged",
+        stop_reason=stop_reason,
+        task_stats=stats.as_dict(),
+        step_size=step,
+        relaxation=relax,
+        max_staleness=tau,
+        relaxation_bound=bound,
+        events=list(backend.events),
+    )

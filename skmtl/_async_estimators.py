@@ -1,0 +1,288 @@
+"""The asynchronous estimators: the same model, fitted by AMTL."""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
+from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
+from ._estimators import _ATTRIBUTES, _OBJECTIVE
+from ._solver import SolverResult
+
+_ASYNC_PARAMS = """
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the trace-norm penalty.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) holding each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight.
+    backend : {'auto', 'sequential', 'threading', 'simulated', 'dask'} or Backend
+        Where the task nodes run.  'auto' is 'sequential' for ``n_jobs`` in
+        (None, 1) and 'threading' otherwise.  'simulated' runs a deterministic
+        discrete-event simulation in virtual time (times in the diagnostics
+        are then virtual seconds).  'dask' runs task nodes on a Dask cluster
+        (needs ``skmtl[dask]``).  A Backend instance (e.g.
+        ``SimulatedBackend(compute_time=...)``) is used as is.
+    n_jobs : int or None, default=None
+        Worker threads of the threading backend (-1: all cores).
+    schedule : {'async', 'sync'}, default='async'
+        'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
+        every round waits for all tasks, then applies one prox.
+    step_size : 'auto' or float, default='auto'
+        Step ``eta`` of both the forward (gradient) and the backward (prox)
+        step; 'auto' is ``1/L``, a float must be below ``2/L``.
+    relaxation : 'auto', 'arock' or float, default='auto'
+        KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
+        gradient); 'arock' is ARock's guaranteed but conservative bound
+        ``0.9 / (1 + 2 tau / sqrt(T))`` (see ``relaxation_bound_``).
+    max_staleness : 'auto' or int, default='auto'
+        Cap ``tau`` on the staleness of any update (back-pressure blocks the
+        tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    dynamic_step : bool or DynamicStep, default=False
+        The paper's dynamic step size: each task's relaxation is multiplied
+        by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
+        :class:`skmtl.DynamicStep` for the delay that drives it.
+    delay : None, float, DelayModel or callable, default=None
+        Injected network delay per round trip, in seconds: a constant, a
+        :class:`skmtl.DelayModel` (offset plus jitter, per-task offsets for
+        stragglers) or a callable ``delay(task, rng)``.  Applied identically
+        to both schedules on every backend.
+    max_iter : int, default=2000
+        Maximum number of epochs (T task updates each; rounds for 'sync').
+    max_time : float or None, default=None
+        Stop after this many seconds (virtual for the simulated backend).
+    tol : float, default=1e-5
+        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
+        from each task's latest forward step, falls below it.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time, a task not seen in fit raises, or is predicted with
+        the average task model.
+    verbose : int, default=0
+        Print a progress line at most once a second.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the delay draws; with the sequential or simulated backend the
+        fit is then reproducible bit for bit.
+    client : distributed.Client, str or None, default=None
+        Dask client or scheduler address for ``backend='dask'``; None starts
+        a local cluster for the fit.
+"""
+
+_ASYNC_ATTRIBUTES = """    n_iter_ : int
+        Epochs (T task updates each; rounds for 'sync').
+    objective_history_ : structured ndarray
+        One row per epoch with fields 'time', 'n_updates', 'residual' and
+        'objective'.
+    n_updates_ : int
+        Task updates applied.
+    task_stats_ : dict of ndarray of shape (n_tasks,)
+        Per task: 'n_updates', 'staleness_mean', 'staleness_max',
+        'round_trip_mean', 'round_trip_max' (seconds) and 'relaxation_mean'.
+    stop_reason_ : str
+        'converged', 'max_iter' or 'max_time'.
+    residual_ : float
+        Final relative fixed-point residual.
+    step_size_, relaxation_, max_staleness_ : float, float, int
+        The values used.
+    relaxation_bound_ : float
+        ARock's sufficient relaxation bound for this ``max_staleness_``.
+    events_ : list of dict
+        Notable backend events (e.g. a worker lost and its tasks re-created).
+"""
+
+
+class _AsyncMTL(MTLBase):
+    _parameter_constraints = {
+        **MTLBase._parameter_constraints,
+        "backend": [
+            StrOptions({"auto", "sequential", "threading", "simulated", "dask"}),
+            Backend,
+        ],
+        "n_jobs": [None, Integral],
+        "schedule": [StrOptions({"async", "sync"})],
+        "step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "relaxation": [
+            StrOptions({"auto", "arock"}),
+            Interval(Real, 0, 2, closed="neither"),
+        ],
+        "max_staleness": [
+            StrOptions({"auto"}),
+            Interval(Integral, 0, None, closed="left"),
+        ],
+        "dynamic_step": ["boolean", DynamicStep],
+        "delay": [
+            None,
+            Interval(Real, 0, None, closed="left"),
+            HasMethods(["sample"]),
+            callable,
+        ],
+        "max_time": [None, Interval(Real, 0, None, closed="neither")],
+        "client": "no_validation",
+    }
+
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        task_column=None,
+        fit_intercept=True,
+        loss_scaling="mean",
+        backend="auto",
+        n_jobs=None,
+        schedule="async",
+        step_size="auto",
+        relaxation="auto",
+        max_staleness="auto",
+        dynamic_step=False,
+        delay=None,
+        max_iter=2000,
+        max_time=None,
+        tol=1e-5,
+        warm_start=False,
+        handle_unknown_task="error",
+        verbose=0,
+        random_state=None,
+        client=None,
+    ):
+        self.alpha = alpha
+        self.task_column = task_column
+        self.fit_intercept = fit_intercept
+        self.loss_scaling = loss_scaling
+        self.backend = backend
+        self.n_jobs = n_jobs
+        self.schedule = schedule
+        self.step_size = step_size
+        self.relaxation = relaxation
+        self.max_staleness = max_staleness
+        self.dynamic_step = dynamic_step
+        self.delay = delay
+        self.max_iter = max_iter
+        self.max_time = max_time
+        self.tol = tol
+        self.warm_start = warm_start
+        self.handle_unknown_task = handle_unknown_task
+        self.verbose = verbose
+        self.random_state = random_state
+        self.client = client
+
+    def _solve(self, datafit, W0, b0):
+        backend = make_backend(self.backend, n_jobs=self.n_jobs, client=self.client)
+        result = run_amtl(
+            datafit,
+            self.alpha,
+            backend,
+            schedule=self.schedule,
+            step_size=self.step_size,
+            relaxation=self.relaxation,
+            max_staleness=self.max_staleness,
+            dynamic_step=self.dynamic_step or None,
+            delay_model=make_delay_model(self.delay, datafit.n_tasks),
+            max_epochs=self.max_iter,
+            max_time=self.max_time,
+            tol=self.tol,
+            random_state=self.random_state,
+            V0=W0,
+            b0=b0,
+            verbose=self.verbose,
+        )
+        self.n_updates_ = result.n_updates
+        self.task_stats_ = result.task_stats
+        self.stop_reason_ = result.stop_reason
+        self.residual_ = result.residual
+        self.step_size_ = result.step_size
+        self.relaxation_ = result.relaxation
+        self.max_staleness_ = result.max_staleness
+        self.relaxation_bound_ = result.relaxation_bound
+        self.events_ = result.events
+        return SolverResult(
+            result.W,
+            result.b,
+            result.history,
+            result.n_epochs,
+            result.residual,
+            result.converged,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Threads make a fit nondeterministic; the default backend is not.
+        tags.non_deterministic = self.backend == "threading" or (
+            self.backend == "auto" and self.n_jobs not in (None, 1)
+        )
+        return tags
+
+
+class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
+    __doc__ = (
+        """Trace-norm multi-task least squares fitted by asynchronous AMTL.
+
+    Task nodes each own their data and take forward (gradient) steps on their
+    own column of the model; a central node keeps the trace-norm proximal map
+    current and applies Krasnoselskii-Mann updates as the answers arrive,
+    without waiting for all tasks (Baytas et al., 2016).  Converges to the same
+    optimum as :class:`TraceNormMTLRegressor`.
+"""
+        + _OBJECTIVE
+        + "\n    with the squared loss.\n"
+        + _ASYNC_PARAMS
+        + _ATTRIBUTES
+        + _ASYNC_ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl import AsyncTraceNormMTLRegressor, DelayModel
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(80, 6)
+    >>> Y = X @ (rng.randn(6, 1) @ rng.randn(1, 4)) + 0.01 * rng.randn(80, 4)
+    >>> amtl = AsyncTraceNormMTLRegressor(
+    ...     alpha=0.01, backend="simulated", delay=DelayModel(offset=0.5),
+    ...     random_state=0).fit(X, Y)
+    >>> amtl.stop_reason_, amtl.coef_.shape
+    ('converged', (4, 6))
+    >>> print(round(amtl.score(X, Y), 3))
+    1.0
+"""
+    )
+
+
+class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
+    __doc__ = (
+        """Trace-norm multi-task logistic regression fitted by asynchronous AMTL.
+
+    Every task is binary with its own two labels; see
+    :class:`AsyncTraceNormMTLRegressor` for the algorithm.
+"""
+        + _OBJECTIVE
+        + "\n    with the logistic loss; intercepts are unpenalized coordinates of\n"
+        "    each task's block.\n"
+        + _ASYNC_PARAMS
+        + _ATTRIBUTES
+        + """    classes_ : ndarray or list of ndarray
+        Every label seen in fit (long format), or the labels per task.
+"""
+        + _ASYNC_ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl import AsyncTraceNormMTLClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(300, 4)
+    >>> task = rng.randint(3, size=300)
+    >>> y = np.where(X[:, 0] + 0.2 * task * X[:, 1] > 0, "yes", "no")
+    >>> Xl = np.column_stack([X, task])
+    >>> clf = AsyncTraceNormMTLClassifier(alpha=0.1, task_column=-1).fit(Xl, y)
+    >>> clf.classes_
+    array(['no', 'yes'], dtype='<U3')
+    >>> print(clf.score(Xl, y) > 0.9)
+    True
+"""
+    )
