@@ -1,0 +1,677 @@
+"""Fast centralized solver for squared-loss trace-norm MTL in Gram form.
+
+The problem is
+
+.. math::
+
+    \\min_W \\; F(W) = \\sum_{t=1}^T \\tfrac12 \\left(w_t^T H_t w_t
+        - 2 q_t^T w_t + c_t\\right) + \\alpha \\|W\\|_*
+
+with ``W = [w_1 ... w_T]`` (d x T), ``H_t`` (d x d, positive semi-definite)
+either one matrix shared by all tasks or one per task, ``Q = [q_1 ... q_T]``
+and constants ``c_t``. For a task with (weighted, centered, scaled) data
+``A_t, y_t``: ``H_t = A_t^T A_t``, ``q_t = A_t^T y_t``, ``c_t = y_t^T y_t``,
+so that ``F`` is the actual objective value, not a shifted one.
+
+Algorithm
+---------
+ADMM on the splitting ``W = Z`` (Boyd et al., 2011, sections 3.4 and 4.4)::
+
+    W <- argmin_W f(W) + rho/2 ||W - Z + U||_F^2        (per task, exact)
+    Z <- prox_{(alpha/rho) ||.||_*}(r W + (1 - r) Z + U)  (SVT)
+    U <- U + r W + (1 - r) Z_old - Z
+
+with over-relaxation ``r = 1.6``. The ``W`` step is a linear solve with
+``H_t + rho I`` per task; one eigen-decomposition ``H_t = V_t diag(l_t) V_t^T``
+computed up front makes it two batched products and a division for *any*
+``rho``, so ``rho`` can adapt freely. It adapts by relative residual balancing
+(Wohlberg, 2017): the primal residual ``||W - Z|| / max(||W||, ||Z||)`` and the
+dual residual ``||Z - Z_old|| / ||U||`` are kept within a factor of each other.
+The exact per-task solves use the full (block-diagonal) Hessian, which is why
+the iteration count does not depend on the conditioning of the ``H_t``; on
+School with raw uint8 features, ADMM needs tens of iterations where accelerated
+proximal gradient needs tens of thousands.
+
+Certificate
+-----------
+Every check evaluates the primal at ``Z`` (the iterate returned, of low rank)
+and a dual value at the ``W`` iterate, and stops when the relative duality gap
+``(P - D) / P`` is at most ``tol``. The dual is Fenchel duality in sample space:
+``max_theta sum_t (theta_t^T y_t - ||theta_t||^2 / 2)`` subject to
+``||[A_t^T theta_t]_t||_2 <= alpha``. With the residuals ``r_t = y_t - A_t w_t``
+of any ``W``, its gradient ``G = [H_t w_t - q_t]_t = -[A_t^T r_t]_t`` and
+``theta = kappa r``, everything is computable from ``(H, Q, c)``:
+
+.. math::
+
+    S = \\sum_t \\|r_t\\|^2 = \\sum_t (w_t^T H_t w_t - 2 q_t^T w_t + c_t), \\quad
+    R = \\sum_t r_t^T y_t = \\sum_t (c_t - q_t^T w_t),
+
+    D(\\kappa) = \\kappa R - \\tfrac{\\kappa^2}{2} S, \\qquad
+    0 \\le \\kappa \\le \\alpha / \\|G\\|_2 .
+
+``kappa = min(1, alpha / ||G||_2)`` gives the textbook dual point; the best
+feasible scaling ``kappa = clip(R / S, 0, alpha / ||G||_2)`` is used here, which
+is never worse. At the optimum ``kappa = 1`` and the gap vanishes; in general
+``P - D >= F(W) - F* >= 0`` (valid whenever ``(H, Q, c)`` come from some data,
+that is ``q_t`` lies in the range of ``H_t`` and ``c_t >= q_t^T H_t^+ q_t``).
+
+Special cases: ``alpha >= alpha_max = ||Q||_2`` returns ``W = 0`` (exactly
+optimal); ``alpha = 0`` is plain least squares per task, solved exactly with the
+pseudo-inverse (minimum-norm solution), whose dual value is the closed form
+``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
+"""
+
+import contextlib
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+from ._prox import prox_trace_norm, spectral_norm, trace_norm
+
+__all__ = [
+    "QuadraticResult",
+    "quadratic_duality_gap",
+    "quadratic_eigh",
+    "solve_quadratic",
+]
+
+_TINY = np.finfo(np.float64).tiny
+_EPS = np.finfo(np.float64).eps
+# Eigenvalues below this fraction of a task's largest one count as zero (rank).
+_RANK_RTOL = 1e3 * _EPS
+# Relative threshold below which ||Z||_* is recomputed by SVD instead of being
+# read off the SVT identity <Z, M - Z> = theta ||Z||_*.
+_NUC_RTOL = 1e-6
+# Residual balancing: adapt rho when the ratio of the relative residuals leaves
+# [1/b^2, b^2], by the factor sqrt(ratio) clipped to [1/m, m].
+_BALANCE = 1.5
+_MAX_FACTOR = 10.0
+# Problems whose matrices are all at most this size run with one BLAS thread.
+_SMALL = 512
+_CONTROLLER = None
+_LIMITER = None
+_LIMIT_DEPTH = 0
+_LIMIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _single_blas_thread(small):
+    """Limit BLAS to one thread while a small problem is solved.
+
+    The iteration is a long sequence of small BLAS/LAPACK calls. With a
+    multi-threaded OpenBLAS, each of them may wake a worker thread; when the
+    other cores are busy, waiting for it costs a scheduler time slice per call
+    (measured: ``eigh`` of a 28 x 28 matrix took 5 ms instead of 70 us on a
+    loaded 2-core machine, which made a School solve 50 times slower). The
+    limit is process-wide (that is how BLAS works); concurrent solves share one
+    limit through a counter, and the last one to finish restores the original.
+    """
+    global _CONTROLLER, _LIMITER, _LIMIT_DEPTH
+    if not small:
+        yield
+        return
+    with _LIMIT_LOCK:
+        if _LIMIT_DEPTH == 0:
+            try:
+                if _CONTROLLER is None:
+                    from threadpoolctl import ThreadpoolController
+
+                    _CONTROLLER = ThreadpoolController()
+                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
+            except Exception:  # pragma: no cover - threadpoolctl missing or failing
+                _LIMITER = None
+        _LIMIT_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_DEPTH -= 1
+            if _LIMIT_DEPTH == 0 and _LIMITER is not None:
+                _LIMITER.restore_original_limits()
+                _LIMITER = None
+
+
+class QuadraticResult(NamedTuple):
+    """What :func:`solve_quadratic` returns.
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_features, n_tasks)
+        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
+        its rank is exact).
+    objective_history : ndarray of shape (n_iter + 1,)
+        The objective ``F`` at the starting point and after every iteration.
+    n_iter : int
+        Number of ADMM iterations (0 when the start is already certified, for
+        ``alpha >= alpha_max`` and for ``alpha == 0``).
+    gap : float
+        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
+    converged : bool
+        Whether ``gap <= tol``.
+    rho : float
+        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
+        problem (a regularization path). NaN when ADMM did not run.
+    """
+
+    W: np.ndarray
+    objective_history: np.ndarray
+    n_iter: int
+    gap: float
+    converged: bool
+    rho: float
+
+
+# --------------------------------------------------------------------------- #
+# Validation and the eigen-basis of the H_t
+# --------------------------------------------------------------------------- #
+def _check_problem(H, Q, c):
+    """Validate ``(H, Q, c)``; return float64 arrays ``H, Q (d, T), c (T,)``."""
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.ndim != 2:
+        raise ValueError(
+            f"Q must be a 2-D array of shape (n_features, n_tasks); got {Q.shape}."
+        )
+    d, T = Q.shape
+    H = np.asarray(H, dtype=np.float64)
+    if H.shape not in ((d, d), (T, d, d)):
+        raise ValueError(
+            f"H must have shape ({d}, {d}) (shared) or ({T}, {d}, {d}) (one per "
+            f"task) for Q of shape {Q.shape}; got {H.shape}."
+        )
+    c = np.asarray(c, dtype=np.float64)
+    if c.ndim == 0:
+        c = np.full(T, float(c))
+    if c.shape != (T,):
+        raise ValueError(f"c must have shape ({T},); got {c.shape}.")
+    for name, a in (("H", H), ("Q", Q), ("c", c)):
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} must not contain NaN or infinity.")
+    return H, Q, c
+
+
+def _check_alpha(alpha):
+    alpha = float(alpha)
+    if not alpha >= 0 or not np.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}.")
+    return alpha
+
+
+class _Eig:
+    """``H_t = V_t diag(lam_t) V_t^T`` and the maps to and from its basis.
+
+    Matrices are held task-major, ``X`` of shape (T, d) (row t is ``w_t``);
+    ``to_eig(X)[t] = V_t^T x_t`` and ``from_eig`` is its inverse.
+    """
+
+    def __init__(self, H, T, eigh=None):
+        lam, V = np.linalg.eigh(H) if eigh is None else eigh
+        lam = np.maximum(np.asarray(lam, dtype=np.float64), 0.0)
+        V = np.asarray(V, dtype=np.float64)
+        if lam.shape != H.shape[:-1] or V.shape != H.shape:
+            raise ValueError(
+                "H_eig must be numpy.linalg.eigh(H): eigenvalues of shape "
+                f"{H.shape[:-1]} and eigenvectors of shape {H.shape}."
+            )
+        self.shared = H.ndim == 2
+        self.V = V
+        self.lam = np.broadcast_to(lam, (T, lam.shape[0])) if self.shared else lam
+        top = self.lam.max(axis=1, keepdims=True) if lam.size else self.lam
+        self.nonzero = self.lam > _RANK_RTOL * top
+
+    def to_eig(self, X):
+        if self.shared:
+            return X @ self.V
+        return np.matmul(X[:, None, :], self.V)[:, 0, :]
+
+    def from_eig(self, Xe):
+        if self.shared:
+            return Xe @ self.V.T
+        return np.matmul(self.V, Xe[:, :, None])[:, :, 0]
+
+
+def _fit_terms(lam, qe, csum, Xe):
+    """``S = sum_t ||r_t||^2`` and ``R = sum_t r_t^T y_t`` from the eigen-basis."""
+    qx = float(np.vdot(qe, Xe))
+    S = float(np.vdot(lam * Xe, Xe)) - 2.0 * qx + csum
+    return S, csum - qx
+
+
+def _dual_value(S, R, gnorm, alpha):
+    """Best dual value over the feasible scalings ``theta = kappa r``."""
+    kmax = alpha / gnorm if gnorm > 0 else np.inf
+    kappa = R / S if S > 0 else 1.0
+    kappa = min(max(kappa, 0.0), kmax)
+    if not np.isfinite(kappa):
+        kappa = 1.0
+    return kappa * R - 0.5 * kappa * kappa * S
+
+
+def _least_squares_dual(eig, qe, c):
+    """``sum_t (c_t - q_t^T H_t^+ q_t) / 2``: the optimal value for alpha = 0."""
+    nz = eig.nonzero
+    inv = np.zeros(eig.lam.shape)
+    inv[nz] = 1.0 / eig.lam[nz]
+    return 0.5 * (c.sum() - float(np.vdot(qe * inv, qe)))
+
+
+def _check_consistent(eig, qe, c):
+    """Raise unless every ``q_t`` lies in the range of ``H_t`` (up to rounding).
+
+    With data, ``q_t = A_t^T y_t`` does; its component along an eigenvector
+    with eigenvalue ``l`` is at most ``sqrt(l c_t)``, so below the rank cut-off
+    it is at most ``sqrt(1e3 eps) sqrt(l_max c_t) ~ 5e-7 sqrt(l_max c_t)``.
+    Otherwise the problem may be unbounded below and the dual bound is invalid.
+    """
+    null = np.where(eig.nonzero, 0.0, qe)
+    off = np.sqrt(np.einsum("ti,ti->t", null, null))
+    norm_q = np.sqrt(np.einsum("ti,ti->t", qe, qe))
+    scale = np.maximum(np.sqrt(eig.lam.max(axis=1) * np.maximum(c, 0.0)), norm_q)
+    bad = off > 1e-5 * scale
+    if np.any(bad):
+        t = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            "(H, Q, c) do not come from data: q_t is not in the range of H_t for "
+            f"task {t}. With H_t = A_t^T A_t and q_t = A_t^T y_t this cannot "
+            "happen; otherwise the problem can be unbounded below and the duality "
+            "gap is not a certificate."
+        )
+
+
+def _relative(gap, primal):
+    return float(max(gap, 0.0) / max(abs(primal), _TINY))
+
+
+def quadratic_duality_gap(H, Q, c, W, alpha):
+    """Primal value, a dual value and the duality gap at ``W``.
+
+    With ``G = [H_t w_t - q_t]_t`` (the gradient of the data-fit),
+    ``S = sum_t (w_t^T H_t w_t - 2 q_t^T w_t + c_t)`` (twice the data-fit) and
+    ``R = sum_t (c_t - q_t^T w_t)``:
+
+    .. math::
+
+        P = \\tfrac12 S + \\alpha \\|W\\|_*, \\qquad
+        D = \\kappa R - \\tfrac{\\kappa^2}{2} S, \\qquad
+        \\kappa = \\operatorname{clip}(R / S, \\, 0, \\, \\alpha / \\|G\\|_2),
+
+    the dual objective (in sample space) at the scaled residuals
+    ``theta_t = kappa (y_t - A_t w_t)``, which are dual feasible. This scaling is
+    the best one and so at least as tight as ``kappa = min(1, alpha/||G||_2)``,
+    which gives ``D = -sum_t [kappa^2/2 (w_t^T H_t w_t - 2 q_t^T w_t + c_t)
+    + kappa (q_t^T w_t - c_t)]``. For ``alpha = 0`` the dual optimum is known in
+    closed form, ``D = sum_t (c_t - q_t^T H_t^+ q_t) / 2``, and is used.
+
+    Parameters
+    ----------
+    H : array-like of shape (n_features, n_features) or \
+            (n_tasks, n_features, n_features)
+        Positive semi-definite ``H_t``, shared by all tasks or one per task.
+    Q : array-like of shape (n_features, n_tasks)
+        The linear terms ``q_t`` as columns.
+    c : array-like of shape (n_tasks,)
+        The constants ``c_t``.
+    W : array-like of shape (n_features, n_tasks)
+        The point at which to evaluate.
+    alpha : float
+        Regularization strength, ``>= 0``.
+
+    Returns
+    -------
+    primal : float
+        ``F(W)``.
+    dual : float
+        A lower bound on ``min F`` (when ``(H, Q, c)`` come from data).
+    gap : float
+        ``primal - dual``: ``>= F(W) - min F >= 0`` up to rounding, and 0 at the
+        optimum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl._quadratic import quadratic_duality_gap
+    >>> H, Q, c = np.eye(2), np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([9.0, 1.0])
+    >>> P, D, gap = quadratic_duality_gap(H, Q, c, np.diag([2.0, 0.0]), 1.0)
+    >>> print(round(P, 10), round(D, 10), round(gap, 10))
+    3.0 3.0 0.0
+    """
+    H, Q, c = _check_problem(H, Q, c)
+    alpha = _check_alpha(alpha)
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape != Q.shape:
+        raise ValueError(f"W must have shape {Q.shape}; got {W.shape}.")
+    d, T = Q.shape
+    if H.ndim == 2:
+        HW = H @ W
+    else:
+        HW = np.einsum("tij,jt->it", H, W)
+    qw = float(np.vdot(Q, W))
+    S = float(np.vdot(W, HW)) - 2.0 * qw + c.sum()
+    R = c.sum() - qw
+    primal = 0.5 * S + alpha * (trace_norm(W) if W.size else 0.0)
+    dual = _dual_value(S, R, spectral_norm(HW - Q) if W.size else 0.0, alpha)
+    if alpha == 0.0 and W.size:
+        eig = _Eig(H, T)
+        dual = max(dual, _least_squares_dual(eig, eig.to_eig(Q.T), c))
+    return primal, dual, primal - dual
+
+
+def quadratic_eigh(H):
+    """``numpy.linalg.eigh(H)``, for the ``H_eig`` argument of a path of solves.
+
+    For ``d <= 512`` it runs with BLAS limited to one thread: a stack of small
+    ``eigh`` calls with a multi-threaded OpenBLAS stalls whenever the other
+    cores are busy (measured on School, 139 matrices 28 x 28: 9 ms alone,
+    0.1-0.9 s on a loaded 2-core machine).
+
+    Parameters
+    ----------
+    H : array-like of shape (n_features, n_features) or \
+            (n_tasks, n_features, n_features)
+        Symmetric matrices.
+
+    Returns
+    -------
+    eigenvalues, eigenvectors : ndarray
+        As returned by :func:`numpy.linalg.eigh`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl._quadratic import quadratic_eigh
+    >>> lam, V = quadratic_eigh(np.stack([np.diag([2.0, 1.0])] * 3))
+    >>> lam.shape, V.shape
+    ((3, 2), (3, 2, 2))
+    """
+    H = np.asarray(H, dtype=np.float64)
+    with _single_blas_thread(H.shape[-1] <= _SMALL):
+        return np.linalg.eigh(H)
+
+
+# --------------------------------------------------------------------------- #
+# The solver
+# --------------------------------------------------------------------------- #
+def _svt(M, theta):
+    """SVT of ``M`` and the trace norm of the result."""
+    Z = prox_trace_norm(M, theta)
+    nuc = float(np.vdot(Z, M - Z)) / theta
+    if theta < _NUC_RTOL * np.sqrt(float(np.vdot(M, M))):
+        nuc = trace_norm(Z)  # the identity loses digits for a tiny theta
+    return Z, nuc
+
+
+def solve_quadratic(
+    H,
+    Q,
+    c,
+    alpha,
+    *,
+    W0=None,
+    tol=1e-6,
+    max_iter=10_000,
+    rho=None,
+    relaxation=1.6,
+    check_every=1,
+    H_eig=None,
+    verbose=0,
+):
+    """Solve trace-norm MTL with a squared loss in Gram form, with a certificate.
+
+    .. math::
+
+        \\min_W \\sum_t \\tfrac12 (w_t^T H_t w_t - 2 q_t^T w_t + c_t)
+        + \\alpha \\|W\\|_*
+
+    by ADMM on ``W = Z`` with exact per-task solves (through one
+    eigen-decomposition of the ``H_t``), SVT for the trace norm,
+    over-relaxation and an adaptive penalty ``rho`` (relative residual
+    balancing). It stops when the relative duality gap
+    ``(P - D) / max(P, tiny)`` (see :func:`quadratic_duality_gap`) is at most
+    ``tol``. ``alpha >= ||Q||_2`` gives ``W = 0`` and ``alpha = 0`` the
+    minimum-norm least-squares solution, both without iterating.
+
+    Parameters
+    ----------
+    H : array-like of shape (n_features, n_features) or \
+            (n_tasks, n_features, n_features)
+        Positive semi-definite ``H_t`` (``A_t^T A_t``), shared or one per task.
+        Rank-deficient matrices are fine.
+    Q : array-like of shape (n_features, n_tasks)
+        ``q_t = A_t^T y_t`` as columns.
+    c : array-like of shape (n_tasks,)
+        ``c_t = y_t^T y_t``. The solution does not depend on it, but the
+        objective, hence the relative gap, does; it must be at least
+        ``q_t^T H_t^+ q_t`` for the dual bound to be valid.
+    alpha : float
+        Regularization strength, ``>= 0``.
+    W0 : array-like of shape (n_features, n_tasks), default=None
+        Warm start (the ADMM dual variable starts at ``-grad f(W0) / rho``, so
+        an optimal ``W0`` is a fixed point and is certified at once).
+    tol : float, default=1e-6
+        Target relative duality gap.
+    max_iter : int, default=10000
+        Maximum number of ADMM iterations.
+    rho : float, default=None
+        Initial ADMM penalty. Default: ``alpha * max_t ||H_t||_2 / ||Q||_2``.
+        Pass the ``rho`` of a previous result along a path.
+    relaxation : float, default=1.6
+        Over-relaxation factor in ``(0, 2)``.
+    check_every : int, default=1
+        Evaluate the duality gap every this many iterations.
+    H_eig : tuple of ndarrays, default=None
+        ``numpy.linalg.eigh(H)`` if already computed, for instance once for a
+        whole regularization path with :func:`quadratic_eigh`.
+    verbose : int, default=0
+        Print progress at every check when ``> 0``.
+
+    Returns
+    -------
+    QuadraticResult
+        ``(W, objective_history, n_iter, gap, converged, rho)``.
+
+    Raises
+    ------
+    ValueError
+        On malformed input, and when some ``q_t`` is not in the range of
+        ``H_t`` (no data give such a triple; the problem can be unbounded).
+    FloatingPointError
+        If the iterates become non-finite (``H`` not positive semi-definite).
+
+    Notes
+    -----
+    Measured on School (139 tasks, 28 raw uint8 columns, sum scaling, one
+    2-core machine): 33-80 iterations and 20-50 ms (eigen-decomposition
+    included) to a certified gap of 1e-6 for alpha in {1, 10, 100, 1000}, where
+    FISTA with restart needs about 47,000 iterations (16 s) at alpha = 1.
+    Taking the dual value at the ``W`` iterate rather than at ``Z`` certifies in
+    2-2.4 times fewer iterations: the gap at ``Z`` only closes once
+    ``||grad f(Z)||_2 <= alpha`` holds to high accuracy. Residual balancing
+    makes the iteration count nearly independent of the initial ``rho`` (50-95
+    iterations over four decades of ``rho``, against 50 to more than 3,000 for a
+    fixed ``rho``).
+
+    The problem sizes that fit (``d <= 512``) are solved with BLAS limited to
+    one thread (see ``_single_blas_thread``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl._quadratic import solve_quadratic
+    >>> rng = np.random.RandomState(0)
+    >>> A = [rng.standard_normal((20, 5)) for _ in range(4)]
+    >>> y = [a @ np.ones(5) + 0.1 * rng.standard_normal(20) for a in A]
+    >>> H = np.stack([a.T @ a for a in A])
+    >>> Q = np.stack([a.T @ b for a, b in zip(A, y)], axis=1)
+    >>> c = np.array([b @ b for b in y])
+    >>> res = solve_quadratic(H, Q, c, alpha=5.0, tol=1e-8)
+    >>> bool(res.converged), res.gap <= 1e-8, int(np.linalg.matrix_rank(res.W))
+    (True, True, 1)
+    >>> print(np.round(res.W[:, 0], 2))  # shrunk toward zero from all ones
+    [0.97 0.96 0.96 0.97 0.98]
+    """
+    H, Q, c = _check_problem(H, Q, c)
+    alpha = _check_alpha(alpha)
+    d, T = Q.shape
+    if not 0.0 < relaxation < 2.0:
+        raise ValueError(f"relaxation must be in (0, 2); got {relaxation!r}.")
+    if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
+        raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
+    if W0 is not None:
+        W0 = np.asarray(W0, dtype=np.float64)
+        if W0.shape != (d, T):
+            raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
+        if not np.all(np.isfinite(W0)):
+            raise ValueError("W0 must not contain NaN or infinity.")
+    with _single_blas_thread(d <= _SMALL):
+        return _solve(
+            H,
+            Q,
+            c,
+            alpha,
+            W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            rho=rho,
+            relaxation=float(relaxation),
+            check_every=max(int(check_every), 1),
+            H_eig=H_eig,
+            verbose=verbose,
+        )
+
+
+def _solve(
+    H, Q, c, alpha, W0, *, tol, max_iter, rho, relaxation, check_every, H_eig, verbose
+):
+    """:func:`solve_quadratic` on validated input."""
+    d, T = Q.shape
+    csum = float(c.sum())
+    if W0 is None:
+        Z = np.zeros((T, d))
+    else:
+        Z = np.array(W0.T, dtype=np.float64, order="C")
+
+    alpha_max = spectral_norm(Q) if Q.size else 0.0
+    if alpha >= alpha_max:  # W = 0 is optimal (the gradient at 0 is -Q)
+        P0 = 0.5 * csum
+        _, D, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha)
+        rel = _relative(gap, P0)
+        return QuadraticResult(
+            np.zeros((d, T)),
+            np.array([P0]),
+            0,
+            float(rel),
+            bool(rel <= tol),
+            float("nan"),
+        )
+
+    eig = _Eig(H, T, H_eig)
+    lam = eig.lam
+    qe = eig.to_eig(np.ascontiguousarray(Q.T))
+    _check_consistent(eig, qe, c)
+
+    if alpha == 0.0:  # separable least squares, exact minimum-norm solution
+        We = np.zeros((T, d))
+        We[eig.nonzero] = qe[eig.nonzero] / lam[eig.nonzero]
+        W = eig.from_eig(We)
+        S, _ = _fit_terms(lam, qe, csum, We)
+        P = 0.5 * S
+        D = _least_squares_dual(eig, qe, c)
+        rel = _relative(P - D, P)
+        return QuadraticResult(
+            np.ascontiguousarray(W.T),
+            np.array([P]),
+            0,
+            float(rel),
+            bool(rel <= tol),
+            float("nan"),
+        )
+
+    lam_max = float(lam.max())
+    if rho is None:
+        rho = alpha * lam_max / alpha_max if lam_max > 0 else alpha / alpha_max
+    rho = float(rho)
+
+    # Start: Z = W0, scaled dual U = -grad f(Z) / rho (the fixed-point value).
+    # U is also kept in the eigen-basis (Ue), so that an iteration needs two
+    # batched products with the V_t, not three (they dominate for large d).
+    Ze = eig.to_eig(Z)
+    Ue = (qe - lam * Ze) / rho
+    U = eig.from_eig(Ue)
+    S, R = _fit_terms(lam, qe, csum, Ze)
+    nuc = trace_norm(Z) if W0 is not None else 0.0
+    P = 0.5 * S + alpha * nuc
+    D_best = _dual_value(S, R, rho * spectral_norm(U), alpha)
+    gap = _relative(P - D_best, P)
+    history = [P]
+    if verbose > 0:
+        print(f"[admm] iter      0  objective {P:.10g}  gap {gap:.3e}  rho {rho:.3g}")
+    converged = gap <= tol
+    it = 0
+    n_adapt = 0
+    while not converged and it < max_iter:
+        it += 1
+        # W step: (H_t + rho I) w_t = q_t + rho (z_t - u_t), in the eigen-basis.
+        B = Z - U
+        We = (qe + rho * (Ze - Ue)) / (lam + rho)
+        W = eig.from_eig(We)
+        # Z step (over-relaxed) and dual update.
+        if relaxation != 1.0:
+            Wr = relaxation * W + (1.0 - relaxation) * Z
+            Wre = relaxation * We + (1.0 - relaxation) * Ze
+        else:
+            Wr, Wre = W, We
+        M = Wr + U
+        Z_old = Z
+        Z, nuc = _svt(M, alpha / rho)
+        U = M - Z
+        Ze = eig.to_eig(Z)
+        Ue = Wre + Ue - Ze
+        # Objective at Z.
+        S, _ = _fit_terms(lam, qe, csum, Ze)
+        P = 0.5 * S + alpha * nuc
+        history.append(P)
+        if it % check_every == 0 or it == max_iter:
+            # Dual at the W iterate, whose gradient H_t w_t - q_t = rho (b_t - w_t)
+            # is nearly dual feasible already (it is -rho U up to Z - Z_old).
+            Sw, Rw = _fit_terms(lam, qe, csum, We)
+            gw = rho * spectral_norm(B - W)
+            D_best = max(D_best, _dual_value(Sw, Rw, gw, alpha))
+            gap = _relative(P - D_best, P)
+            if verbose > 0:
+                print(
+                    f"[admm] iter {it:6d}  objective {P:.10g}  gap {gap:.3e}  "
+                    f"rho {rho:.3g}"
+                )
+            if gap <= tol:
+                converged = True
+                break
+        # Penalty adaptation by relative residual balancing (while it < 1000 or
+        # for at most 200 changes, so that rho is eventually constant).
+        if it < 1000 and n_adapt < 200:
+            scale_p = max(np.linalg.norm(W), np.linalg.norm(Z))
+            scale_d = np.linalg.norm(U)
+            if scale_p > 0 and scale_d > 0:
+                r_p = np.linalg.norm(W - Z) / scale_p
+                r_d = np.linalg.norm(Z - Z_old) / scale_d
+                ratio = r_p / r_d if r_d > 0 else np.inf
+                if ratio > _BALANCE**2 or ratio < _BALANCE**-2:
+                    f = min(max(np.sqrt(ratio), 1.0 / _MAX_FACTOR), _MAX_FACTOR)
+                    rho *= f
+                    U /= f
+                    Ue /= f
+                    n_adapt += 1
+
+    if not np.all(np.isfinite(Z)):
+        raise FloatingPointError(
+            "The solver produced non-finite coefficients; check that H is positive "
+            "semi-definite and that (H, Q) come from the same data."
+        )
+    return QuadraticResult(
+        np.ascontiguousarray(Z.T),
+        np.asarray(history),
+        it,
+        float(gap),
+        bool(converged),
+        float(rho),
+    )
