@@ -99,10 +99,11 @@ class MTLBase(BaseEstimator):
         if idx is None:
             M = np.asarray(Xf @ self.coef_.T) + self.intercept_
             return M.ravel() if self._y_ndim == 1 else M
-        coef, intercept, idx = self._task_models(idx)
+        # The caller gets ``idx`` with -1 for unknown tasks (see _row_classes).
+        coef, intercept, model = self._task_models(idx)
         out = np.empty(Xf.shape[0])
-        for t in np.unique(idx):
-            rows = np.flatnonzero(idx == t)
+        for t in np.unique(model):
+            rows = np.flatnonzero(model == t)
             out[rows] = np.asarray(Xf[rows] @ coef[t]).ravel() + intercept[t]
         return out, idx
 
@@ -155,7 +156,8 @@ class MTLRegressorMixin(RegressorMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        # Several targets per row only in the shared design; long format is 1-D.
+        tags.target_tags.multi_output = self.task_column is None
         return tags
 
 
@@ -275,4 +277,6 @@ class MTLClassifierMixin(ClassifierMixin):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        # The shared design takes one binary target per column of a 2-D y.
+        tags.target_tags.multi_output = self.task_column is None
         return tags

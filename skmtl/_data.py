@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -61,36 +62,95 @@ def _encode_labels(labels, what):
         ) from None
 
 
-def _binary_targets(y, task_name, where):
-    """Map a task's labels to -1/+1 and return its two classes."""
-    classes = np.unique(y)
-    if classes.size < 2:
+def _plain(value):
+    """A numpy scalar as the Python value, so messages read 0.0, not np.float64(0.0)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _binary_targets(y, sample_weight, task_name, where):
+    """Map a task's labels to -1/+1 and return its two classes.
+
+    Only rows with positive weight count: a class whose rows all weigh zero is
+    absent from the fit (and would send the intercept to infinity).
+    """
+    classes = np.unique(y[sample_weight > 0])
+    task_name = _plain(task_name)
+    if classes.size == 0:
         raise ValueError(
-            f"Task {task_name!r} has only one class ({classes[0]!r}) {where}; "
-            "a classifier needs samples of two classes in every task."
+            f"Task(s) {[task_name]} have no rows with positive sample weight; "
+            "every task needs at least one."
+        )
+    if classes.size < 2:
+        only = _plain(classes[0])
+        raise ValueError(
+            f"Task {task_name!r} has only one class ({only!r}) {where} (counting "
+            "rows with positive sample weight); a classifier needs samples of "
+            "two classes in every task."
         )
     if classes.size > 2:
         raise ValueError(
-            f"Task {task_name!r} has {classes.size} classes {where}; every task "
-            "must be binary (two classes). Split a multiclass problem into "
-            "binary tasks first."
+            f"Only binary classification is supported in each task: task "
+            f"{task_name!r} has {classes.size} classes {where}. Split a "
+            "multiclass problem into binary tasks first."
         )
     return np.where(y == classes[1], 1.0, -1.0), classes
 
 
+def _check_long_layout(X, *, check_width=True):
+    """Shape and dtype of a long-format X, checked before its task column is split.
+
+    These come first so that the message names the real problem (a 1-D X,
+    complex values, no feature column) rather than a consequence of it.
+    """
+    if hasattr(X, "dtypes"):  # DataFrame: look at its dtypes, do not convert it
+        kinds = {dt.kind for dt in X.dtypes if isinstance(dt, np.dtype)}
+    else:
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        kinds = {X.dtype.kind}
+    shape = tuple(X.shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"Expected a 2-D X of shape (n_samples, n_columns) holding the "
+            f"features and the task column, got an array of shape {shape}. "
+            "Reshape your data: every row needs its features and its task label."
+        )
+    if "c" in kinds:
+        raise ValueError("Complex data not supported (X holds complex values).")
+    if check_width and shape[1] < 2:
+        raise ValueError(
+            f"Found array with {shape[1]} feature(s) (shape={shape}) while a "
+            "minimum of 2 is required: in long format X holds the task column "
+            "and at least one feature column."
+        )
+
+
+def _check_long_y(y, classifier):
+    """A 1-D y for long format (a column vector is raveled with a warning)."""
+    y = check_array(
+        y,
+        ensure_2d=False,
+        dtype=None if classifier else np.float64,
+        input_name="y",
+    )
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D in long format (task_column set); got shape "
+            f"{y.shape}. For several targets per row use task_column=None."
+        )
+    if classifier:
+        check_classification_targets(y)
+    return y
+
+
 def _validate_long(est, X, y, sample_weight, classifier):
+    _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
     Xf, labels, _ = split_task_column(X, est.task_column)
     Xf = _check_features(Xf)
-    if classifier:
-        y = column_or_1d(y, warn=True)
-    else:
-        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        if y.ndim != 1:
-            raise ValueError(
-                f"y must be 1-D in long format (task_column set); got shape "
-                f"{y.shape}. For several targets per row use task_column=None."
-            )
+    y = _check_long_y(y, classifier)
     check_consistent_length(Xf, y, labels)
     sw = _check_sample_weight(
         sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
@@ -101,7 +161,7 @@ def _validate_long(est, X, y, sample_weight, classifier):
         rows = np.flatnonzero(idx == t)
         yt = y[rows]
         if classifier:
-            yt, cls = _binary_targets(yt, name, "in the training data")
+            yt, cls = _binary_targets(yt, sw[rows], name, "in the training data")
             classes.append(cls)
         blocks_X.append(Xf[rows])
         blocks_y.append(np.asarray(yt, dtype=np.float64))
@@ -120,6 +180,8 @@ def _validate_shared(est, X, y, sample_weight, classifier):
         multi_output=True,
         y_numeric=not classifier,
     )
+    if classifier:
+        check_classification_targets(y)
     X = _check_features(X)
     y_ndim = np.ndim(y)
     if y_ndim > 2:
@@ -133,7 +195,7 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     for t in range(T):
         yt = Y[:, t]
         if classifier:
-            yt, cls = _binary_targets(yt, t, f"in column {t} of y")
+            yt, cls = _binary_targets(yt, sw, t, f"in column {t} of y")
             classes.append(cls)
         ys.append(np.ascontiguousarray(yt, dtype=np.float64))
     # The same X and weight objects for every task: nothing is copied.
@@ -158,7 +220,7 @@ def validate_fit_data(est, X, y, sample_weight=None, *, classifier=False):
     blocks = data.blocks
     totals = np.array([s.sum() for s in blocks.sample_weights])
     if np.any(totals <= 0):
-        bad = [data.tasks[t] for t in np.flatnonzero(totals <= 0)]
+        bad = [_plain(data.tasks[t]) for t in np.flatnonzero(totals <= 0)]
         raise ValueError(
             f"Task(s) {bad[:10]} have no rows with positive sample weight; every "
             "task needs at least one."
@@ -180,6 +242,8 @@ def validate_predict_data(est, X):
             est, X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=False
         )
         return _check_features(X), None
+    # A column count unlike fit's is the likelier mistake: checked before width.
+    _check_long_layout(X, check_width=False)
     validate_data(est, X, skip_check_array=True, reset=False)
     Xf, labels, _ = split_task_column(X, est.task_column)
     Xf = _check_features(Xf)

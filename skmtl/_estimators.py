@@ -63,7 +63,8 @@ _ATTRIBUTES = """
 _SOLVER_ATTRIBUTES = """    n_iter_ : int
         Solver iterations.
     dual_gap_ : float
-        Final certified relative duality gap.
+        Final certified relative duality gap (with ``alpha=0``, where no dual
+        certificate exists, the gradient norm relative to ``alpha_max``).
     objective_history_ : ndarray
         Objective value at each convergence check.
 """

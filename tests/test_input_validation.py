@@ -1,0 +1,302 @@
+"""Bad input gets a clear ValueError that says what is wrong (API.md)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
+
+ESTIMATORS = [TraceNormMTLRegressor, TraceNormMTLClassifier]
+N = 24
+
+
+@pytest.fixture
+def data():
+    """Long format (task label last, two tasks) and the shared design."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(N, 3)
+    task = np.repeat([0.0, 1.0], N // 2)
+    y_reg = rng.randn(N)
+    y_clf = np.tile([0, 1], N // 2)
+    return {
+        "X": X,
+        "X_long": np.column_stack([X, task]),
+        TraceNormMTLRegressor: y_reg,
+        TraceNormMTLClassifier: y_clf,
+    }
+
+
+def _long(Est, **params):
+    return Est(task_column=-1, **params)
+
+
+# --------------------------------------------------------------------------- #
+# NaN and inf
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("value, word", [(np.nan, "NaN"), (np.inf, "infinity")])
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_non_finite_X(Est, value, word, data):
+    y = data[Est]
+    X = data["X"].copy()
+    X[3, 1] = value
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        Est().fit(X, y)
+    X_long = data["X_long"].copy()
+    X_long[5, 0] = value
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        _long(Est).fit(X_long, y)
+    # At predict time too.
+    est = _long(Est).fit(data["X_long"], y)
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        est.predict(X_long)
+    est = Est().fit(data["X"], y)
+    with pytest.raises(ValueError, match=f"Input X contains {word}"):
+        est.predict(X)
+
+
+@pytest.mark.parametrize("value, word", [(np.nan, "NaN"), (np.inf, "infinity")])
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_non_finite_y(Est, value, word, data):
+    y = data[Est].astype(float)
+    y[2] = value
+    with pytest.raises(ValueError, match=f"Input y contains {word}"):
+        Est().fit(data["X"], y)
+    with pytest.raises(ValueError, match=f"Input y contains {word}"):
+        _long(Est).fit(data["X_long"], y)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_task_label(value, data):
+    X_long = data["X_long"].copy()
+    X_long[4, -1] = value
+    with pytest.raises(
+        ValueError, match=r"task labels contain 1 missing.*row\(s\) \[4\]"
+    ):
+        _long(TraceNormMTLRegressor).fit(X_long, data[TraceNormMTLRegressor])
+
+
+def test_non_finite_sample_weight(data):
+    sw = np.ones(N)
+    sw[0] = np.nan
+    with pytest.raises(ValueError, match="sample_weight contains NaN"):
+        _long(TraceNormMTLRegressor).fit(
+            data["X_long"], data[TraceNormMTLRegressor], sample_weight=sw
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Tasks without data, classes per task
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_task_without_positive_weight(Est, data):
+    sw = np.ones(N)
+    sw[N // 2 :] = 0.0  # task 1.0 keeps its rows but none of them counts
+    with pytest.raises(
+        ValueError, match=r"Task\(s\) \[1\.0\] have no rows with positive sample weight"
+    ):
+        _long(Est).fit(data["X_long"], data[Est], sample_weight=sw)
+
+
+def test_shared_design_without_positive_weight(data):
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        TraceNormMTLRegressor().fit(
+            data["X"], data[TraceNormMTLRegressor], sample_weight=np.zeros(N)
+        )
+
+
+def test_classifier_task_with_one_class(data):
+    y = np.tile([0, 1], N // 2)
+    y[: N // 2] = 1  # task 0.0 is all ones
+    with pytest.raises(ValueError, match=r"Task 0\.0 has only one class \(1\)"):
+        _long(TraceNormMTLClassifier).fit(data["X_long"], y)
+    Y = np.column_stack([np.tile([0, 1], N // 2), np.full(N, 7)])
+    with pytest.raises(
+        ValueError, match=r"Task 1 has only one class \(7\) in column 1"
+    ):
+        TraceNormMTLClassifier().fit(data["X"], Y)
+
+
+def test_classifier_one_class_after_zero_weights(data):
+    """A class whose rows all weigh zero does not count (it used to give NaN)."""
+    y = np.tile([0, 1], N // 2)
+    sw = np.where((y == 0) & (np.arange(N) < N // 2), 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"Task 0\.0 has only one class \(1\)"):
+        _long(TraceNormMTLClassifier).fit(data["X_long"], y, sample_weight=sw)
+
+
+def test_classifier_more_than_two_classes_per_task(data):
+    y = np.arange(N) % 3
+    with pytest.raises(ValueError, match=r"binary.*task 0\.0 has 3 classes"):
+        _long(TraceNormMTLClassifier).fit(data["X_long"], y)
+    Y = np.column_stack([np.tile([0, 1], N // 2), np.arange(N) % 4])
+    with pytest.raises(ValueError, match=r"binary.*task 1 has 4 classes in column 1"):
+        TraceNormMTLClassifier().fit(data["X"], Y)
+
+
+@pytest.mark.parametrize("task_column", [None, -1])
+def test_classifier_continuous_target(task_column, data):
+    X = data["X"] if task_column is None else data["X_long"]
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        TraceNormMTLClassifier(task_column=task_column).fit(
+            X, data[TraceNormMTLRegressor]
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Predict-time mismatches
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_mismatched_columns_at_predict(Est, data):
+    est = _long(Est).fit(data["X_long"], data[Est])
+    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
+        est.predict(data["X_long"][:, 1:])
+    est = Est().fit(data["X"], data[Est])
+    with pytest.raises(ValueError, match="X has 4 features, but .* expecting 3"):
+        est.predict(data["X_long"])
+
+
+def test_mismatched_dataframe_columns_at_predict(data):
+    df = pd.DataFrame(data["X_long"], columns=["a", "b", "c", "school"])
+    y = data[TraceNormMTLRegressor]
+    est = TraceNormMTLRegressor(task_column="school").fit(df, y)
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(df[["b", "a", "c", "school"]])
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        est.predict(df.rename(columns={"a": "z"}))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_unknown_task_at_predict(Est, data):
+    est = _long(Est).fit(data["X_long"], data[Est])
+    X_new = data["X_long"][:4].copy()
+    X_new[1, -1] = 5.0
+    X_new[2, -1] = 6.0
+    with pytest.raises(
+        ValueError, match=r"Unknown task label\(s\) \['5\.0', '6\.0'\].*known tasks"
+    ):
+        est.predict(X_new)
+
+
+def test_unknown_string_task_at_predict(data):
+    X = data["X_long"].astype(object)
+    X[:, -1] = np.where(X[:, -1] == 0.0, "north", "south")
+    est = _long(TraceNormMTLClassifier).fit(X, data[TraceNormMTLClassifier])
+    X[0, -1] = "west"
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(ValueError, match=r"Unknown task label\(s\) \['west'\]"):
+            getattr(est, method)(X)
+
+
+def test_predict_with_1d_X(data):
+    est = _long(TraceNormMTLRegressor).fit(data["X_long"], data[TraceNormMTLRegressor])
+    with pytest.raises(ValueError, match="Reshape your data"):
+        est.predict(data["X_long"][0])
+
+
+# --------------------------------------------------------------------------- #
+# Shapes of y and of X
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_2d_y_in_long_format(Est, data):
+    Y = np.column_stack([data[Est], data[Est]])
+    with pytest.raises(ValueError, match=r"y must be 1-D in long format.*\(24, 2\)"):
+        _long(Est).fit(data["X_long"], Y)
+
+
+def test_column_vector_y_in_long_format_is_raveled(data):
+    y = data[TraceNormMTLRegressor]
+    with pytest.warns(Warning, match="column-vector y"):
+        est = _long(TraceNormMTLRegressor).fit(data["X_long"], y[:, None])
+    ref = _long(TraceNormMTLRegressor).fit(data["X_long"], y)
+    np.testing.assert_array_equal(est.coef_, ref.coef_)
+
+
+@pytest.mark.parametrize("task_column", [None, -1])
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_y_of_wrong_length(Est, task_column, data):
+    X = data["X"] if task_column is None else data["X_long"]
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples.*24.*23"):
+        Est(task_column=task_column).fit(X, data[Est][:-1])
+
+
+def test_3d_y_in_shared_design(data):
+    y = data[TraceNormMTLRegressor][:, None, None]
+    with pytest.raises(ValueError, match="dim 3"):
+        TraceNormMTLRegressor().fit(data["X"], y)
+
+
+def test_long_format_needs_a_feature_column(data):
+    with pytest.raises(ValueError, match=r"1 feature\(s\).*task column"):
+        _long(TraceNormMTLRegressor).fit(data["X_long"][:, -1:], np.ones(N))
+
+
+@pytest.mark.parametrize("task_column", [None, -1])
+def test_empty_data(task_column, data):
+    X = data["X"] if task_column is None else data["X_long"]
+    with pytest.raises(ValueError, match=r"0 sample\(s\)"):
+        TraceNormMTLRegressor(task_column=task_column).fit(X[:0], np.empty(0))
+
+
+# --------------------------------------------------------------------------- #
+# The task column
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("task_column", [4, -5, 10])
+def test_task_column_out_of_range(task_column, data):
+    with pytest.raises(
+        ValueError, match=rf"task_column={task_column} is out of range: X has 4"
+    ):
+        TraceNormMTLRegressor(task_column=task_column).fit(
+            data["X_long"], data[TraceNormMTLRegressor]
+        )
+
+
+def test_task_column_unknown_name(data):
+    df = pd.DataFrame(data["X_long"], columns=["a", "b", "c", "school"])
+    with pytest.raises(ValueError, match="task_column='shcool' is not a column of X"):
+        TraceNormMTLRegressor(task_column="shcool").fit(df, data[TraceNormMTLRegressor])
+
+
+def test_task_column_name_without_column_names(data):
+    with pytest.raises(ValueError, match="X has no column names"):
+        TraceNormMTLRegressor(task_column="school").fit(
+            data["X_long"], data[TraceNormMTLRegressor]
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Sample weights and parameters
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("task_column", [None, -1])
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_negative_sample_weight(Est, task_column, data):
+    X = data["X"] if task_column is None else data["X_long"]
+    sw = np.ones(N)
+    sw[3] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        Est(task_column=task_column).fit(X, data[Est], sample_weight=sw)
+
+
+def test_sample_weight_of_wrong_length(data):
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(5,\), expected"):
+        _long(TraceNormMTLRegressor).fit(
+            data["X_long"], data[TraceNormMTLRegressor], sample_weight=np.ones(5)
+        )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"alpha": -1.0}, "'alpha' parameter .* must be a float in the range"),
+        ({"loss_scaling": "foo"}, "'loss_scaling' parameter .* must be a str among"),
+        ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"tol": -1e-3}, "'tol' parameter"),
+        ({"handle_unknown_task": "ignore"}, "'handle_unknown_task' parameter"),
+        ({"task_column": 1.5}, "'task_column' parameter"),
+    ],
+)
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_invalid_parameters(Est, params, match, data):
+    with pytest.raises(InvalidParameterError, match=match):
+        Est(**params).fit(data["X"], data[Est])
+    assert issubclass(InvalidParameterError, ValueError)
