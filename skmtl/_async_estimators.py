@@ -1,10 +1,12 @@
 """The asynchronous estimators: the same model, fitted by AMTL."""
 
+import copy
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
+from ._amtl._engine import resolve_step_size
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._estimators import _ATTRIBUTES, _OBJECTIVE
 from ._solver import SolverResult
@@ -34,9 +36,17 @@ _ASYNC_PARAMS = """
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
+    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
+        What a task node computes: the paper's gradient step
+        ``z = u - eta grad l_t(u)``, or an exact per-task prox
+        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
+        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
+        cost per update.  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
-        Step ``eta`` of both the forward (gradient) and the backward (prox)
-        step; 'auto' is ``1/L``, a float must be below ``2/L``.
+        Step ``eta`` of both the task step and the central prox (threshold
+        ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
+        ``alpha_max / (alpha L)``.
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -107,6 +117,7 @@ class _AsyncMTL(MTLBase):
         ],
         "n_jobs": [None, Integral],
         "schedule": [StrOptions({"async", "sync"})],
+        "splitting": [StrOptions({"forward-backward", "douglas-rachford"})],
         "step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "relaxation": [
             StrOptions({"auto", "arock"}),
@@ -137,6 +148,7 @@ class _AsyncMTL(MTLBase):
         backend="auto",
         n_jobs=None,
         schedule="async",
+        splitting="forward-backward",
         step_size="auto",
         relaxation="auto",
         max_staleness="auto",
@@ -158,6 +170,7 @@ class _AsyncMTL(MTLBase):
         self.backend = backend
         self.n_jobs = n_jobs
         self.schedule = schedule
+        self.splitting = splitting
         self.step_size = step_size
         self.relaxation = relaxation
         self.max_staleness = max_staleness
@@ -174,11 +187,27 @@ class _AsyncMTL(MTLBase):
 
     def _solve(self, datafit, W0, b0):
         backend = make_backend(self.backend, n_jobs=self.n_jobs, client=self.client)
+        if backend is self.backend:
+            # A Backend instance is a parameter: run a (shallow: it may hold a
+            # client) copy, so that fit neither mutates it nor leaves queues or
+            # the training data on it.
+            backend = copy.copy(backend)
+            backend.events = []
+        V0 = None
+        if W0 is not None:
+            # The engine holds V, whose prox is the model.  The optimum W* is
+            # prox(V*) for V* = W* - eta grad f(W*) (both splittings), so start
+            # there, not at V = W0 (whose prox shrinks W0 by eta * alpha).
+            step = resolve_step_size(
+                self.step_size, datafit, self.alpha, self.splitting
+            )
+            V0 = W0 - step * datafit.gradient(W0, b0)[0]
         result = run_amtl(
             datafit,
             self.alpha,
             backend,
             schedule=self.schedule,
+            splitting=self.splitting,
             step_size=self.step_size,
             relaxation=self.relaxation,
             max_staleness=self.max_staleness,
@@ -188,7 +217,7 @@ class _AsyncMTL(MTLBase):
             max_time=self.max_time,
             tol=self.tol,
             random_state=self.random_state,
-            V0=W0,
+            V0=V0,
             b0=b0,
             verbose=self.verbose,
         )
@@ -213,9 +242,12 @@ class _AsyncMTL(MTLBase):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # Threads make a fit nondeterministic; the default backend is not.
-        tags.non_deterministic = self.backend == "threading" or (
-            self.backend == "auto" and self.n_jobs not in (None, 1)
-        )
+        if isinstance(self.backend, Backend):
+            tags.non_deterministic = not self.backend.deterministic
+        else:
+            tags.non_deterministic = self.backend in ("threading", "dask") or (
+                self.backend == "auto" and self.n_jobs not in (None, 1)
+            )
         return tags
 
 

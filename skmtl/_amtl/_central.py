@@ -17,27 +17,33 @@ from ._update import km_update
 
 
 class Snapshot(NamedTuple):
-    """The published prox: ``P`` (d x T), free intercepts ``b``, version of V."""
+    """The published state: ``P = prox(V)`` (d x T), free intercepts ``b``, the
+    version of V, and V itself (only kept for Douglas-Rachford reads)."""
 
     P: np.ndarray
     b: np.ndarray | None
     version: int
+    V: np.ndarray | None = None
 
 
 class Read(NamedTuple):
-    """What a task node receives: its prox column, intercept and read version."""
+    """What a task node receives: its prox column and intercept, the read
+    version, and (Douglas-Rachford only) its own block of V."""
 
     u: np.ndarray
     ub: float | None
     version: int
+    v: np.ndarray | None = None
+    vb: float | None = None
 
 
 class CentralNode:
     """State of the central node; every method runs in the central loop only,
     except :meth:`read`, which any thread may call."""
 
-    def __init__(self, V0, b0, threshold):
+    def __init__(self, V0, b0, threshold, *, publish_v=False):
         self.threshold = float(threshold)
+        self.publish_v = publish_v
         self._prox = TraceNormProx(V0, self.threshold)
         self.b = None if b0 is None else np.array(b0, dtype=float)
         self.version = 0
@@ -56,7 +62,10 @@ class CentralNode:
         """Column ``t`` of the published prox (safe from any thread)."""
         snap = self.snapshot  # one atomic reference read
         ub = None if snap.b is None else float(snap.b[t])
-        return Read(snap.P[:, t].copy(), ub, snap.version)
+        if snap.V is None:
+            return Read(snap.P[:, t].copy(), ub, snap.version)
+        # The intercept is not under the trace norm: its prox is the identity.
+        return Read(snap.P[:, t].copy(), ub, snap.version, snap.V[:, t].copy(), ub)
 
     def write(self, t, z, zb, relaxation):
         """KM update of task ``t``'s block; returns ``||z - v_t||^2``.
@@ -79,7 +88,8 @@ class CentralNode:
             return self.snapshot
         P = np.array(self._prox.refresh())
         b = None if self.b is None else self.b.copy()
-        self.snapshot = Snapshot(P, b, self.version)
+        V = np.array(self._prox.V) if self.publish_v else None
+        self.snapshot = Snapshot(P, b, self.version, V)
         return self.snapshot
 
     def final_model(self):

@@ -52,6 +52,12 @@ class DelayModel:
         off = np.atleast_1d(np.asarray(offset, dtype=float))
         if np.any(off < 0) or not np.all(np.isfinite(off)):
             raise ValueError(f"offset must be finite and >= 0; got {offset}.")
+        if scale is not None:
+            sc = np.atleast_1d(np.asarray(scale, dtype=float))
+            if np.any(sc < 0) or not np.all(np.isfinite(sc)):
+                raise ValueError(f"scale must be None or finite and >= 0; got {scale}.")
+        if not (np.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"sigma must be finite and > 0; got {sigma}.")
 
     def __repr__(self):
         return (

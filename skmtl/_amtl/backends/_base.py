@@ -5,11 +5,13 @@ backend.  It calls :meth:`Backend.activate` to ask task ``t`` for one forward
 step (with the network delay sampled for that round trip) and
 :meth:`Backend.next_replies` to wait for answers.  A backend reads the task's
 prox column through the ``read`` callable it was started with, at the moment
-its task node starts the activation, and runs the forward step where the task's
-data live.  Lifecycle (as joblib's backends): ``start`` creates workers lazily,
-``close`` always runs (in a ``finally``) and tears everything down.
+its task node starts the activation, and runs the task step (forward or
+Douglas-Rachford) where the task's data live.  Lifecycle (as joblib's
+backends): ``start`` creates workers lazily, ``close`` always runs (in a
+``finally``) and tears everything down.
 """
 
+import inspect
 import time
 from abc import ABC, abstractmethod
 from typing import NamedTuple
@@ -45,10 +47,27 @@ class Backend(ABC):
         self.events = []
         self._started = False
 
-    def start(self, datafit, step_size, read):
-        """Prepare the task nodes for the data-fit; called once per fit."""
+    def __repr__(self):
+        # The constructor parameters (stored under their own names), as
+        # scikit-learn prints estimators: an estimator holding a backend gets a
+        # stable repr (and stable test ids), without a memory address.
+        params = inspect.signature(type(self).__init__).parameters
+        args = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in params
+            if name != "self" and hasattr(self, name)
+        )
+        return f"{type(self).__name__}({args})"
+
+    def start(self, datafit, step, read):
+        """Prepare the task nodes; called once per fit.
+
+        ``step`` is a :class:`~skmtl._amtl._update.TaskStep`: what a task node
+        computes from a read, ``step(datafit, t, read) -> (z, zb)``.
+        ``read(t)`` returns the task's :class:`~skmtl._amtl._central.Read`.
+        """
         self.datafit = datafit
-        self.step_size = step_size
+        self.step = step
         self.read = read
         self._started = True
 
@@ -65,5 +84,11 @@ class Backend(ABC):
         return time.perf_counter()
 
     def close(self):
-        """Stop every worker; must be safe to call more than once."""
+        """Stop every worker; must be safe to call more than once.
+
+        Also drops the references to the fit (data-fit, task step, central
+        node), so that a closed backend holds no training data and pickles.
+        """
         self._started = False
+        for name in ("datafit", "step", "read"):
+            self.__dict__.pop(name, None)

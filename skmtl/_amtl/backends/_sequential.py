@@ -9,7 +9,6 @@ Delays are slept in full: it shows no benefit of asynchrony, by design.
 import time
 from collections import deque
 
-from .._update import forward_step
 from ._base import Backend, Reply
 
 
@@ -19,8 +18,8 @@ class SequentialBackend(Backend):
     name = "sequential"
     deterministic = True
 
-    def start(self, datafit, step_size, read):
-        super().start(datafit, step_size, read)
+    def start(self, datafit, step, read):
+        super().start(datafit, step, read)
         self._queue = deque()
 
     def activate(self, task, delay):
@@ -30,9 +29,9 @@ class SequentialBackend(Backend):
         task, delay, issued = self._queue.popleft()
         if delay > 0:
             time.sleep(delay)
-        u, ub, version = self.read(task)
-        z, zb = forward_step(self.datafit, task, u, ub, self.step_size)
-        return [Reply(task, z, zb, version, self.now() - issued)]
+        read = self.read(task)
+        z, zb = self.step(self.datafit, task, read)
+        return [Reply(task, z, zb, read.version, self.now() - issued)]
 
     def close(self):
         self._queue = deque()

@@ -12,7 +12,6 @@ import heapq
 
 import numpy as np
 
-from .._update import forward_step
 from ._base import Backend, Reply
 
 
@@ -32,8 +31,8 @@ class SimulatedBackend(Backend):
         super().__init__()
         self.compute_time = compute_time
 
-    def start(self, datafit, step_size, read):
-        super().start(datafit, step_size, read)
+    def start(self, datafit, step, read):
+        super().start(datafit, step, read)
         ct = np.broadcast_to(
             np.asarray(self.compute_time, dtype=float), (datafit.n_tasks,)
         )
@@ -47,10 +46,10 @@ class SimulatedBackend(Backend):
         self._seq = 0
 
     def activate(self, task, delay):
-        u, ub, version = self.read(task)
-        z, zb = forward_step(self.datafit, task, u, ub, self.step_size)
+        read = self.read(task)
+        z, zb = self.step(self.datafit, task, read)
         duration = self._compute[task] + delay
-        reply = Reply(task, z, zb, version, duration)
+        reply = Reply(task, z, zb, read.version, duration)
         heapq.heappush(self._heap, (self._clock + duration, self._seq, reply))
         self._seq += 1
 

@@ -21,7 +21,6 @@ import warnings
 
 from threadpoolctl import threadpool_limits
 
-from .._update import forward_step
 from ._base import Backend, Reply
 
 
@@ -55,8 +54,8 @@ class ThreadingBackend(Backend):
         self.reply_timeout = reply_timeout
         self._threads = []
 
-    def start(self, datafit, step_size, read):
-        super().start(datafit, step_size, read)
+    def start(self, datafit, step, read):
+        super().start(datafit, step, read)
         self._jobs = queue.SimpleQueue()
         self._results = queue.SimpleQueue()
         self._pending = []  # heap of (ready_at, seq, reply)
@@ -78,13 +77,14 @@ class ThreadingBackend(Backend):
                 return
             task, delay, issued = job
             try:
-                u, ub, version = self.read(task)
-                z, zb = forward_step(self.datafit, task, u, ub, self.step_size)
+                read = self.read(task)
+                z, zb = self.step(self.datafit, task, read)
             except BaseException as exc:  # re-raised in the caller
                 self._results.put(_Failure(task, exc))
                 return
             ready = time.perf_counter() + delay
-            self._results.put((ready, Reply(task, z, zb, version, ready - issued)))
+            reply = Reply(task, z, zb, read.version, ready - issued)
+            self._results.put((ready, reply))
 
     def activate(self, task, delay):
         self._jobs.put((task, delay, self.now()))
@@ -131,6 +131,7 @@ class ThreadingBackend(Backend):
 
     def close(self):
         threads, self._threads = self._threads, []
+        alive = []
         if threads:
             for _ in threads:
                 self._jobs.put(None)
@@ -143,4 +144,10 @@ class ThreadingBackend(Backend):
                     RuntimeWarning,
                 )
             self._limiter.restore_original_limits()
+        if alive:  # keep what the stuck workers still use
+            self._started = False
+            return
+        # No queue or limiter outlives the fit: a closed backend pickles.
+        self._jobs = self._results = self._limiter = None
+        self._pending = []
         super().close()
