@@ -19,6 +19,8 @@ EXTRAS = {
         "cvxpy>=1.4",
         "pandas>=1.5",
         "ruff>=0.5",
+        "dask[distributed]>=2024.1",
+        "matplotlib>=3.6",
     ],
     "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.6"],
 }
