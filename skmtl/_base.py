@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -273,6 +274,35 @@ class MTLClassifierMixin(ClassifierMixin):
         return np.column_stack(
             [np.where(out[:, t] > 0, c[1], c[0]) for t, c in enumerate(self.classes_)]
         )
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy: of all rows, or the mean of the per-task accuracies.
+
+        With a 2-D ``y`` in the shared design the result is the mean over tasks
+        of each task's accuracy (as the regressors' R^2 averages over tasks),
+        not the share of rows where every task is right.
+
+        Returns
+        -------
+        score : float
+        """
+        if self.task_column is None and getattr(self, "_y_ndim", 1) == 2:
+            Y = np.asarray(y)
+            if Y.ndim != 2 or Y.shape[1] != len(self.tasks_):
+                raise ValueError(
+                    f"y must have shape (n_samples, {len(self.tasks_)}) like in fit;"
+                    f" got {Y.shape}."
+                )
+            pred = self.predict(X)
+            return float(
+                np.mean(
+                    [
+                        accuracy_score(Y[:, t], pred[:, t], sample_weight=sample_weight)
+                        for t in range(Y.shape[1])
+                    ]
+                )
+            )
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
