@@ -8,9 +8,11 @@ and know nothing of estimators.
     \\min_{W, b} \\; F(W, b) = \\sum_t l_t(w_t, b_t) + \\alpha \\|W\\|_*
 """
 
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._datafits import LogisticLoss, SquaredLoss
 from ._prox import prox_trace_norm, spectral_norm
@@ -76,6 +78,7 @@ def fista(
     max_iter=10_000,
     check_every=10,
     verbose=0,
+    callback=None,
 ):
     """Accelerated proximal gradient (FISTA) with adaptive restart.
 
@@ -83,6 +86,11 @@ def fista(
     diagonal over tasks), gradient-based restart (O'Donoghue & Candes, 2015),
     and a stopping rule on the certified relative duality gap every
     ``check_every`` iterations.
+
+    ``callback(it, W, b)``, when given, is called after every proximal step
+    with the new iterate, before the momentum step: it may change ``W`` and
+    ``b`` in place (e.g. hold some columns fixed) or the data-fit itself, and
+    stops the solver by returning True (``converged`` is then False).
 
     Returns
     -------
@@ -105,6 +113,9 @@ def fista(
         G, gb = datafit.gradient(YW, Yb)
         W_new = prox_trace_norm(YW - step * G, step * alpha)
         b_new = None if b is None else Yb - step * gb
+        if callback is not None and callback(it, W_new, b_new):
+            W, b = W_new, b_new
+            break
         # Restart when the momentum points against the proximal-gradient step.
         restart = np.vdot(YW - W_new, W_new - W)
         if b is not None:
@@ -156,6 +167,10 @@ def solve(datafit, alpha, *, W0=None, b0=None, tol=1e-6, max_iter=10_000, verbos
         return SolverResult(
             res.W, None, res.objective_history, res.n_iter, res.gap, res.converged
         )
-    return fista(
-        datafit, alpha, W0=W0, b0=b0, tol=tol, max_iter=max_iter, verbose=verbose
-    )
+    # Multi-threaded BLAS stalls on the small factorizations of the prox when
+    # the cores are shared (a 27 x 27 eigh: 8 ms instead of 0.2 ms, measured).
+    small = min(datafit.n_features, datafit.n_tasks) <= 512
+    with threadpool_limits(limits=1) if small else nullcontext():
+        return fista(
+            datafit, alpha, W0=W0, b0=b0, tol=tol, max_iter=max_iter, verbose=verbose
+        )
