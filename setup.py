@@ -22,7 +22,13 @@ EXTRAS = {
         "dask[distributed]>=2024.1",
         "matplotlib>=3.6",
     ],
-    "docs": ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.15", "matplotlib>=3.6"],
+    "docs": [
+        "sphinx>=7",
+        "numpydoc>=1.6",
+        "sphinx-gallery>=0.18",
+        "matplotlib>=3.6",
+        "pydata-sphinx-theme>=0.15",
+    ],
 }
 
 setup(
