@@ -675,17 +675,17 @@ def get_task_scorer_names():
 def get_task_scorer(name, *, task_column=-1):
     """Get a ready-made long-format scorer by name.
 
-    ======================  ================================================
-    name                    score (greater is always better)
-    ======================  ================================================
-    ``'nmse'``              ``-nmse`` (alias ``'neg_nmse'``)
-    ``'amse'``              ``-amse`` (alias ``'neg_amse'``)
-    ``'explained_variance'`` :func:`multitask_explained_variance`
-    ``'r2_macro'``          mean over tasks of ``r2_score``
-    ``'accuracy_macro'``    mean over tasks of ``accuracy_score``
-    ``'roc_auc_macro'``     :func:`macro_roc_auc_score` of ``decision_function``
-                            (or ``predict_proba``)
-    ======================  ================================================
+    ========================  ====================================================
+    name                      score (greater is always better)
+    ========================  ====================================================
+    ``'nmse'``                ``-nmse`` (alias ``'neg_nmse'``)
+    ``'amse'``                ``-amse`` (alias ``'neg_amse'``)
+    ``'explained_variance'``  :func:`multitask_explained_variance`
+    ``'r2_macro'``            mean over tasks of ``r2_score``
+    ``'accuracy_macro'``      mean over tasks of ``accuracy_score``
+    ``'roc_auc_macro'``       :func:`macro_roc_auc_score` of ``decision_function``
+                              (or ``predict_proba``)
+    ========================  ====================================================
 
     Parameters
     ----------

@@ -121,8 +121,8 @@ def make_low_rank_regression(
 
     Returns
     -------
-    Xs : list of ndarray of shape (n_t, n_features), or X of shape \
-(sum n_t, n_features + 1) with ``return_long=True``
+    Xs : list of ndarray of shape (n_t, n_features), or ndarray
+        With ``return_long=True``, X of shape (sum n_t, n_features + 1).
         Per-task designs, or the stacked rows with the task index
         (``0 .. n_tasks - 1``) in column ``task_column``.
     ys : list of ndarray of shape (n_t,), or y of shape (sum n_t,)
@@ -208,8 +208,8 @@ def make_low_rank_classification(
 
     Returns
     -------
-    Xs : list of ndarray of shape (n_t, n_features), or X of shape \
-(sum n_t, n_features + 1) with ``return_long=True``
+    Xs : list of ndarray of shape (n_t, n_features), or ndarray
+        With ``return_long=True``, X of shape (sum n_t, n_features + 1).
         Per-task designs, or the stacked rows with the task column.
     ys : list of ndarray of shape (n_t,), or y of shape (sum n_t,)
         Labels in {0, 1}.
