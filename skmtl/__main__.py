@@ -1,4 +1,4 @@
-"""Command line: ``python -m skmtl demo [--quick]``.
+"""Command line: ``python -m skmtl demo [--quick]`` and ``python -m skmtl paper``.
 
 The demo is the package's main job in one minute: on generated data in the
 paper's synthetic setting it compares AMTL (asynchronous) with SMTL (its
@@ -162,9 +162,31 @@ def main(argv=None):
     demo_parser.add_argument(
         "--quick", action="store_true", help="one seed and looser tolerances (~10 s)"
     )
+    paper_parser = commands.add_parser(
+        "paper", help="reproduce the paper's tables (AMTL vs SMTL, dynamic step)"
+    )
+    paper_parser.add_argument(
+        "--backend",
+        choices=("simulated", "threading"),
+        default="simulated",
+        help="simulated clock (virtual seconds) or real threads (millisecond delays)",
+    )
+    paper_parser.add_argument("--seeds", type=int, default=3, help="seeds per cell")
+    paper_parser.add_argument(
+        "--quick", action="store_true", help="one offset, one seed (a smoke run)"
+    )
+    paper_parser.add_argument(
+        "--plot", metavar="FILE", help="save a bar chart (needs matplotlib)"
+    )
     args = parser.parse_args(argv)
     if args.command in (None, "demo"):
         return demo(quick=getattr(args, "quick", False))
+    if args.command == "paper":
+        from ._paper import paper
+
+        return paper(
+            backend=args.backend, seeds=args.seeds, quick=args.quick, plot=args.plot
+        )
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover
 
 
