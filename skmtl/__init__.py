@@ -9,9 +9,12 @@ AsyncTraceNormMTLRegressor, AsyncTraceNormMTLClassifier
     simulated-clock or Dask backends.
 """
 
+from . import datasets
 from ._amtl import DelayModel, DynamicStep, SimulatedBackend, arock_relaxation_bound
 from ._async_estimators import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
+from ._cv import TraceNormMTLClassifierCV, TraceNormMTLRegressorCV, alpha_max
 from ._estimators import TraceNormMTLClassifier, TraceNormMTLRegressor
+from ._monitor import TaskMonitor
 from ._prox import prox_trace_norm, spectral_norm, trace_norm
 from ._tasks import stack_tasks, unstack_tasks
 
@@ -23,10 +26,15 @@ __all__ = [
     "DelayModel",
     "DynamicStep",
     "SimulatedBackend",
+    "TaskMonitor",
     "TraceNormMTLClassifier",
+    "TraceNormMTLClassifierCV",
     "TraceNormMTLRegressor",
+    "TraceNormMTLRegressorCV",
     "__version__",
+    "alpha_max",
     "arock_relaxation_bound",
+    "datasets",
     "prox_trace_norm",
     "spectral_norm",
     "stack_tasks",

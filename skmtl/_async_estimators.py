@@ -9,6 +9,8 @@ from ._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amt
 from ._amtl._engine import resolve_step_size
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._estimators import _ATTRIBUTES, _OBJECTIVE
+from ._monitor import TaskMonitor
+from ._monitored import AMTLMonitorHook
 from ._solver import SolverResult
 
 _ASYNC_PARAMS = """
@@ -83,6 +85,14 @@ _ASYNC_PARAMS = """
     client : distributed.Client, str or None, default=None
         Dask client or scheduler address for ``backend='dask'``; None starts
         a local cluster for the fit.
+    task_monitor : TaskMonitor or None, default=None
+        Opt-in per-task convergence monitoring on held-out rows (or on
+        ``X_val, y_val`` passed to ``fit``), checked every
+        ``check_every`` epochs on the published prox.  With
+        ``policy='freeze'`` a converged task is no longer activated; with
+        'distill' it trains on distillation targets and is activated less
+        often (``distill_period``; local backends only, not 'dask').
+        See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
 """
 
 _ASYNC_ATTRIBUTES = """    n_iter_ : int
@@ -96,7 +106,8 @@ _ASYNC_ATTRIBUTES = """    n_iter_ : int
         Per task: 'n_updates', 'staleness_mean', 'staleness_max',
         'round_trip_mean', 'round_trip_max' (seconds) and 'relaxation_mean'.
     stop_reason_ : str
-        'converged', 'max_iter' or 'max_time'.
+        'converged', 'max_iter', 'max_time' or, with a ``task_monitor``,
+        'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
     step_size_, relaxation_, max_staleness_ : float, float, int
@@ -105,6 +116,13 @@ _ASYNC_ATTRIBUTES = """    n_iter_ : int
         ARock's sufficient relaxation bound for this ``max_staleness_``.
     events_ : list of dict
         Notable backend events (e.g. a worker lost and its tasks re-created).
+    task_convergence_ : dict of ndarray of shape (n_tasks,)
+        Only with a ``task_monitor``: as for :class:`TraceNormMTLRegressor`
+        (with epochs instead of iterations), plus 'updates_saved' per task.
+    updates_saved_ : int
+        Only with a ``task_monitor``: task updates avoided by slowing down or
+        deactivating converged tasks (for each, the epochs after its switch
+        minus the updates it still received).
 """
 
 
@@ -136,6 +154,7 @@ class _AsyncMTL(MTLBase):
         ],
         "max_time": [None, Interval(Real, 0, None, closed="neither")],
         "client": "no_validation",
+        "task_monitor": [None, TaskMonitor],
     }
 
     def __init__(
@@ -162,6 +181,7 @@ class _AsyncMTL(MTLBase):
         verbose=0,
         random_state=None,
         client=None,
+        task_monitor=None,
     ):
         self.alpha = alpha
         self.task_column = task_column
@@ -184,8 +204,20 @@ class _AsyncMTL(MTLBase):
         self.verbose = verbose
         self.random_state = random_state
         self.client = client
+        self.task_monitor = task_monitor
 
-    def _solve(self, datafit, W0, b0):
+    def _solve(self, datafit, W0, b0, monitor=None):
+        hook = None
+        if monitor is not None:
+            name = getattr(self.backend, "name", self.backend)
+            if monitor.policy == "distill" and name == "dask":
+                raise ValueError(
+                    "task_monitor with policy='distill' changes the targets of "
+                    "the task nodes, which only the local backends "
+                    "('sequential', 'threading', 'simulated') support; use "
+                    "policy='freeze' or 'snapshot' with backend='dask'."
+                )
+            hook = AMTLMonitorHook(monitor, datafit)
         backend = make_backend(self.backend, n_jobs=self.n_jobs, client=self.client)
         if backend is self.backend:
             # A Backend instance is a parameter: run a (shallow: it may hold a
@@ -220,10 +252,19 @@ class _AsyncMTL(MTLBase):
             V0=V0,
             b0=b0,
             verbose=self.verbose,
+            on_check=hook,
         )
+        W, b = result.W, result.b
+        converged, stop_reason = result.converged, result.stop_reason
+        if hook is not None:
+            W, b, self.updates_saved_ = hook.finish(
+                W, b, result.n_updates, result.task_stats["n_updates"]
+            )
+            if stop_reason == "deactivated":
+                converged, stop_reason = True, "tasks_converged"
         self.n_updates_ = result.n_updates
         self.task_stats_ = result.task_stats
-        self.stop_reason_ = result.stop_reason
+        self.stop_reason_ = stop_reason
         self.residual_ = result.residual
         self.step_size_ = result.step_size
         self.relaxation_ = result.relaxation
@@ -231,12 +272,7 @@ class _AsyncMTL(MTLBase):
         self.relaxation_bound_ = result.relaxation_bound
         self.events_ = result.events
         return SolverResult(
-            result.W,
-            result.b,
-            result.history,
-            result.n_epochs,
-            result.residual,
-            result.converged,
+            W, b, result.history, result.n_epochs, result.residual, converged
         )
 
     def __sklearn_tags__(self):

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._data import validate_fit_data, validate_predict_data
 from ._datafits import LogisticLoss, SquaredLoss
+from ._monitored import prepare_monitor
 
 
 class MTLBase(BaseEstimator):
@@ -54,14 +55,26 @@ class MTLBase(BaseEstimator):
         return self.coef_.T.copy(), b0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_with_context(self, X, y, sample_weight):
-        return self._fit(X, y, sample_weight, classifier=self._loss == "logistic")
+    def _fit_with_context(self, X, y, sample_weight, X_val=None, y_val=None):
+        classifier = self._loss == "logistic"
+        if X_val is None and y_val is None:
+            return self._fit(X, y, sample_weight, classifier=classifier)
+        return self._fit(X, y, sample_weight, classifier, X_val=X_val, y_val=y_val)
 
-    def _fit(self, X, y, sample_weight, classifier):
+    def _fit(self, X, y, sample_weight, classifier, X_val=None, y_val=None):
         data = validate_fit_data(self, X, y, sample_weight, classifier=classifier)
+        run = None
+        monitored = getattr(self, "task_monitor", None) is not None
+        if monitored or X_val is not None or y_val is not None:
+            # Opt-in (TaskMonitor): hold out validation rows, monitor each task.
+            data, run = prepare_monitor(self, data, X_val, y_val, classifier)
         datafit = self._make_datafit(data.blocks)
         W0, b0 = self._warm_start_point(datafit)
-        result = self._solve(datafit, W0, b0)
+        if run is None:
+            result = self._solve(datafit, W0, b0)
+        else:
+            result = self._solve(datafit, W0, b0, monitor=run)
+            self.task_convergence_ = run.diagnostics()
         W = result.W
         if not np.all(np.isfinite(W)):
             raise FloatingPointError(
@@ -119,7 +132,7 @@ class MTLRegressorMixin(RegressorMixin):
 
     _loss = "squared"
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the model.
 
         Parameters
@@ -130,13 +143,16 @@ class MTLRegressorMixin(RegressorMixin):
             Targets; (n_samples, n_tasks) only in the shared design mode.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
+        X_val, y_val : array-like, default=None
+            Validation data in the layout of ``X`` and ``y``, used by the
+            ``task_monitor`` instead of holding out rows of each task.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit_with_context(X, y, sample_weight)
+        return self._fit_with_context(X, y, sample_weight, X_val, y_val)
 
     def predict(self, X):
         """Predict with each row's task model.
@@ -172,7 +188,7 @@ class MTLClassifierMixin(ClassifierMixin):
 
     _loss = "logistic"
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Fit the model.
 
         Parameters
@@ -184,13 +200,16 @@ class MTLClassifierMixin(ClassifierMixin):
             (n_samples, n_tasks) only in the shared design mode.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
+        X_val, y_val : array-like, default=None
+            Validation data in the layout of ``X`` and ``y``, used by the
+            ``task_monitor`` instead of holding out rows of each task.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        self._fit_with_context(X, y, sample_weight)
+        self._fit_with_context(X, y, sample_weight, X_val, y_val)
         classes = self._task_classes
         if self.task_column is None and self._y_ndim == 2:
             self.classes_ = [np.asarray(c) for c in classes]

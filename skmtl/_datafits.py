@@ -262,6 +262,30 @@ class SquaredLoss:
             return np.zeros(self.n_tasks)
         return self.ybar - np.einsum("it,it->t", self.xbar, W)
 
+    def set_task_targets(self, t, y):
+        """Replace task ``t``'s targets (e.g. distillation targets), in place.
+
+        Recomputes what depends on them (mean, centered targets and, in Gram
+        form, ``Q[:, t]`` and ``c[t]``) with the same expressions as the
+        constructor.  ``Q`` and ``c`` are replaced by new arrays rather than
+        written into, so a worker thread reading them sees one version.
+        """
+        b = self.blocks
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != b.ys[t].shape:
+            raise ValueError(f"y must have shape {b.ys[t].shape}; got {y.shape}.")
+        s = b.sample_weights[t]
+        b.ys[t] = y
+        if self.fit_intercept:
+            self.ybar[t] = s @ y / s.sum()
+        yc = y - self.ybar[t]
+        self.ycs[t] = yc
+        if self.use_gram:
+            Q, c = self.Q.copy(), self.c.copy()
+            Q[:, t] = np.asarray(b.Xs[t].T @ (s * yc)).ravel() / b.scales[t]
+            c[t] = s @ (yc * yc) / b.scales[t]
+            self.Q, self.c = Q, c
+
     def initial_intercept(self):
         return None
 
@@ -353,6 +377,41 @@ class LogisticLoss:
         self.has_free_intercept = bool(fit_intercept)
         self.n_tasks, self.n_features = blocks.n_tasks, blocks.n_features
         self._lipschitz = None
+        # task -> (q, weight, temperature): distillation soft targets, see
+        # set_task_soft_targets; tasks not in it use their hard labels only.
+        self.soft_targets = {}
+
+    def set_task_soft_targets(self, t, q, weight=1.0, temperature=1.0):
+        """Train task ``t`` on soft targets ``q`` in [0, 1] (distillation).
+
+        Its per-sample loss becomes, with ``a = weight``, ``tau = temperature``
+        and margin ``m``:
+
+        .. math::
+
+            (1 - a) \\log(1 + e^{-y m})
+            + a \\tau^2 \\left(\\log(1 + e^{m / \\tau}) - q \\, m / \\tau\\right),
+
+        the hard-label loss blended with the cross-entropy between ``q`` and
+        ``sigmoid(m / tau)``, scaled by ``tau^2`` as usual in distillation.
+        Its curvature is still at most 1/4, so ``lipschitz`` is unchanged.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        if q.shape != self.blocks.ys[t].shape or np.any((q < 0) | (q > 1)):
+            raise ValueError(
+                f"q must hold {self.blocks.ys[t].shape[0]} values in [0, 1]."
+            )
+        if not (0.0 <= weight <= 1.0 and temperature > 0):
+            raise ValueError("weight must be in [0, 1] and temperature > 0.")
+        self.soft_targets[t] = (q, float(weight), float(temperature))
+
+    def _soft_terms(self, t, m):
+        """Per-sample value, derivative and curvature in ``m`` of a task
+        trained on soft targets; None for a task with hard labels only."""
+        soft = self.soft_targets.get(t)
+        if soft is None:
+            return None
+        return distillation_terms(self.blocks.ys[t], m, *soft)
 
     def _margin(self, t, w, bt):
         m = np.asarray(self.blocks.Xs[t] @ w).ravel()
@@ -366,7 +425,12 @@ class LogisticLoss:
     def task_values(self, W, b=None):
         out = np.empty(self.n_tasks)
         for t in range(self.n_tasks):
-            _, s, ym = self._task_terms(t, W[:, t], None if b is None else b[t])
+            bt = None if b is None else b[t]
+            if t in self.soft_targets:
+                m = self._margin(t, W[:, t], bt)
+                out[t] = self.blocks.sample_weights[t] @ self._soft_terms(t, m)[0]
+                continue
+            _, s, ym = self._task_terms(t, W[:, t], bt)
             out[t] = s @ np.logaddexp(0.0, -ym)
         return out / self.blocks.scales
 
@@ -374,6 +438,11 @@ class LogisticLoss:
         return float(self.task_values(W, b).sum())
 
     def task_gradient(self, t, w, bt=None):
+        if t in self.soft_targets:
+            deriv = self._soft_terms(t, self._margin(t, w, bt))[1]
+            u = self.blocks.sample_weights[t] * deriv / self.blocks.scales[t]
+            g = np.asarray(self.blocks.Xs[t].T @ u).ravel()
+            return g, (float(u.sum()) if self.has_free_intercept else None)
         y, s, ym = self._task_terms(t, w, bt)
         u = -(s * y * expit(-ym)) / self.blocks.scales[t]
         g = np.asarray(self.blocks.Xs[t].T @ u).ravel()
@@ -421,6 +490,9 @@ class LogisticLoss:
         for t in range(self.n_tasks):
             y, s = self.blocks.ys[t], self.blocks.sample_weights[t]
             m0 = self._margin(t, W[:, t], None)
+            if t in self.soft_targets:
+                b[t] = self._soft_optimal_intercept(t, m0, b[t], n_steps, tol)
+                continue
             for _ in range(n_steps):
                 p = expit(-y * (m0 + b[t]))
                 g = -(s * y * p).sum()
@@ -437,6 +509,23 @@ class LogisticLoss:
                     step *= 0.5
                 b[t] -= step
         return b
+
+    def _soft_optimal_intercept(self, t, m0, bt, n_steps, tol):
+        """:meth:`optimal_intercept` of one task trained on soft targets."""
+        s = self.blocks.sample_weights[t]
+        for _ in range(n_steps):
+            f0, deriv, curv = self._soft_terms(t, m0 + bt)
+            g, h = s @ deriv, s @ curv
+            if abs(g) <= tol * s.sum() or h <= 0:
+                break
+            step = g / h
+            f0 = s @ f0
+            for _ in range(30):
+                if s @ self._soft_terms(t, m0 + bt - step)[0] <= f0:
+                    break
+                step *= 0.5
+            bt -= step
+        return bt
 
     def intercept(self, W, b=None):
         if b is None:
@@ -457,18 +546,28 @@ class LogisticLoss:
         w = np.array(x, dtype=float)
         b = float(xb) if free else 0.0
 
+        soft = t in self.soft_targets
+
         def value(w, b):
-            m = y * (Xd @ w + b)
             reg = np.dot(w - x, w - x) + ((b - xb) ** 2 if free else 0.0)
+            if soft:
+                loss = s @ self._soft_terms(t, Xd @ w + b)[0]
+                return loss / scale + 0.5 * inv * reg
+            m = y * (Xd @ w + b)
             return s @ np.logaddexp(0.0, -m) / scale + 0.5 * inv * reg
 
         f = value(w, b)
         for _ in range(max_newton):
-            m = y * (Xd @ w + b)
-            p = expit(-m)
-            u = -(s * y * p) / scale
+            if soft:
+                _, deriv, curv = self._soft_terms(t, Xd @ w + b)
+                u = s * deriv / scale
+                dcurv = s * curv / scale
+            else:
+                m = y * (Xd @ w + b)
+                p = expit(-m)
+                u = -(s * y * p) / scale
+                dcurv = s * p * (1.0 - p) / scale
             g = Xd.T @ u + inv * (w - x)
-            dcurv = s * p * (1.0 - p) / scale
             H = Xd.T @ (Xd * dcurv[:, None])
             H[np.diag_indices_from(H)] += inv
             if free:
@@ -507,12 +606,67 @@ class LogisticLoss:
         primal = alpha * trace_norm(W)
         conj = 0.0
         for t in range(self.n_tasks):
-            _, s, ym = self._task_terms(t, W[:, t], None if b is None else b[t])
+            bt = None if b is None else b[t]
             scale = self.blocks.scales[t]
+            if t in self.soft_targets:
+                s = self.blocks.sample_weights[t]
+                m = self._margin(t, W[:, t], bt)
+                primal += s @ self._soft_terms(t, m)[0] / scale
+                conj += (
+                    s
+                    @ distillation_conjugate(
+                        self.blocks.ys[t], m, *self.soft_targets[t], kappa
+                    )
+                    / scale
+                )
+                continue
+            _, s, ym = self._task_terms(t, W[:, t], bt)
             primal += s @ np.logaddexp(0.0, -ym) / scale
             p = kappa * expit(-ym)
             conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
         return primal, -conj, primal + conj
+
+
+def _bernoulli_negentropy(p):
+    return xlogy(p, p) + xlogy(1.0 - p, 1.0 - p)
+
+
+def distillation_terms(y, m, q, weight, temperature):
+    """Value, derivative and curvature per sample of the distillation loss.
+
+    ``(1 - a) log(1 + exp(-y m)) + a tau^2 (log(1 + exp(m/tau)) - q m/tau)``
+    with ``a = weight``, ``tau = temperature``, labels ``y`` in {-1, +1} and
+    soft targets ``q`` in [0, 1]; derivatives are taken in the margin ``m``.
+    """
+    a, tau = weight, temperature
+    z = m / tau
+    value = (1.0 - a) * np.logaddexp(0.0, -y * m) + a * tau * tau * (
+        np.logaddexp(0.0, z) - q * z
+    )
+    p_hard = expit(-y * m)
+    p_soft = expit(z)
+    deriv = -(1.0 - a) * y * p_hard + a * tau * (p_soft - q)
+    curv = (1.0 - a) * p_hard * (1.0 - p_hard) + a * p_soft * (1.0 - p_soft)
+    return value, deriv, curv
+
+
+def distillation_conjugate(y, m, q, weight, temperature, kappa):
+    """``phi*(kappa phi'(m))`` per sample, bounded above for the dual.
+
+    The loss is a sum of a hard and a soft part; the conjugate of a sum is the
+    infimal convolution of the conjugates, bounded above by splitting the dual
+    point the way the gradient splits.  The bound is exact at ``kappa = 1``
+    (Fenchel-Young), so the duality gap still vanishes at the optimum.
+    """
+    a, tau = weight, temperature
+    hard = (1.0 - a) * _bernoulli_negentropy(kappa * expit(-y * m))
+    soft = (
+        a
+        * tau
+        * tau
+        * _bernoulli_negentropy(kappa * expit(m / tau) + (1.0 - kappa) * q)
+    )
+    return hard + soft
 
 
 def _dual_scaling(G, alpha):

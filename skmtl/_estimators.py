@@ -1,6 +1,8 @@
 """The centralized trace-norm MTL estimators (the fast in-memory reference)."""
 
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
+from ._monitor import TaskMonitor
+from ._monitored import fit_centralized
 from ._solver import solve
 
 _OBJECTIVE = r"""
@@ -42,7 +44,14 @@ _PARAMS = """
     verbose : int, default=0
         Verbosity.
     random_state : int, RandomState instance or None, default=None
-        Unused by the deterministic centralized solver; kept for a uniform API.
+        Seeds the validation split of ``task_monitor`` (when the monitor has
+        no seed of its own); the solver itself is deterministic.
+    task_monitor : TaskMonitor or None, default=None
+        Opt-in per-task convergence monitoring on held-out rows of each task
+        (or on ``X_val, y_val`` passed to ``fit``), with a policy for the
+        tasks that have converged (snapshot, freeze, distill); see
+        :class:`skmtl.TaskMonitor`.  The fit then runs FISTA in every case and
+        sets ``task_convergence_``.  None (default): no monitoring.
 """
 
 _ATTRIBUTES = """
@@ -67,10 +76,21 @@ _SOLVER_ATTRIBUTES = """    n_iter_ : int
         certificate exists, the gradient norm relative to ``alpha_max``).
     objective_history_ : ndarray
         Objective value at each convergence check.
+    task_convergence_ : dict of ndarray of shape (n_tasks,)
+        Only with a ``task_monitor``: per task, 'monitored' (it had validation
+        rows), 'converged', 'converged_at' (iteration, -1 if never),
+        'best_score' (best validation score in the monitor's metric),
+        'best_at' (its iteration) and 'policy' (what was applied: the
+        monitor's policy, 'none' or 'unmonitored').
 """
 
 
 class _CentralizedMTL(MTLBase):
+    _parameter_constraints = {
+        **MTLBase._parameter_constraints,
+        "task_monitor": [None, TaskMonitor],
+    }
+
     def __init__(
         self,
         alpha=1.0,
@@ -84,6 +104,7 @@ class _CentralizedMTL(MTLBase):
         handle_unknown_task="error",
         verbose=0,
         random_state=None,
+        task_monitor=None,
     ):
         self.alpha = alpha
         self.task_column = task_column
@@ -95,8 +116,22 @@ class _CentralizedMTL(MTLBase):
         self.handle_unknown_task = handle_unknown_task
         self.verbose = verbose
         self.random_state = random_state
+        self.task_monitor = task_monitor
 
-    def _solve(self, datafit, W0, b0):
+    def _solve(self, datafit, W0, b0, monitor=None):
+        if monitor is not None:
+            result = fit_centralized(
+                datafit,
+                self.alpha,
+                monitor,
+                W0=W0,
+                b0=b0,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                verbose=self.verbose,
+            )
+            self.dual_gap_ = result.gap
+            return result
         result = solve(
             datafit,
             self.alpha,

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from .._prox import spectral_norm, trace_norm
 from ._central import CentralNode
 from ._delays import NoDelay
+from ._periods import ActivationPeriods
 from ._update import SPLITTINGS, DynamicStep, TaskStep, arock_relaxation_bound
 
 # Memory for the model snapshots kept to evaluate the objective after the run.
@@ -199,6 +200,7 @@ def run_amtl(
     b0=None,
     objective=None,
     verbose=0,
+    on_check=None,
 ):
     """Run AMTL (or SMTL) on ``datafit`` with the given backend.
 
@@ -229,6 +231,14 @@ def run_amtl(
         at most ``tol``.
     objective : callable(W, b) -> float or None
         Objective used for the history; default: the local data-fit's.
+    on_check : callable(P, b, task_updates) -> array or None, optional
+        Called at every epoch check with the published prox, intercepts and
+        updates per task so far.  It may return new activation periods per
+        task (1: as usual, k: about once per k activations of a full-rate
+        task, 0: never again; see
+        :mod:`skmtl._amtl._periods`); deactivated tasks leave the residual,
+        and the run stops with ``stop_reason='deactivated'`` when no task is
+        left.  It may also change the data-fit of local backends.
 
     Returns
     -------
@@ -247,6 +257,8 @@ def run_amtl(
     if max_time is not None and not (isinstance(max_time, Real) and max_time > 0):
         raise ValueError(f"max_time must be None or > 0 seconds; got {max_time!r}.")
     delay_model = NoDelay() if delay_model is None else delay_model
+    if hasattr(delay_model, "check"):  # per-task sizes must match T
+        delay_model.check(T)
     if dynamic_step is True:
         dynamic_step = DynamicStep()
     dyn_state = dynamic_step.new_state(T) if dynamic_step else None
@@ -269,10 +281,17 @@ def run_amtl(
     outstanding = {}  # task -> lower bound of the version it reads
     blocked = deque()
     synchronous = schedule == "sync"
+    periods = None if on_check is None else ActivationPeriods(T)
 
     def activate(t):
         outstanding[t] = central.prox_version
         backend.activate(t, delay_model.sample(t, rng))
+
+    def start_round():
+        tasks = range(T) if periods is None else periods.round_tasks()
+        for t in tasks:
+            activate(t)
+        return len(tasks)
 
     def may_activate():
         oldest = min(outstanding.values(), default=central.prox_version)
@@ -301,8 +320,7 @@ def run_amtl(
     try:
         t0 = backend.now()
         if synchronous:
-            for t in range(T):
-                activate(t)
+            round_size = start_round()
         else:
             blocked.extend(range(T))
             while blocked and may_activate():
@@ -313,7 +331,7 @@ def run_amtl(
             replies = backend.next_replies()
             if synchronous:
                 round_replies.extend(replies)
-                if len(round_replies) < T:
+                if len(round_replies) < round_size:
                     continue
                 base = central.version
                 for reply in sorted(round_replies, key=lambda r: r.task):
@@ -324,18 +342,29 @@ def run_amtl(
                 for reply in replies:
                     apply(reply, central.version - reply.version)
                     del outstanding[reply.task]
-                    blocked.append(reply.task)
+                    if periods is None:
+                        blocked.append(reply.task)
+                    else:
+                        periods.requeue(reply.task, central.version, blocked)
             central.refresh()
             elapsed = backend.now() - t0
             if central.version >= next_check:
                 next_check += T
+                if on_check is not None:
+                    snap = central.snapshot
+                    new = on_check(snap.P, snap.b, stats.n_updates.copy())
+                    if new is not None:
+                        periods.set(new, blocked, outstanding)
                 norm_v = np.linalg.norm(central.V)
                 if central.b is not None:
                     norm_v = np.hypot(norm_v, np.linalg.norm(central.b))
-                if not np.isnan(last_sq).any():
-                    residual = float(np.sqrt(last_sq.sum()) / max(norm_v, 1e-300))
+                sq = last_sq if periods is None else last_sq[periods.active]
+                if not np.isnan(sq).any():
+                    residual = float(np.sqrt(sq.sum()) / max(norm_v, 1e-300))
                 history.append(elapsed, central.version, residual, central.snapshot)
-                if residual <= tol:
+                if periods is not None and not periods.active.any():
+                    stop_reason = "deactivated"
+                elif residual <= tol:
                     stop_reason = "converged"
                 elif central.version // T >= max_epochs:
                     stop_reason = "max_iter"
@@ -351,9 +380,14 @@ def run_amtl(
                 )
             if stop_reason is None:
                 if synchronous:
-                    for t in range(T):
-                        activate(t)
+                    round_size = start_round()
+                    if round_size == 0:
+                        stop_reason = "deactivated"
                 else:
+                    if periods is not None and not periods.wake(
+                        central.version, blocked, outstanding
+                    ):
+                        stop_reason = "deactivated"
                     while blocked and may_activate():
                         activate(blocked.popleft())
     finally:
