@@ -275,6 +275,28 @@ class _AsyncMTL(MTLBase):
             W, b, result.history, result.n_epochs, result.residual, converged
         )
 
+    def __sklearn_clone__(self):
+        # A dask Client is a connection handle: clones share it (it cannot be
+        # deep-copied), so GridSearchCV and cross_val_score work with one.
+        client = self.client
+        if client is None or isinstance(client, str):
+            return super().__sklearn_clone__()
+        self.client = None
+        try:
+            new = super().__sklearn_clone__()
+        finally:
+            self.client = client
+        new.client = client
+        return new
+
+    def __getstate__(self):
+        # Pickle a Client as its scheduler address; the fit reconnects to it.
+        state = super().__getstate__()
+        client = state.get("client")
+        if client is not None and not isinstance(client, str):
+            state["client"] = client.scheduler.address
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # Threads make a fit nondeterministic; the default backend is not.

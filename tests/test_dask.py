@@ -341,3 +341,22 @@ def test_without_dask_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'skmtl\[dask\]'"):
         DaskBackend().make_pool()
+
+
+def test_client_object_parameter_clones_and_pickles(client):
+    """A Client passed as a parameter is shared by clones and pickled as its address."""
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    est = AsyncTraceNormMTLRegressor(alpha=0.1, backend="dask", client=client)
+    assert clone(est).client is client
+    rng = np.random.RandomState(5)
+    X, Y = rng.randn(40, 4), rng.randn(40, 3)
+    assert np.all(np.isfinite(cross_val_score(est, X, Y, cv=2)))
+    est.fit(X, Y)
+    assert est.client is client  # pickling leaves the estimator untouched
+    restored = pickle.loads(pickle.dumps(est))
+    assert restored.client == client.scheduler.address
+    np.testing.assert_array_equal(restored.coef_, est.coef_)
