@@ -70,6 +70,8 @@ class MTLBase(BaseEstimator):
             data, run = prepare_monitor(self, data, X_val, y_val, classifier)
         datafit = self._make_datafit(data.blocks)
         W0, b0 = self._warm_start_point(datafit)
+        for stale in ("task_convergence_", "updates_saved_"):  # from a monitored fit
+            self.__dict__.pop(stale, None)
         if run is None:
             result = self._solve(datafit, W0, b0)
         else:
