@@ -117,6 +117,23 @@ def _max_eig_gram(X, s, xbar, extra_ones=False):
     return float(val) * 1.01
 
 
+def _task_max_eigs(blocks, xbar=None, extra_ones=False):
+    """Per task: the largest eigenvalue of its weighted Gram over its scale.
+
+    ``xbar`` (d x T) centers the rows; ``extra_ones`` appends the intercept's
+    column of ones.  Tasks that share X and weights share the value.
+    """
+    L = np.empty(blocks.n_tasks)
+    for t in range(blocks.n_tasks):
+        s = blocks.sample_weights[t]
+        if blocks.shared and t > 0 and s is blocks.sample_weights[0]:
+            L[t] = L[0] * blocks.scales[0] / blocks.scales[t]
+            continue
+        xb = None if xbar is None else xbar[:, t]
+        L[t] = _max_eig_gram(blocks.Xs[t], s, xb, extra_ones) / blocks.scales[t]
+    return L
+
+
 class SquaredLoss:
     """Squared loss ``l_t = (1 / c_t) sum_i s_i 0.5 (y_i - x_i.w_t - b_t)^2``.
 
@@ -239,23 +256,10 @@ class SquaredLoss:
                 else:
                     L = np.linalg.eigvalsh(self.H)[:, -1]
             else:
-                L = self._lipschitz_from_data(extra_ones=False)
+                xbar = self.xbar if self.fit_intercept else None
+                L = _task_max_eigs(self.blocks, xbar)
             self._lipschitz = np.maximum(L, 0.0)
         return self._lipschitz
-
-    def _lipschitz_from_data(self, extra_ones):
-        b = self.blocks
-        L = np.empty(self.n_tasks)
-        for t in range(self.n_tasks):
-            if b.shared and t > 0 and b.sample_weights[t] is b.sample_weights[0]:
-                L[t] = L[0]
-                continue
-            xb = self.xbar[:, t] if getattr(self, "fit_intercept", False) else None
-            if extra_ones:
-                xb = None
-            L[t] = _max_eig_gram(b.Xs[t], b.sample_weights[t], xb, extra_ones)
-            L[t] /= b.scales[t]
-        return L
 
     def intercept(self, W, b=None):
         if not self.fit_intercept:
@@ -461,16 +465,8 @@ class LogisticLoss:
     @property
     def lipschitz(self):
         if self._lipschitz is None:
-            b = self.blocks
-            L = np.empty(self.n_tasks)
-            for t in range(self.n_tasks):
-                if b.shared and t > 0 and b.sample_weights[t] is b.sample_weights[0]:
-                    L[t] = L[0]
-                    continue
-                L[t] = _max_eig_gram(
-                    b.Xs[t], b.sample_weights[t], None, self.has_free_intercept
-                )
-            self._lipschitz = np.maximum(L / (4.0 * b.scales), 0.0)
+            L = _task_max_eigs(self.blocks, extra_ones=self.has_free_intercept)
+            self._lipschitz = np.maximum(L / 4.0, 0.0)
         return self._lipschitz
 
     def initial_intercept(self):
