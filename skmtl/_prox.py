@@ -452,6 +452,7 @@ class TraceNormProx:
         return self._threshold
 
     def _recompute_gram(self):
+        self._dirty = {}  # changed columns not yet in the Gram: t -> old column
         self._gram = _gram(self._V, self._tasks_side)
         self._col_sq = np.einsum("ij,ij->j", self._V, self._V)
         self._total_sq = float(self._col_sq.sum())  # ||V||_F^2
@@ -503,19 +504,14 @@ class TraceNormProx:
         if not np.isfinite(v).all():
             raise ValueError("the new column must not contain NaN or infinity.")
 
-        old = self._V[:, t].copy()
+        # The Gram is brought up to date lazily, at the next refresh: a batch
+        # of k changed columns then costs one block update instead of k small
+        # ones (the asynchronous engine applies many writes per refresh).
+        if t not in self._dirty:
+            self._dirty[t] = self._V[:, t].copy()
         self._V[:, t] = v
         new_sq = float(v @ v)
-        if self._tasks_side:
-            g = self._V.T @ v  # exact new row/column t of V^T V
-            self._gram[t, :] = g
-            self._gram[:, t] = g
-        else:
-            a = v - old
-            b = v + old
-            left = np.stack((a, b), axis=1)
-            right = np.stack((0.5 * b, 0.5 * a), axis=0)
-            self._gram += left @ right
+        if not self._tasks_side:
             self._mass_since += self._total_sq + new_sq
         self._total_sq += new_sq - self._col_sq[t]
         self._col_sq[t] = new_sq
@@ -523,6 +519,24 @@ class TraceNormProx:
         self.n_updates += 1
         self._eig = None
         self._p_stale = True
+
+    def _apply_pending(self):
+        """Apply the column changes made since the last refresh to the Gram."""
+        if not self._dirty:
+            return
+        cols = np.fromiter(self._dirty, dtype=np.intp, count=len(self._dirty))
+        new = self._V[:, cols]
+        if self._tasks_side:
+            block = self._V.T @ new  # exact new rows/columns of V^T V
+            self._gram[:, cols] = block
+            self._gram[cols, :] = block.T
+        else:
+            old = np.column_stack(list(self._dirty.values()))
+            # V V^T + sum_t (v_t v_t^T - o_t o_t^T), in the symmetric form
+            # 0.5 (a b^T + b a^T) with a = v - o, b = v + o, per column.
+            a, b = new - old, new + old
+            self._gram += 0.5 * (a @ b.T + b @ a.T)
+        self._dirty.clear()
 
     def set_threshold(self, threshold):
         """Set the threshold; ``P`` follows at the next :meth:`refresh`.
@@ -564,6 +578,8 @@ class TraceNormProx:
             if self._eig is None:
                 if self._gram_needs_recompute():
                     self._recompute_gram()
+                else:
+                    self._apply_pending()
                 self._eig = np.linalg.eigh(self._gram)
             lam, vecs = self._eig
             s_max = np.sqrt(max(lam[-1], 0.0))
