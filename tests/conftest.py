@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _checks import worker_threads
+from threadpoolctl import threadpool_info
 
 # Dump every thread's traceback if a test hangs (pytest-timeout then fails it).
 faulthandler.enable()
@@ -43,3 +45,13 @@ def school_tasks(shared_data_dir):
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+@pytest.fixture
+def no_leaked_threads():
+    """Fail when a test leaves task worker threads or changed BLAS limits."""
+    assert not worker_threads()
+    blas = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
+    yield
+    assert not worker_threads(), [t.name for t in worker_threads()]
+    assert [(i["internal_api"], i["num_threads"]) for i in threadpool_info()] == blas

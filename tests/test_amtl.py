@@ -13,7 +13,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 from skmtl._amtl import (
     CallableDelay,
@@ -32,7 +31,6 @@ from skmtl._datafits import LogisticLoss, SquaredLoss, TaskBlocks
 from skmtl._prox import trace_norm
 from skmtl._solver import solve
 
-WORKER_PREFIX = "skmtl-task-worker-"
 # A failure that hangs instead of propagating fails fast (pytest-timeout).
 HANG_TIMEOUT = 60
 
@@ -171,20 +169,6 @@ def _backend(name):
             DelayModel(offset=STRAGGLER_OFFSETS, jitter="exponential", scale=0.5),
         )
     raise AssertionError(name)
-
-
-def worker_threads():
-    return [t for t in threading.enumerate() if t.name.startswith(WORKER_PREFIX)]
-
-
-@pytest.fixture
-def no_leaked_threads():
-    """Fail when a test leaves task worker threads or changed BLAS limits."""
-    assert not worker_threads()
-    blas = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
-    yield
-    assert not worker_threads(), [t.name for t in worker_threads()]
-    assert [(i["internal_api"], i["num_threads"]) for i in threadpool_info()] == blas
 
 
 # --------------------------------------------------------------------------- #

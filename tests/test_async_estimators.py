@@ -16,13 +16,10 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-import scipy.sparse as sp
+from _checks import expected_failed_checks, long_format_pipeline
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_info
 
 from skmtl import (
     AsyncTraceNormMTLClassifier,
@@ -36,7 +33,6 @@ from skmtl import (
 )
 from skmtl._amtl import Backend, SequentialBackend, ThreadingBackend
 
-WORKER_PREFIX = "skmtl-task-worker-"
 # A failure that hangs instead of propagating fails fast (pytest-timeout).
 HANG_TIMEOUT = 60
 
@@ -125,19 +121,6 @@ BACKENDS = [
     "sync",
     "threading-sync",
 ]
-
-
-def worker_threads():
-    return [t for t in threading.enumerate() if t.name.startswith(WORKER_PREFIX)]
-
-
-@pytest.fixture
-def no_leaked_threads():
-    assert not worker_threads()
-    blas = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
-    yield
-    assert not worker_threads(), [t.name for t in worker_threads()]
-    assert [(i["internal_api"], i["num_threads"]) for i in threadpool_info()] == blas
 
 
 # --------------------------------------------------------------------------- #
@@ -614,26 +597,6 @@ def test_delay_model_must_match_tasks():
 ALPHA = 0.1
 
 
-class AppendConstantTask:
-    """Append a task column of zeros: X becomes one task in long format.
-
-    A callable with a plain repr, so that the test ids hold no address.
-    """
-
-    def __call__(self, X):
-        if sp.issparse(X):
-            return sp.hstack([X, sp.csr_matrix((X.shape[0], 1))], format="csr")
-        return np.column_stack([X, np.zeros(X.shape[0])])
-
-    def __repr__(self):
-        return "append_constant_task"
-
-
-def _long_pipeline(estimator):
-    step = FunctionTransformer(AppendConstantTask(), validate=True, accept_sparse=True)
-    return Pipeline([("task", step), ("model", estimator)])
-
-
 CHECK_CONFIGS = {
     "sequential": dict(),
     "simulated": dict(backend="simulated", delay=DelayModel(offset=0.1)),
@@ -654,40 +617,11 @@ def _check_instances():
             # class (an error by API.md), so the long-format classifier is
             # checked on one task appended by a pipeline.
             out.append(
-                long if cls is AsyncTraceNormMTLRegressor else _long_pipeline(long)
+                long
+                if cls is AsyncTraceNormMTLRegressor
+                else long_format_pipeline(long)
             )
     return out
-
-
-_MULTIOUTPUT_CLASSIFIER = (
-    "With a 2-D y (shared design) classes_ and predict_proba are per-task lists, "
-    "as for scikit-learn's multi-output classifiers (API.md); the check indexes "
-    "classes_ with an array and slices predict_proba (multilabel layout)."
-)
-_ZERO_WEIGHT_TASKS = (
-    "Random float task labels make every row its own task; zero sample weights "
-    "then leave tasks with no positive weight, which is a ValueError by API.md."
-)
-_PIPELINE_STEPS = (
-    "Pipeline fits its steps in place and so changes its `steps` parameter; "
-    "scikit-learn's own common tests mark this check x-fail for Pipeline."
-)
-
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator, Pipeline):
-        return {
-            "check_dont_overwrite_parameters": _PIPELINE_STEPS,
-            "check_estimators_overwrite_params": _PIPELINE_STEPS,
-        }
-    if estimator.task_column is None:
-        if is_classifier(estimator):
-            return {"check_classifier_multioutput": _MULTIOUTPUT_CLASSIFIER}
-        return {}
-    return {
-        "check_sample_weight_equivalence_on_dense_data": _ZERO_WEIGHT_TASKS,
-        "check_sample_weight_equivalence_on_sparse_data": _ZERO_WEIGHT_TASKS,
-    }
 
 
 @parametrize_with_checks(

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _checks import expected_failed_checks, long_format_pipeline
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -370,25 +369,6 @@ def test_school_long_format_with_task_stratified_folds(school):
 # -- scikit-learn's estimator checks ----------------------------------------------
 
 
-class AppendConstantTask:
-    """Append a task column of zeros: X becomes one task in long format."""
-
-    def __call__(self, X):
-        if sp.issparse(X):
-            return sp.hstack([X, sp.csr_matrix((X.shape[0], 1))], format="csr")
-        return np.column_stack([X, np.zeros(X.shape[0])])
-
-    def __repr__(self):
-        return "AppendConstantTask()"
-
-
-def long_format_pipeline(estimator):
-    add_task = FunctionTransformer(
-        AppendConstantTask(), validate=True, accept_sparse=True
-    )
-    return Pipeline([("task", add_task), ("model", estimator)])
-
-
 # Small paths (2 alphas, 2 folds): the checks are about the API, not the solver.
 CHECKED = [
     TraceNormMTLRegressorCV(alphas=2, cv=2),
@@ -400,27 +380,6 @@ CHECKED = [
     # since the checks' random float task columns make every row its own task.
     long_format_pipeline(TraceNormMTLRegressorCV(alphas=2, cv=2, task_column=-1)),
 ]
-
-_MULTIOUTPUT_CLASSIFIER = (
-    "As for TraceNormMTLClassifier (test_common.py): with a 2-D y, classes_ and "
-    "predict_proba are per-task lists, as in scikit-learn's multi-output "
-    "classifiers; the check assumes one shared label set."
-)
-_PIPELINE_STEPS = (
-    "Pipeline fits its steps in place and so changes its `steps` parameter; "
-    "scikit-learn's own common tests mark this check x-fail for Pipeline."
-)
-
-
-def expected_failed_checks(estimator):
-    if isinstance(estimator, Pipeline):
-        return {
-            "check_dont_overwrite_parameters": _PIPELINE_STEPS,
-            "check_estimators_overwrite_params": _PIPELINE_STEPS,
-        }
-    if isinstance(estimator, TraceNormMTLClassifierCV):
-        return {"check_classifier_multioutput": _MULTIOUTPUT_CLASSIFIER}
-    return {}
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
