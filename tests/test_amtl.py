@@ -179,7 +179,9 @@ def _backend(name):
     "backend_name", ["sequential", "threading", "simulated", "simulated-delays"]
 )
 @pytest.mark.parametrize("problem", list(PROBLEMS))
-def test_reaches_centralized_optimum(problem, backend_name, schedule):
+@pytest.mark.parametrize("splitting", ["forward-backward", "douglas-rachford"])
+def test_reaches_centralized_optimum(problem, backend_name, schedule, splitting):
+    """Both task steps (gradient, exact per-task prox) reach the same optimum."""
     prob, W_ref, b_ref, F_ref = reference(problem)
     df = prob.datafit()
     backend, delay = _backend(backend_name)
@@ -188,12 +190,15 @@ def test_reaches_centralized_optimum(problem, backend_name, schedule):
         prob.alpha,
         backend,
         schedule=schedule,
+        splitting=splitting,
         delay_model=delay,
         tol=1e-8,
         max_epochs=20_000,
         random_state=0,
     )
     assert res.stop_reason == "converged" and res.converged
+    assert res.splitting == splitting
+    assert np.all(res.task_stats["staleness_max"] <= res.max_staleness)
     F = objective(df, prob.alpha, res.W, res.b)
     assert abs(F - F_ref) <= 1e-6 * abs(F_ref)
     np.testing.assert_allclose(res.W, W_ref, atol=1e-5 * np.abs(W_ref).max())
@@ -209,34 +214,6 @@ def test_reaches_centralized_optimum(problem, backend_name, schedule):
     assert h["residual"][-1] <= 1e-8 and res.residual <= 1e-8
     if schedule == "sync":
         assert np.all(res.task_stats["n_updates"] == res.n_epochs)
-
-
-@pytest.mark.parametrize("schedule", ["async", "sync"])
-@pytest.mark.parametrize(
-    "backend_name", ["sequential", "threading", "simulated", "simulated-delays"]
-)
-@pytest.mark.parametrize("problem", list(PROBLEMS))
-def test_douglas_rachford_reaches_centralized_optimum(problem, backend_name, schedule):
-    """splitting='douglas-rachford' (exact per-task prox) has the same optimum."""
-    prob, W_ref, b_ref, F_ref = reference(problem)
-    df = prob.datafit()
-    backend, delay = _backend(backend_name)
-    res = run_amtl(
-        df,
-        prob.alpha,
-        backend,
-        schedule=schedule,
-        splitting="douglas-rachford",
-        delay_model=delay,
-        tol=1e-8,
-        max_epochs=20_000,
-        random_state=0,
-    )
-    assert res.converged and res.splitting == "douglas-rachford"
-    F = objective(df, prob.alpha, res.W, res.b)
-    assert abs(F - F_ref) <= 1e-6 * abs(F_ref)
-    np.testing.assert_allclose(res.W, W_ref, atol=1e-5 * np.abs(W_ref).max())
-    assert np.all(res.task_stats["staleness_max"] <= res.max_staleness)
 
 
 def test_douglas_rachford_accepts_any_positive_step():
