@@ -325,14 +325,24 @@ def test_address_and_local_cluster(client):
     """A scheduler address keeps the estimator clonable; None starts a cluster."""
     Xs, ys = task_lists(seed=7, T=3)
     X, y = stack_tasks(Xs, ys)
+    # Asynchronous runs stop at different points; run both to a tight fixed-point
+    # tolerance and compare each with the centralized optimum, not with each other.
     est = AsyncTraceNormMTLRegressor(
-        alpha=0.05, task_column=-1, backend="dask", client=client.scheduler.address
+        alpha=0.05,
+        task_column=-1,
+        backend="dask",
+        client=client.scheduler.address,
+        splitting="douglas-rachford",
+        tol=1e-10,
     )
     fitted = clone(est).fit(X, y)
     assert pickle.loads(pickle.dumps(fitted)).coef_.shape == (3, 5)
     children = set(multiprocessing.active_children())
     own = clone(est).set_params(client=None, n_jobs=1).fit(X, y)
-    np.testing.assert_allclose(own.coef_, fitted.coef_, rtol=1e-4, atol=1e-6)
+    ref = TraceNormMTLRegressor(alpha=0.05, task_column=-1, tol=1e-12).fit(X, y)
+    scale = np.abs(ref.coef_).max()
+    for model in (fitted, own):
+        np.testing.assert_allclose(model.coef_, ref.coef_, atol=1e-6 * scale)
     assert any(e["event"] == "local_cluster" for e in own.events_)
     assert set(multiprocessing.active_children()) <= children
 
