@@ -329,7 +329,7 @@ def figure5(quick):
     datafit = make_datafit(X, y, task_column=-1, fit_intercept=True)
     T = datafit.n_tasks
     from skmtl import TraceNormMTLRegressor
-    from skmtl._solver import alpha_max
+    from skmtl.solvers._fista import alpha_max
 
     a_max = alpha_max(datafit)
     alphas = [1.0] if quick else [0.1, 1.0]

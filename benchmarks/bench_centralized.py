@@ -3,7 +3,7 @@
 Figure 1: raw School (28 uint8 columns, the last a constant), ``loss_scaling='sum'``
 without intercept, so ``H_t = X_t^T X_t``, ``q_t = X_t^T y_t``, ``c_t = y_t^T y_t``;
 for alpha in {1, 10, 100, 1000}, the wall-clock time of
-:func:`skmtl._quadratic.solve_quadratic` (which stops on a certified relative
+:func:`skmtl.solvers._admm.solve_quadratic` (which stops on a certified relative
 duality gap) to ``tol = 1e-4`` and ``1e-6``, median of several runs, with the
 actual relative error ``(F - F*) / F*`` reached; ``F*`` comes from a solve to a
 certified gap of 1e-12. Targets: 0.5 s and 2 s per alpha. A plain FISTA with
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from skmtl._prox import prox_trace_norm  # noqa: E402
-from skmtl._quadratic import quadratic_eigh, solve_quadratic  # noqa: E402
+from skmtl.penalties._trace_norm import prox_trace_norm  # noqa: E402
+from skmtl.solvers._admm import quadratic_eigh, solve_quadratic  # noqa: E402
 
 DATA = Path(
     os.environ.get(

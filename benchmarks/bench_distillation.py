@@ -68,9 +68,9 @@ from skmtl import (  # noqa: E402
     TaskMonitor,
     TraceNormMTLRegressor,
 )
-from skmtl._data import validate_fit_data  # noqa: E402
-from skmtl._solver import alpha_max  # noqa: E402
 from skmtl.metrics import nmse  # noqa: E402
+from skmtl.solvers._fista import alpha_max  # noqa: E402
+from skmtl.utils._validation import validate_fit_data  # noqa: E402
 
 DATA = Path(
     os.environ.get(

@@ -3,9 +3,9 @@
 Times, at several (d, T):
 
 - ``svd SVT``: a plain singular value thresholding through ``numpy.linalg.svd``;
-- ``prox``: :func:`skmtl._prox.prox_trace_norm` (Gram + ``eigh``, SVD fallback);
+- ``prox``: :func:`skmtl.prox_trace_norm` (Gram + ``eigh``, SVD fallback);
 - ``incr``: one incremental single-column refresh of
-  :class:`skmtl._prox.TraceNormProx` (``set_column`` then ``refresh``).
+  :class:`skmtl.penalties._trace_norm.TraceNormProx` (``set_column`` then ``refresh``).
 
 The matrix is rank 10 plus noise and the threshold is half its 10th singular
 value, so the prox keeps a low rank, as it does in a trace-norm MTL fit. Each
@@ -36,7 +36,7 @@ import numpy as np
 
 # Run from a source checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from skmtl._prox import TraceNormProx, prox_trace_norm  # noqa: E402
+from skmtl.penalties._trace_norm import TraceNormProx, prox_trace_norm  # noqa: E402
 
 FIGURE_6 = [(50, 100), (1000, 100), (1000, 1000)]
 SCALING_T = [(50, T) for T in (50, 100, 200, 500, 1000)]

@@ -11,12 +11,12 @@ AsyncTraceNormMTLRegressor, AsyncTraceNormMTLClassifier
 
 from . import datasets
 from ._amtl import DelayModel, DynamicStep, SimulatedBackend, arock_relaxation_bound
-from ._async_estimators import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
-from ._cv import TraceNormMTLClassifierCV, TraceNormMTLRegressorCV, alpha_max
-from ._estimators import TraceNormMTLClassifier, TraceNormMTLRegressor
-from ._monitor import TaskMonitor
-from ._prox import prox_trace_norm, spectral_norm, trace_norm
 from ._tasks import stack_tasks, unstack_tasks
+from .estimators._async import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
+from .estimators._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
+from .estimators._cv import TraceNormMTLClassifierCV, TraceNormMTLRegressorCV, alpha_max
+from .monitoring._monitor import TaskMonitor
+from .penalties._trace_norm import prox_trace_norm, spectral_norm, trace_norm
 
 __version__ = "0.1.0.dev0"
 

@@ -25,7 +25,7 @@ DEMO_VARIANTS = (
 
 
 def _simulated_comparison(n_tasks_list, seeds):
-    from .experiments import compare_schedules, format_table
+    from .experiments._library import compare_schedules, format_table
 
     rows = []
     for T in n_tasks_list:
@@ -69,9 +69,9 @@ def _simulated_comparison(n_tasks_list, seeds):
 
 def _threaded_fit(quick):
     from . import AsyncTraceNormMTLRegressor, DelayModel, TraceNormMTLRegressor
-    from ._solver import alpha_max
     from .datasets import make_low_rank_regression
-    from .experiments import make_datafit, objective_value
+    from .experiments._library import make_datafit, objective_value
+    from .solvers._fista import alpha_max
 
     T = 10
     X, y, _ = make_low_rank_regression(n_tasks=T, return_long=True, random_state=0)
@@ -182,7 +182,7 @@ def main(argv=None):
     if args.command in (None, "demo"):
         return demo(quick=getattr(args, "quick", False))
     if args.command == "paper":
-        from ._paper import paper
+        from .experiments._paper import paper
 
         return paper(
             backend=args.backend, seeds=args.seeds, quick=args.quick, plot=args.plot

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._amtl.backends._dask import DaskBackend
-from ._amtl.backends._dask_node import LoaderSpec, TaskLoaderError
+from ._amtl.backends.dask._backend import DaskBackend
+from ._amtl.backends.dask._node import LoaderSpec, TaskLoaderError
 
 __all__ = ["DaskBackend", "RemoteDatafit", "TaskLoaderError", "fit_from_loaders"]
 
@@ -200,7 +200,7 @@ def fit_from_loaders(estimator, loaders, *, client=None):
     >>> est.coef_.shape, est.tasks_  # doctest: +SKIP
     ((2, 5), array(['a', 'b'], dtype='<U1'))
     """
-    from ._async_estimators import _AsyncMTL
+    from .estimators._async import _AsyncMTL
 
     if not isinstance(estimator, _AsyncMTL):
         raise TypeError(

@@ -27,9 +27,9 @@ from skmtl._amtl import (
     make_delay_model,
     run_amtl,
 )
-from skmtl._datafits import LogisticLoss, SquaredLoss, TaskBlocks
-from skmtl._prox import trace_norm
-from skmtl._solver import solve
+from skmtl.datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
+from skmtl.penalties._trace_norm import trace_norm
+from skmtl.solvers._fista import solve
 
 # A failure that hangs instead of propagating fails fast (pytest-timeout).
 HANG_TIMEOUT = 60

@@ -18,7 +18,11 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
-from skmtl._cv import TraceNormMTLClassifierCV, TraceNormMTLRegressorCV, alpha_max
+from skmtl.estimators._cv import (
+    TraceNormMTLClassifierCV,
+    TraceNormMTLRegressorCV,
+    alpha_max,
+)
 from skmtl.metrics import get_task_scorer
 from skmtl.model_selection import TaskStratifiedKFold
 

@@ -29,10 +29,10 @@ from skmtl import (  # noqa: E402
     stack_tasks,
 )
 from skmtl._amtl import run_amtl  # noqa: E402
-from skmtl._data import validate_fit_data  # noqa: E402
-from skmtl._datafits import SquaredLoss  # noqa: E402
-from skmtl._prox import trace_norm  # noqa: E402
+from skmtl.datafits._losses import SquaredLoss  # noqa: E402
 from skmtl.distributed import DaskBackend, TaskLoaderError, fit_from_loaders  # noqa: E402
+from skmtl.penalties._trace_norm import trace_norm  # noqa: E402
+from skmtl.utils._validation import validate_fit_data  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 

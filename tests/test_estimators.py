@@ -25,8 +25,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
-from skmtl._datafits import LogisticLoss, SquaredLoss, TaskBlocks
-from skmtl._solver import alpha_max
+from skmtl.datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
+from skmtl.solvers._fista import alpha_max
 
 ESTIMATORS = {"squared": TraceNormMTLRegressor, "logistic": TraceNormMTLClassifier}
 UNEVEN = (23, 9, 40, 14)  # task sizes in long format

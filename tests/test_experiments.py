@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skmtl._prox import trace_norm
 from skmtl.experiments import (
     compare_schedules,
     dynamic_step_table,
@@ -21,6 +20,7 @@ from skmtl.experiments import (
     synthetic_problem,
     time_to_target,
 )
+from skmtl.penalties._trace_norm import trace_norm
 
 SMALL = {"n_samples": 30, "n_features": 8, "rank": 1}
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Per-task convergence monitoring and distillation (skmtl._monitor, _monitored)."""
+"""Per-task convergence monitoring and distillation (skmtl.monitoring)."""
 
 import pickle
 import warnings
@@ -19,17 +19,17 @@ from skmtl import (
 )
 from skmtl._amtl import SequentialBackend, run_amtl
 from skmtl._amtl._periods import ActivationPeriods
-from skmtl._data import validate_fit_data
-from skmtl._datafits import LogisticLoss, SquaredLoss, TaskBlocks
-from skmtl._monitor import (
+from skmtl.datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
+from skmtl.datasets import make_low_rank_regression
+from skmtl.monitoring._monitor import (
     ConvergenceDetector,
     distill_soft_targets,
     distill_targets,
     split_validation,
     task_scores,
 )
-from skmtl._solver import fista, relative_gap, solve
-from skmtl.datasets import make_low_rank_regression
+from skmtl.solvers._fista import fista, relative_gap, solve
+from skmtl.utils._validation import validate_fit_data
 
 
 # --------------------------------------------------------------------------- #
@@ -377,8 +377,7 @@ def test_snapshot_returns_each_tasks_best_columns():
     # Reference: plain FISTA on the same data, scored at the same checks.
     ref = TraceNormMTLRegressor(alpha=0.005, task_column=-1)
     datafit = ref._make_datafit(validate_fit_data(ref, X, y).blocks)
-    from skmtl._monitored import _given_validation
-
+    from skmtl.monitoring._hooks import _given_validation
     val = _given_validation(est, validate_fit_data(ref, X, y), X_val, y_val, False)
     snaps = []
 

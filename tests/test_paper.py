@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from skmtl import _paper
 from skmtl.__main__ import main
+from skmtl.experiments import _paper
 
 
 def test_paper_quick_prints_both_tables(capsys, tmp_path):

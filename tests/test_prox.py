@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from skmtl import _prox
-from skmtl._prox import (
+from skmtl.penalties import _trace_norm as _prox
+from skmtl.penalties._trace_norm import (
     TraceNormProx,
     prox_trace_norm,
     spectral_norm,

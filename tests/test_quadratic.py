@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skmtl._quadratic import (
+from skmtl.solvers._admm import (
     QuadraticResult,
     quadratic_duality_gap,
     quadratic_eigh,

@@ -11,8 +11,8 @@ from skmtl import (
     prox_trace_norm,
     stack_tasks,
 )
-from skmtl._prox import TraceNormProx
 from skmtl.experiments import make_datafit, objective_value
+from skmtl.penalties._trace_norm import TraceNormProx
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._prox import TraceNormProx, prox_trace_norm
+from ..penalties._trace_norm import TraceNormProx, prox_trace_norm
 from ._update import km_update
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from .._prox import spectral_norm, trace_norm
+from ..penalties._trace_norm import spectral_norm, trace_norm
 from ._central import CentralNode
 from ._delays import NoDelay
 from ._periods import ActivationPeriods
@@ -207,7 +207,7 @@ def run_amtl(
     Parameters
     ----------
     datafit : data-fit
-        See :mod:`skmtl._datafits`.
+        See :mod:`skmtl.datafits._losses`.
     alpha : float
         Trace-norm penalty.
     backend : Backend

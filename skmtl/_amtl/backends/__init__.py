@@ -27,7 +27,7 @@ def make_backend(backend, n_jobs=None, client=None):
 
         return ThreadingBackend(n_jobs=effective_n_jobs(n_jobs or 2))
     if backend == "dask":
-        from ._dask import DaskBackend
+        from .dask._backend import DaskBackend
 
         return DaskBackend(client=client, n_jobs=n_jobs)
     if backend not in BACKENDS:

@@ -33,8 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._base import Backend, Reply
-from ._dask_pool import (
+from .._base import Backend, Reply
+from ._pool import (
     Created,
     CreateFailed,
     NodePool,

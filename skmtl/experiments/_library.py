@@ -19,12 +19,12 @@ from functools import partial
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._amtl import DelayModel, DynamicStep, make_backend, make_delay_model, run_amtl
-from ._data import validate_fit_data
-from ._estimators import TraceNormMTLClassifier, TraceNormMTLRegressor
-from ._prox import trace_norm
-from ._solver import alpha_max, solve
-from .datasets import make_low_rank_regression
+from .._amtl import DelayModel, DynamicStep, make_backend, make_delay_model, run_amtl
+from ..datasets import make_low_rank_regression
+from ..estimators._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
+from ..penalties._trace_norm import trace_norm
+from ..solvers._fista import alpha_max, solve
+from ..utils._validation import validate_fit_data
 
 __all__ = [
     "DEFAULT_RATIOS", "DEFAULT_VARIANTS", "compare_schedules", "dynamic_step_table",

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
-from ._prox import spectral_norm, trace_norm
+from ..penalties._trace_norm import spectral_norm, trace_norm
 
 # Gram matrices are precomputed for the squared loss while they cost less than
 # this many bytes in all (and while they make an iteration cheaper, see below).

@@ -20,8 +20,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._datafits import TaskBlocks
-from ._tasks import split_task_column
+from .._tasks import split_task_column
+from ..datafits._losses import TaskBlocks
 
 _ACCEPT_SPARSE = ("csr", "csc")
 _DTYPES = (np.float64, np.float32)

@@ -1,6 +1,6 @@
 """Centralized solvers for trace-norm regularized multi-task learning.
 
-Plain functions on a data-fit (see :mod:`skmtl._datafits`); they return arrays
+Plain functions on a data-fit (see :mod:`skmtl.datafits._losses`); they return arrays
 and know nothing of estimators.
 
 .. math::
@@ -14,9 +14,9 @@ from typing import NamedTuple
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._datafits import LogisticLoss, SquaredLoss
-from ._prox import prox_trace_norm, spectral_norm
-from ._quadratic import solve_quadratic
+from ..datafits._losses import LogisticLoss, SquaredLoss
+from ..penalties._trace_norm import prox_trace_norm, spectral_norm
+from ._admm import solve_quadratic
 
 
 class SolverResult(NamedTuple):
@@ -148,7 +148,7 @@ def solve(datafit, alpha, *, W0=None, b0=None, tol=1e-6, max_iter=10_000, verbos
     """Solve the centralized problem with the fastest solver for the data-fit.
 
     Squared loss in Gram form goes to ADMM with exact per-task solves
-    (:func:`skmtl._quadratic.solve_quadratic`); everything else to FISTA.
+    (:func:`skmtl.solvers._admm.solve_quadratic`); everything else to FISTA.
     Both stop on a certified relative duality gap.
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .experiments import compare_schedules, dynamic_step_table, format_table
+from ._library import compare_schedules, dynamic_step_table, format_table
 
 # Table I of the paper: (offset, T) -> (AMTL seconds, SMTL seconds).
 PAPER_TABLE_I = {

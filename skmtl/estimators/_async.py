@@ -5,13 +5,13 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
-from ._amtl._engine import resolve_step_size
+from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
+from .._amtl._engine import resolve_step_size
+from ..monitoring._hooks import AMTLMonitorHook
+from ..monitoring._monitor import TaskMonitor
+from ..solvers._fista import SolverResult
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
-from ._estimators import _ATTRIBUTES, _OBJECTIVE
-from ._monitor import TaskMonitor
-from ._monitored import AMTLMonitorHook
-from ._solver import SolverResult
+from ._centralized import _ATTRIBUTES, _OBJECTIVE
 
 _ASYNC_PARAMS = """
     Parameters

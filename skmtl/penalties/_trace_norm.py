@@ -186,7 +186,7 @@ def trace_norm(W):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._prox import trace_norm
+    >>> from skmtl.penalties._trace_norm import trace_norm
     >>> print(round(trace_norm(np.diag([3.0, -1.0, 0.5])), 6))
     4.5
     """
@@ -228,7 +228,7 @@ def spectral_norm(A):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._prox import spectral_norm
+    >>> from skmtl.penalties._trace_norm import spectral_norm
     >>> print(round(spectral_norm(np.array([[3.0, 0.0], [4.0, 0.0]])), 6))
     5.0
     """
@@ -288,7 +288,7 @@ def prox_trace_norm(V, threshold, *, return_rank=False):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._prox import prox_trace_norm, trace_norm
+    >>> from skmtl.penalties._trace_norm import prox_trace_norm, trace_norm
     >>> V = np.diag([3.0, 1.0, 0.5])
     >>> P, rank = prox_trace_norm(V, 0.8, return_rank=True)
     >>> rank
@@ -393,7 +393,7 @@ class TraceNormProx:
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._prox import TraceNormProx, prox_trace_norm
+    >>> from skmtl.penalties._trace_norm import TraceNormProx, prox_trace_norm
     >>> rng = np.random.default_rng(0)
     >>> V = rng.standard_normal((6, 4))
     >>> prox = TraceNormProx(V, threshold=1.0)

@@ -16,9 +16,9 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import validate_fit_data, validate_predict_data
-from ._datafits import LogisticLoss, SquaredLoss
-from ._monitored import prepare_monitor
+from ..datafits._losses import LogisticLoss, SquaredLoss
+from ..monitoring._hooks import prepare_monitor
+from ..utils._validation import validate_fit_data, validate_predict_data
 
 
 class MTLBase(BaseEstimator):

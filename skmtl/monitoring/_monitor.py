@@ -5,7 +5,7 @@ validation fraction of every task, scores each task on it during the fit, and
 flags a task as converged when its score has stopped improving.  What happens
 then is the monitor's ``policy``.  This module holds the pieces that do not
 depend on a solver: the parameters, the per-task validation split, the
-detection rule and the distillation targets.  :mod:`skmtl._monitored` runs them
+detection rule and the distillation targets.  :mod:`skmtl.monitoring._hooks` runs them
 inside the centralized solver and the AMTL engine.
 """
 
@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ._datafits import TaskBlocks
+from ..datafits._losses import TaskBlocks
 
 __all__ = [
     "ConvergenceDetector",
@@ -266,7 +266,7 @@ class ConvergenceDetector:
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._monitor import ConvergenceDetector
+    >>> from skmtl.monitoring._monitor import ConvergenceDetector
     >>> det = ConvergenceDetector(2, warm_up=0, patience=1, min_improvement=0.0)
     >>> det.update(np.array([1.0, 1.0]))[1], det.update(np.array([0.5, 2.0]))[1]
     (array([False, False]), array([False,  True]))
@@ -454,7 +454,7 @@ def distill_targets(y, X, w, b, weight):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._monitor import distill_targets
+    >>> from skmtl.monitoring._monitor import distill_targets
     >>> distill_targets(np.array([1.0, 3.0]), np.eye(2), np.zeros(2), 2.0, 0.5)
     array([1.5, 2.5])
     """
@@ -467,7 +467,7 @@ def distill_soft_targets(X, w, b, temperature):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._monitor import distill_soft_targets
+    >>> from skmtl.monitoring._monitor import distill_soft_targets
     >>> distill_soft_targets(np.eye(2), np.array([0.0, 2.0]), 0.0, 2.0).round(3)
     array([0.5  , 0.731])
     """

@@ -1,9 +1,9 @@
 """The centralized trace-norm MTL estimators (the fast in-memory reference)."""
 
+from ..monitoring._hooks import fit_centralized
+from ..monitoring._monitor import TaskMonitor
+from ..solvers._fista import solve
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
-from ._monitor import TaskMonitor
-from ._monitored import fit_centralized
-from ._solver import solve
 
 _OBJECTIVE = r"""
     .. math::

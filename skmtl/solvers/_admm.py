@@ -68,7 +68,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._prox import prox_trace_norm, spectral_norm, trace_norm
+from ..penalties._trace_norm import prox_trace_norm, spectral_norm, trace_norm
 
 __all__ = [
     "QuadraticResult",
@@ -342,7 +342,7 @@ def quadratic_duality_gap(H, Q, c, W, alpha):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._quadratic import quadratic_duality_gap
+    >>> from skmtl.solvers._admm import quadratic_duality_gap
     >>> H, Q, c = np.eye(2), np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([9.0, 1.0])
     >>> P, D, gap = quadratic_duality_gap(H, Q, c, np.diag([2.0, 0.0]), 1.0)
     >>> print(round(P, 10), round(D, 10), round(gap, 10))
@@ -391,7 +391,7 @@ def quadratic_eigh(H):
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._quadratic import quadratic_eigh
+    >>> from skmtl.solvers._admm import quadratic_eigh
     >>> lam, V = quadratic_eigh(np.stack([np.diag([2.0, 1.0])] * 3))
     >>> lam.shape, V.shape
     ((3, 2), (3, 2, 2))
@@ -509,7 +509,7 @@ def solve_quadratic(
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl._quadratic import solve_quadratic
+    >>> from skmtl.solvers._admm import solve_quadratic
     >>> rng = np.random.RandomState(0)
     >>> A = [rng.standard_normal((20, 5)) for _ in range(4)]
     >>> y = [a @ np.ones(5) + 0.1 * rng.standard_normal(20) for a in A]

@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._dask_node import BlocksSpec, TaskLoaderError, TaskNode
+from ._node import BlocksSpec, TaskLoaderError, TaskNode
 
 _POLL = 0.25  # seconds between checks of a node being created
 
@@ -494,8 +494,8 @@ def _node_error(node, address, error):
 
 def blocks_specs(datafit, groups):
     """Specs that ship each group's rows (shared design: X once per node)."""
-    from ..._datafits import LogisticLoss, SquaredLoss, TaskBlocks
-    from ._dask_node import DatafitSpec
+    from ....datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
+    from ._node import DatafitSpec
 
     kind = type(datafit)
     if kind not in (SquaredLoss, LogisticLoss):

@@ -23,8 +23,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._data import _check_features, _check_long_layout, _check_long_y
-from ._datafits import SquaredLoss
+from .._tasks import split_task_column
+from ..datafits._losses import SquaredLoss
+from ..penalties._trace_norm import prox_trace_norm
+from ..solvers._admm import _SMALL, _single_blas_thread
+from ..solvers._fista import SolverResult, alpha_max, fista
+from ..utils._validation import _check_features, _check_long_layout, _check_long_y
 from ._monitor import (
     ConvergenceDetector,
     distill_soft_targets,
@@ -33,10 +37,6 @@ from ._monitor import (
     task_scores,
     warn_unmonitored,
 )
-from ._prox import prox_trace_norm
-from ._quadratic import _SMALL, _single_blas_thread
-from ._solver import SolverResult, alpha_max, fista
-from ._tasks import split_task_column
 
 
 class MonitorRun:
@@ -103,7 +103,7 @@ def _given_validation(est, data, X_val, y_val, classifier):
     """Per-task validation rows from ``X_val, y_val`` (the layout of fit)."""
     from sklearn.utils.validation import validate_data
 
-    from ._data import _ACCEPT_SPARSE, _DTYPES
+    from ..utils._validation import _ACCEPT_SPARSE, _DTYPES
 
     T = data.blocks.n_tasks
     if est.task_column is None:

@@ -21,14 +21,14 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 from threadpoolctl import threadpool_limits
 
+from .._tasks import split_task_column
+from ..datafits._losses import LogisticLoss, SquaredLoss
+from ..metrics import get_task_scorer, get_task_scorer_names
+from ..model_selection import TaskStratifiedKFold
+from ..solvers._fista import alpha_max as _alpha_max_of_datafit
+from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
-from ._data import validate_fit_data
-from ._datafits import LogisticLoss, SquaredLoss
-from ._estimators import TraceNormMTLClassifier, TraceNormMTLRegressor
-from ._solver import alpha_max as _alpha_max_of_datafit
-from ._tasks import split_task_column
-from .metrics import get_task_scorer, get_task_scorer_names
-from .model_selection import TaskStratifiedKFold
+from ._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
 
 __all__ = ["TraceNormMTLClassifierCV", "TraceNormMTLRegressorCV", "alpha_max"]
 

@@ -19,9 +19,9 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
-from ..._data import _binary_targets
-from ..._datafits import LogisticLoss, SquaredLoss, TaskBlocks
-from .._central import Read
+from ....datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
+from ....utils._validation import _binary_targets
+from ..._central import Read
 
 
 class TaskLoaderError(RuntimeError):

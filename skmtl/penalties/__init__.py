@@ -1,0 +1,1 @@
+"""Penalties coupling the tasks: the trace norm (and its proximal map)."""

@@ -1,0 +1,5 @@
+"""Centralized solvers: plain functions on a data-fit that return arrays.
+
+``_fista`` holds accelerated proximal gradient and the dispatching ``solve``;
+``_admm`` the squared-loss ADMM with exact per-task solves.
+"""
