@@ -1,0 +1,130 @@
+"""Failures and interrupts propagate to the caller and leave no thread behind."""
+
+import pytest
+from _amtl_reference import (
+    HANG_TIMEOUT,
+    FailingDatafit,
+    InterruptingDelay,
+    SlowDatafit,
+    WorkerError,
+    backend_config,
+    reference,
+)
+
+from skmtl._amtl import (
+    DelayModel,
+    SimulatedBackend,
+    ThreadingBackend,
+    run_amtl,
+)
+
+# --------------------------------------------------------------------------- #
+# Failures and interrupts
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("schedule", ["async", "sync"])
+@pytest.mark.parametrize("n_jobs", [1, 2, 4])
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_worker_exception_reraised_and_threads_stopped(
+    schedule, n_jobs, no_leaked_threads
+):
+    prob, *_ = reference("logistic")
+    df = FailingDatafit(prob.datafit())
+    with pytest.raises(WorkerError, match="task 3 failed on call 5"):
+        run_amtl(
+            df,
+            prob.alpha,
+            ThreadingBackend(n_jobs=n_jobs),
+            schedule=schedule,
+            delay_model=DelayModel(offset=1e-4, jitter="uniform"),
+            max_epochs=1000,
+            tol=0.0,
+            random_state=0,
+        )
+    assert df.calls[3] == 5
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_base_exception_in_worker_reraised(exc, no_leaked_threads):
+    prob, *_ = reference("squared")
+    df = FailingDatafit(prob.datafit(), task=1, on_call=3, exc=exc)
+    with pytest.raises(exc):
+        run_amtl(df, prob.alpha, ThreadingBackend(n_jobs=2), tol=0.0)
+
+
+@pytest.mark.parametrize("schedule", ["async", "sync"])
+@pytest.mark.parametrize("after", [1, 3, 40])
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_keyboard_interrupt_in_central_loop(schedule, after, no_leaked_threads):
+    prob, *_ = reference("squared")
+    delay = InterruptingDelay(after)
+    with pytest.raises(KeyboardInterrupt):
+        run_amtl(
+            prob.datafit(),
+            prob.alpha,
+            ThreadingBackend(n_jobs=2),
+            schedule=schedule,
+            delay_model=delay,
+            max_epochs=10**6,
+            tol=0.0,
+        )
+    assert delay.calls == after
+
+
+@pytest.mark.parametrize("backend_name", ["sequential", "simulated"])
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_worker_exception_other_backends(backend_name):
+    prob, *_ = reference("squared")
+    df = FailingDatafit(prob.datafit())
+    backend, _ = backend_config(backend_name)
+    with pytest.raises(WorkerError):
+        run_amtl(df, prob.alpha, backend, tol=0.0)
+    with pytest.raises(KeyboardInterrupt):
+        run_amtl(
+            prob.datafit(),
+            prob.alpha,
+            backend_config(backend_name)[0],
+            delay_model=InterruptingDelay(7, delay=0.0),
+            tol=0.0,
+        )
+
+
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_threading_backend_reused_after_failure(no_leaked_threads):
+    """A backend instance that failed once runs a clean fit afterwards."""
+    prob, W_ref, _, F_ref = reference("squared")
+    backend = ThreadingBackend(n_jobs=2)
+    with pytest.raises(WorkerError):
+        run_amtl(FailingDatafit(prob.datafit()), prob.alpha, backend, tol=0.0)
+    res = run_amtl(prob.datafit(), prob.alpha, backend, tol=1e-8, max_epochs=5000)
+    assert res.converged
+
+
+@pytest.mark.timeout(HANG_TIMEOUT)
+def test_threading_reply_timeout(no_leaked_threads):
+    """A task node that does not answer within reply_timeout stops the fit."""
+    prob, *_ = reference("squared")
+    with pytest.raises(TimeoutError, match="reply_timeout=0.2"):
+        run_amtl(
+            SlowDatafit(prob.datafit(), seconds=1.5),
+            prob.alpha,
+            ThreadingBackend(n_jobs=2, reply_timeout=0.2),
+            schedule="sync",
+            tol=0.0,
+        )
+
+
+def test_verbose_prints_progress(capsys):
+    prob, *_ = reference("squared")
+    run_amtl(
+        prob.datafit(),
+        prob.alpha,
+        SimulatedBackend(),
+        max_epochs=3,
+        tol=0.0,
+        verbose=1,
+    )
+    out = capsys.readouterr().out
+    assert "[amtl:async] stopped (max_iter) after 15 updates" in out
