@@ -16,6 +16,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+from _amtl_reference import FailingDatafit, WorkerError
 from _checks import expected_failed_checks, long_format_pipeline
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -479,29 +480,6 @@ def test_max_time_warns_threading(no_leaked_threads):
 # --------------------------------------------------------------------------- #
 # Failures
 # --------------------------------------------------------------------------- #
-class WorkerError(RuntimeError):
-    pass
-
-
-class FailingDatafit:
-    def __init__(self, datafit, task=3, on_call=5, exc=WorkerError):
-        self._datafit = datafit
-        self.task, self.on_call, self.exc = task, on_call, exc
-        self.calls = [0] * datafit.n_tasks
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name):
-        return getattr(self._datafit, name)
-
-    def task_gradient(self, t, w, bt=None):
-        with self._lock:
-            self.calls[t] += 1
-            n = self.calls[t]
-        if t == self.task and n == self.on_call:
-            raise self.exc(f"task {t} failed on call {n}")
-        return self._datafit.task_gradient(t, w, bt)
-
-
 @pytest.mark.parametrize("exc", [WorkerError, KeyboardInterrupt])
 @pytest.mark.parametrize(
     "cls", [AsyncTraceNormMTLRegressor, AsyncTraceNormMTLClassifier]
