@@ -1,8 +1,9 @@
 """The central node of AMTL: the auxiliary matrix V, its prox, and versions.
 
 The central node holds V (d x T), NOT the model: the model is
-``W = prox_{eta alpha}(V)``.  Task nodes read columns of the last published
-prox ``P`` together with the version of V it was computed from; every write
+``W = prox_{eta alpha}(V)`` for the penalty (by default the trace norm), kept
+current by the penalty's incremental prox.  Task nodes read columns of the last
+published prox ``P`` together with the version of V it was computed from; every write
 (one task's KM update) makes a new version.  The published state is an
 immutable snapshot replaced as a whole, so a reader in another thread always
 sees a ``P`` and a version that belong together.
@@ -12,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..penalties._trace_norm import TraceNormProx, prox_trace_norm
+from ..penalties._base import make_penalty
 from ._update import km_update
 
 
@@ -41,10 +42,11 @@ class CentralNode:
     """State of the central node; every method runs in the central loop only,
     except :meth:`read`, which any thread may call."""
 
-    def __init__(self, V0, b0, threshold, *, publish_v=False):
+    def __init__(self, V0, b0, threshold, *, publish_v=False, penalty=None):
         self.threshold = float(threshold)
         self.publish_v = publish_v
-        self._prox = TraceNormProx(V0, self.threshold)
+        self.penalty = make_penalty(penalty)
+        self._prox = self.penalty.incremental_prox(V0, self.threshold)
         self.b = None if b0 is None else np.array(b0, dtype=float)
         self.version = 0
         self.snapshot = None
@@ -94,5 +96,5 @@ class CentralNode:
 
     def final_model(self):
         """The backward step on the final V, computed exactly (not incrementally)."""
-        W = prox_trace_norm(np.array(self._prox.V), self.threshold)
+        W = self.penalty.prox(np.array(self._prox.V), self.threshold)
         return W, (None if self.b is None else self.b.copy())

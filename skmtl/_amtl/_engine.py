@@ -23,7 +23,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from ..penalties._trace_norm import spectral_norm, trace_norm
+from ..penalties._base import make_penalty
+from ..solvers._gaps import alpha_max, penalized_objective
 from ._central import CentralNode
 from ._delays import NoDelay
 from ._periods import ActivationPeriods
@@ -53,7 +54,9 @@ class AMTLResult(NamedTuple):
     events: list
 
 
-def resolve_step_size(step_size, datafit, alpha, splitting="forward-backward"):
+def resolve_step_size(
+    step_size, datafit, alpha, splitting="forward-backward", penalty=None
+):
     """The step ``eta`` shared by the task steps and the threshold ``eta alpha``.
 
     Forward-backward: 'auto' is ``1 / L`` and a float must lie in
@@ -69,7 +72,7 @@ def resolve_step_size(step_size, datafit, alpha, splitting="forward-backward"):
             raise ValueError(f"step_size must be 'auto' or a float; got {step_size!r}.")
         if splitting == "forward-backward":
             return 1.0 / L
-        amax = spectral_norm(datafit.gradient_at_zero())
+        amax = alpha_max(datafit, penalty)
         ratio = amax / alpha if alpha > 0 else np.inf
         return float(np.clip(ratio, 1.0, 1e4)) / L
     step = float(step_size)
@@ -201,6 +204,7 @@ def run_amtl(
     objective=None,
     verbose=0,
     on_check=None,
+    penalty=None,
 ):
     """Run AMTL (or SMTL) on ``datafit`` with the given backend.
 
@@ -209,7 +213,7 @@ def run_amtl(
     datafit : data-fit
         See :mod:`skmtl.datafits._losses`.
     alpha : float
-        Trace-norm penalty.
+        Strength of the penalty.
     backend : Backend
         Where the task nodes run (see :mod:`skmtl._amtl.backends`).
     schedule : {'async', 'sync'}
@@ -239,6 +243,9 @@ def run_amtl(
         :mod:`skmtl._amtl._periods`); deactivated tasks leave the residual,
         and the run stops with ``stop_reason='deactivated'`` when no task is
         left.  It may also change the data-fit of local backends.
+    penalty : Penalty or None
+        The penalty of the central prox (:mod:`skmtl.penalties`); None means
+        the trace norm.
 
     Returns
     -------
@@ -249,7 +256,8 @@ def run_amtl(
     if splitting not in SPLITTINGS:
         raise ValueError(f"splitting must be one of {SPLITTINGS}; got {splitting!r}.")
     T, d = datafit.n_tasks, datafit.n_features
-    step = resolve_step_size(step_size, datafit, alpha, splitting)
+    penalty = make_penalty(penalty)
+    step = resolve_step_size(step_size, datafit, alpha, splitting, penalty)
     tau = resolve_max_staleness(max_staleness, T)
     relax, bound = resolve_relaxation(relaxation, schedule, T, tau)
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
@@ -266,14 +274,18 @@ def run_amtl(
     if objective is None:
 
         def objective(W, b):
-            return datafit.value(W, b) + alpha * trace_norm(W)
+            return penalized_objective(datafit, penalty, W, b, alpha)
 
     if V0 is None:
         V0 = np.zeros((d, T))
     if b0 is None and datafit.has_free_intercept:
         b0 = datafit.initial_intercept()
     central = CentralNode(
-        V0, b0, step * alpha, publish_v=splitting == "douglas-rachford"
+        V0,
+        b0,
+        step * alpha,
+        publish_v=splitting == "douglas-rachford",
+        penalty=penalty,
     )
     stats = _TaskStats(T)
     last_sq = np.full(T, np.nan)  # latest ||z_t - v_t||^2 per task

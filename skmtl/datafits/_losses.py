@@ -13,9 +13,11 @@ column of ``Y``.  The intercepts ``b_t`` are never penalized:
 Every data-fit exposes the same small protocol used by the centralized solver
 and by every AMTL backend: ``value``, ``gradient``, ``task_gradient``,
 ``lipschitz``, ``intercept``, ``gradient_at_zero``, ``initial_intercept`` and
-``duality_gap``.  Losses per sample (margin ``m = x.w + b``):
-squared ``0.5 (y - m)^2``; logistic ``log(1 + exp(-y m))`` with ``y`` in
-{-1, +1}, computed with :func:`numpy.logaddexp`.
+``dual_objective`` (the conjugate side of the duality gap, which
+:mod:`skmtl.solvers._gaps` combines with a penalty's dual norm).  Losses per
+sample (margin ``m = x.w + b``): squared ``0.5 (y - m)^2``; logistic
+``log(1 + exp(-y m))`` with ``y`` in {-1, +1}, computed with
+:func:`numpy.logaddexp`.
 """
 
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
-from ..penalties._trace_norm import spectral_norm, trace_norm
+from ..solvers._gaps import squared_dual
 
 # Gram matrices are precomputed for the squared loss while they cost less than
 # this many bytes in all (and while they make an iteration cheaper, see below).
@@ -345,14 +347,15 @@ class SquaredLoss:
     def gradient_at_zero(self):
         return self.gradient(np.zeros((self.n_features, self.n_tasks)))[0]
 
-    def duality_gap(self, W, b, alpha, G=None):
-        """Primal, dual and gap from the sample-space Fenchel dual.
+    def dual_objective(self, W, b, kappa):
+        """Dual value at the residuals of ``W`` scaled by ``kappa``.
 
-        The dual point is the residual scaled by ``kappa = min(1, alpha/||G||_2)``
-        so that the spectral-norm constraint holds.
+        The sample-space Fenchel dual of the squared loss,
+        :func:`~skmtl.solvers._gaps.squared_dual` of
+        ``S = sum_t ||r_t||^2`` and ``R = sum_t r_t^T y_t`` (weighted, over
+        the task scales); ``kappa`` makes the point feasible for the penalty
+        (see :func:`skmtl.solvers._gaps.duality_gap`).
         """
-        if G is None:
-            G = self.gradient(W)[0]
         sq = 2.0 * self.task_values(W)  # sum_i s_i r_i^2 / c_t per task
         if self.use_gram:
             qw_minus_c = np.einsum("it,it->t", self.Q, W) - self.c
@@ -362,10 +365,7 @@ class SquaredLoss:
                 r = self._residual(t, W[:, t])
                 s = self.blocks.sample_weights[t]
                 qw_minus_c[t] = s @ (r * self.ycs[t]) / self.blocks.scales[t]
-        primal = 0.5 * sq.sum() + alpha * trace_norm(W)
-        kappa = _dual_scaling(G, alpha)
-        conj = 0.5 * kappa**2 * sq.sum() + kappa * qw_minus_c.sum()
-        return primal, -conj, primal + conj
+        return squared_dual(sq.sum(), -qw_minus_c.sum(), kappa)
 
 
 class LogisticLoss:
@@ -590,16 +590,15 @@ class LogisticLoss:
         W0 = np.zeros((self.n_features, self.n_tasks))
         return self.gradient(W0, self.initial_intercept())[0]
 
-    def duality_gap(self, W, b, alpha, G=None):
-        """Primal, dual and gap; exact only when ``b`` is optimal for ``W``.
+    def dual_objective(self, W, b, kappa):
+        """Dual value at the probabilities of ``(W, b)`` scaled by ``kappa``.
 
-        The dual constraint of a free intercept is ``sum_i theta_i = 0`` per
-        task: the caller refines ``b`` with :meth:`optimal_intercept` first.
+        ``-sum_t l_t^*(kappa theta_t)`` (negative Bernoulli entropies, and
+        their distillation bound for tasks on soft targets). Exact only when
+        ``b`` is optimal for ``W``: the dual constraint of a free intercept is
+        ``sum_i theta_i = 0`` per task, so the caller refines ``b`` with
+        :meth:`optimal_intercept` first.
         """
-        if G is None:
-            G = self.gradient(W, b)[0]
-        kappa = _dual_scaling(G, alpha)
-        primal = alpha * trace_norm(W)
         conj = 0.0
         for t in range(self.n_tasks):
             bt = None if b is None else b[t]
@@ -607,7 +606,6 @@ class LogisticLoss:
             if t in self.soft_targets:
                 s = self.blocks.sample_weights[t]
                 m = self._margin(t, W[:, t], bt)
-                primal += s @ self._soft_terms(t, m)[0] / scale
                 conj += (
                     s
                     @ distillation_conjugate(
@@ -617,10 +615,9 @@ class LogisticLoss:
                 )
                 continue
             _, s, ym = self._task_terms(t, W[:, t], bt)
-            primal += s @ np.logaddexp(0.0, -ym) / scale
             p = kappa * expit(-ym)
             conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
-        return primal, -conj, primal + conj
+        return -conj
 
 
 def _bernoulli_negentropy(p):
@@ -663,10 +660,3 @@ def distillation_conjugate(y, m, q, weight, temperature, kappa):
         * _bernoulli_negentropy(kappa * expit(m / tau) + (1.0 - kappa) * q)
     )
     return hard + soft
-
-
-def _dual_scaling(G, alpha):
-    norm = spectral_norm(G)
-    if norm <= alpha or norm == 0.0:
-        return 1.0
-    return alpha / norm

@@ -17,7 +17,7 @@ _ASYNC_PARAMS = """
     Parameters
     ----------
     alpha : float, default=1.0
-        Strength of the trace-norm penalty.
+        Strength of the penalty.
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` holds one column per task.  Otherwise the
         column of ``X`` (position or DataFrame name) holding each row's task
@@ -207,6 +207,7 @@ class _AsyncMTL(MTLBase):
         self.task_monitor = task_monitor
 
     def _solve(self, datafit, W0, b0, monitor=None):
+        penalty = self._penalty()
         hook = None
         if monitor is not None:
             name = getattr(self.backend, "name", self.backend)
@@ -231,7 +232,7 @@ class _AsyncMTL(MTLBase):
             # prox(V*) for V* = W* - eta grad f(W*) (both splittings), so start
             # there, not at V = W0 (whose prox shrinks W0 by eta * alpha).
             step = resolve_step_size(
-                self.step_size, datafit, self.alpha, self.splitting
+                self.step_size, datafit, self.alpha, self.splitting, penalty
             )
             V0 = W0 - step * datafit.gradient(W0, b0)[0]
         result = run_amtl(
@@ -253,6 +254,7 @@ class _AsyncMTL(MTLBase):
             b0=b0,
             verbose=self.verbose,
             on_check=hook,
+            penalty=penalty,
         )
         W, b = result.W, result.b
         converged, stop_reason = result.converged, result.stop_reason

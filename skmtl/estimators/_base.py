@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..monitoring._hooks import prepare_monitor
+from ..penalties._trace_norm import TraceNorm
 from ..utils._validation import validate_fit_data, validate_predict_data
 
 
@@ -25,6 +26,9 @@ class MTLBase(BaseEstimator):
     """Base class: shared parameters, data handling and prediction."""
 
     _loss = None  # "squared" or "logistic", set by the mixins below
+    # Factory of the penalty (a skmtl.penalties.Penalty class): the trace norm
+    # unless a concrete estimator says otherwise (the L21 estimators).
+    _penalty = TraceNorm
 
     _parameter_constraints = {
         "alpha": [Interval(Real, 0, None, closed="left")],

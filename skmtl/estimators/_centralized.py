@@ -21,7 +21,7 @@ _PARAMS = """
     Parameters
     ----------
     alpha : float, default=1.0
-        Strength of the trace-norm penalty; ``alpha >= alpha_max`` gives
+        Strength of the penalty; ``alpha >= alpha_max`` gives
         ``coef_ == 0`` (see :func:`skmtl.alpha_max`).
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` holds one column per task.  Otherwise the
@@ -124,6 +124,7 @@ class _CentralizedMTL(MTLBase):
                 datafit,
                 self.alpha,
                 monitor,
+                penalty=self._penalty(),
                 W0=W0,
                 b0=b0,
                 tol=self.tol,
@@ -135,6 +136,7 @@ class _CentralizedMTL(MTLBase):
         result = solve(
             datafit,
             self.alpha,
+            penalty=self._penalty(),
             W0=W0,
             b0=b0,
             tol=self.tol,

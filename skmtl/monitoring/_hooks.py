@@ -25,7 +25,7 @@ import numpy as np
 
 from .._tasks import split_task_column
 from ..datafits._losses import SquaredLoss
-from ..penalties._trace_norm import prox_trace_norm
+from ..penalties._base import make_penalty
 from ..solvers._admm import _SMALL, _single_blas_thread
 from ..solvers._fista import SolverResult, alpha_max, fista
 from ..utils._validation import _check_features, _check_long_layout, _check_long_y
@@ -206,10 +206,10 @@ def distill_task(datafit, t, w, b, monitor):
 # --------------------------------------------------------------------------- #
 # Centralized: FISTA with a callback
 # --------------------------------------------------------------------------- #
-def _frozen_residual(datafit, alpha, W, b, frozen, step, scale):
+def _frozen_residual(datafit, penalty, alpha, W, b, frozen, step, scale):
     """Proximal-gradient mapping of the non-frozen part, relative to ``scale``."""
     G, gb = datafit.gradient(W, b)
-    Wp = prox_trace_norm(W - step * G, step * alpha)
+    Wp = penalty.prox(W - step * G, step * alpha)
     Wp[:, frozen] = W[:, frozen]
     sq = float(np.vdot(W - Wp, W - Wp))
     if gb is not None:
@@ -217,15 +217,18 @@ def _frozen_residual(datafit, alpha, W, b, frozen, step, scale):
     return np.sqrt(sq) / step / max(scale, np.finfo(float).tiny)
 
 
-def fit_centralized(datafit, alpha, run, *, W0=None, b0=None, tol, max_iter, verbose):
+def fit_centralized(
+    datafit, alpha, run, *, penalty=None, W0=None, b0=None, tol, max_iter, verbose
+):
     """FISTA with the monitor's checks and policy; returns a SolverResult."""
+    penalty = make_penalty(penalty)
     T, d = datafit.n_tasks, datafit.n_features
     policy, every = run.policy, run.check_every
     frozen = np.zeros(T, dtype=bool)
     hold_W, hold_b = np.zeros((d, T)), np.zeros(T)
     L = float(np.max(datafit.lipschitz))
     step = 1.0 / L if L > 0 else 1.0
-    scale = alpha_max(datafit) if policy == "freeze" else 1.0
+    scale = alpha_max(datafit, penalty) if policy == "freeze" else 1.0
     stopped = []
 
     def hold(W, b):
@@ -251,7 +254,7 @@ def fit_centralized(datafit, alpha, run, *, W0=None, b0=None, tol, max_iter, ver
             stopped.append("all tasks converged")
             return True
         if frozen.any() and (
-            _frozen_residual(datafit, alpha, W, b, frozen, step, scale) <= tol
+            _frozen_residual(datafit, penalty, alpha, W, b, frozen, step, scale) <= tol
         ):
             stopped.append("stationary")
             return True
@@ -261,6 +264,7 @@ def fit_centralized(datafit, alpha, run, *, W0=None, b0=None, tol, max_iter, ver
         res = fista(
             datafit,
             alpha,
+            penalty=penalty,
             W0=W0,
             b0=b0,
             tol=tol,

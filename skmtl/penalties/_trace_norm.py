@@ -42,7 +42,15 @@ import operator
 
 import numpy as np
 
-__all__ = ["TraceNormProx", "prox_trace_norm", "spectral_norm", "trace_norm"]
+from ._base import Penalty
+
+__all__ = [
+    "TraceNorm",
+    "TraceNormProx",
+    "prox_trace_norm",
+    "spectral_norm",
+    "trace_norm",
+]
 
 # Relative threshold below which the Gram route is not accurate enough (see above).
 _GRAM_RTOL = 1e-5
@@ -607,3 +615,50 @@ class TraceNormProx:
         p_t : ndarray of shape (n_features,)
         """
         return self.P[:, t].copy()
+
+
+# --------------------------------------------------------------------------- #
+# The penalty object
+# --------------------------------------------------------------------------- #
+class TraceNorm(Penalty):
+    """The trace (nuclear) norm as a :class:`~skmtl.penalties.Penalty`.
+
+    .. math::
+
+        \\Omega(W) = \\|W\\|_* = \\sum_i \\sigma_i(W), \\qquad
+        \\Omega^*(G) = \\|G\\|_2 = \\sigma_{\\max}(G) .
+
+    Delegates to :func:`trace_norm`, :func:`prox_trace_norm` (singular value
+    thresholding), :func:`spectral_norm` and :class:`TraceNormProx`. It is
+    invariant under transposition, so :meth:`transposed` returns itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.penalties import TraceNorm
+    >>> pen = TraceNorm()
+    >>> W = np.diag([3.0, 1.0])
+    >>> print(pen.value(W), pen.dual_norm(W))
+    4.0 3.0
+    >>> print(np.round(np.diag(pen.prox(W, 2.0)), 6) + 0.0)
+    [1. 0.]
+    """
+
+    name = "trace"
+
+    def value(self, W):
+        return trace_norm(W)
+
+    def prox(self, V, threshold, state=None):
+        if state is None:
+            return prox_trace_norm(V, threshold)
+        return prox_trace_norm(V, threshold, state=state)
+
+    def dual_norm(self, G):
+        return spectral_norm(G)
+
+    def incremental_prox(self, V, threshold):
+        return TraceNormProx(V, threshold)
+
+    def transposed(self):
+        return self

@@ -68,7 +68,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..penalties._trace_norm import prox_trace_norm, spectral_norm, trace_norm
+from ..penalties._base import make_penalty
+from ._gaps import squared_dual
 
 __all__ = [
     "QuadraticResult",
@@ -247,7 +248,7 @@ def _dual_value(S, R, gnorm, alpha):
     kappa = min(max(kappa, 0.0), kmax)
     if not np.isfinite(kappa):
         kappa = 1.0
-    return kappa * R - 0.5 * kappa * kappa * S
+    return squared_dual(S, R, kappa)
 
 
 def _least_squares_dual(eig, qe, c):
@@ -295,7 +296,7 @@ def _relative(gap, primal, csum):
     return float(max(gap - slack, 0.0) / max(abs(primal), _TINY))
 
 
-def quadratic_duality_gap(H, Q, c, W, alpha):
+def quadratic_duality_gap(H, Q, c, W, alpha, penalty=None):
     """Primal value, a dual value and the duality gap at ``W``.
 
     With ``G = [H_t w_t - q_t]_t`` (the gradient of the data-fit),
@@ -328,6 +329,9 @@ def quadratic_duality_gap(H, Q, c, W, alpha):
         The point at which to evaluate.
     alpha : float
         Regularization strength, ``>= 0``.
+    penalty : Penalty or None, default=None
+        The penalty ``Omega`` in place of the trace norm (its dual norm in
+        place of ``||G||_2``); None means the trace norm.
 
     Returns
     -------
@@ -350,6 +354,7 @@ def quadratic_duality_gap(H, Q, c, W, alpha):
     """
     H, Q, c = _check_problem(H, Q, c)
     alpha = _check_alpha(alpha)
+    penalty = make_penalty(penalty)
     W = np.asarray(W, dtype=np.float64)
     if W.shape != Q.shape:
         raise ValueError(f"W must have shape {Q.shape}; got {W.shape}.")
@@ -361,8 +366,8 @@ def quadratic_duality_gap(H, Q, c, W, alpha):
     qw = float(np.vdot(Q, W))
     S = float(np.vdot(W, HW)) - 2.0 * qw + c.sum()
     R = c.sum() - qw
-    primal = 0.5 * S + alpha * (trace_norm(W) if W.size else 0.0)
-    dual = _dual_value(S, R, spectral_norm(HW - Q) if W.size else 0.0, alpha)
+    primal = 0.5 * S + alpha * (penalty.value(W) if W.size else 0.0)
+    dual = _dual_value(S, R, penalty.dual_norm(HW - Q) if W.size else 0.0, alpha)
     if alpha == 0.0 and W.size:
         eig = _Eig(H, T)
         dual = max(dual, _least_squares_dual(eig, eig.to_eig(Q.T), c))
@@ -404,12 +409,16 @@ def quadratic_eigh(H):
 # --------------------------------------------------------------------------- #
 # The solver
 # --------------------------------------------------------------------------- #
-def _svt(M, theta):
-    """SVT of ``M`` and the trace norm of the result."""
-    Z = prox_trace_norm(M, theta)
+def _svt(M, theta, penalty, state=None):
+    """Prox of ``theta * penalty`` at ``M`` and the penalty of the result.
+
+    For a norm, ``<Z, M - Z> = theta * Omega(Z)`` at ``Z = prox(M)`` (Moreau),
+    so ``Omega(Z)`` (the trace norm after SVT) costs one inner product.
+    """
+    Z = penalty.prox(M, theta, state=state)
     nuc = float(np.vdot(Z, M - Z)) / theta
     if theta < _NUC_RTOL * np.sqrt(float(np.vdot(M, M))):
-        nuc = trace_norm(Z)  # the identity loses digits for a tiny theta
+        nuc = penalty.value(Z)  # the identity loses digits for a tiny theta
     return Z, nuc
 
 
@@ -427,6 +436,7 @@ def solve_quadratic(
     check_every=1,
     H_eig=None,
     verbose=0,
+    penalty=None,
 ):
     """Solve trace-norm MTL with a squared loss in Gram form, with a certificate.
 
@@ -476,6 +486,10 @@ def solve_quadratic(
         whole regularization path with :func:`quadratic_eigh`.
     verbose : int, default=0
         Print progress at every check when ``> 0``.
+    penalty : Penalty or None, default=None
+        The penalty in place of the trace norm (e.g.
+        :class:`~skmtl.penalties.L21`): its prox replaces SVT and its dual norm
+        the spectral norm everywhere above. None means the trace norm.
 
     Returns
     -------
@@ -549,24 +563,43 @@ def solve_quadratic(
             check_every=max(int(check_every), 1),
             H_eig=H_eig,
             verbose=verbose,
+            penalty=make_penalty(penalty),
         )
 
 
 def _solve(
-    H, Q, c, alpha, W0, *, tol, max_iter, rho, relaxation, check_every, H_eig, verbose
+    H,
+    Q,
+    c,
+    alpha,
+    W0,
+    *,
+    tol,
+    max_iter,
+    rho,
+    relaxation,
+    check_every,
+    H_eig,
+    verbose,
+    penalty,
 ):
     """:func:`solve_quadratic` on validated input."""
     d, T = Q.shape
+    # The iterates are task-major (T x d): the penalty is applied to W^T.
+    pen_t = penalty.transposed()
+    prox_state = pen_t.prox_state()
     csum = float(c.sum())
     if W0 is None:
         Z = np.zeros((T, d))
     else:
         Z = np.array(W0.T, dtype=np.float64, order="C")
 
-    alpha_max = spectral_norm(Q) if Q.size else 0.0
+    alpha_max = penalty.dual_norm(Q) if Q.size else 0.0
     if alpha >= alpha_max:  # W = 0 is optimal (the gradient at 0 is -Q)
         P0 = 0.5 * csum
-        _, D, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha)
+        _, D, gap = quadratic_duality_gap(
+            H, Q, c, np.zeros((d, T)), alpha, penalty=penalty
+        )
         rel = _relative(gap, P0, csum)
         return QuadraticResult(
             np.zeros((d, T)),
@@ -611,9 +644,9 @@ def _solve(
     Ue = (qe - lam * Ze) / rho
     U = eig.from_eig(Ue)
     S, R = _fit_terms(lam, qe, csum, Ze)
-    nuc = trace_norm(Z) if W0 is not None else 0.0
+    nuc = pen_t.value(Z) if W0 is not None else 0.0
     P = 0.5 * S + alpha * nuc
-    D_best = _dual_value(S, R, rho * spectral_norm(U), alpha)
+    D_best = _dual_value(S, R, rho * pen_t.dual_norm(U), alpha)
     gap = _relative(P - D_best, P, csum)
     history = [P]
     if verbose > 0:
@@ -635,7 +668,7 @@ def _solve(
             Wr, Wre = W, We
         M = Wr + U
         Z_old = Z
-        Z, nuc = _svt(M, alpha / rho)
+        Z, nuc = _svt(M, alpha / rho, pen_t, prox_state)
         U = M - Z
         Ze = eig.to_eig(Z)
         Ue = Wre + Ue - Ze
@@ -647,7 +680,7 @@ def _solve(
             # Dual at the W iterate, whose gradient H_t w_t - q_t = rho (b_t - w_t)
             # is nearly dual feasible already (it is -rho U up to Z - Z_old).
             Sw, Rw = _fit_terms(lam, qe, csum, We)
-            gw = rho * spectral_norm(B - W)
+            gw = rho * pen_t.dual_norm(B - W)
             D_best = max(D_best, _dual_value(Sw, Rw, gw, alpha))
             gap = _relative(P - D_best, P, csum)
             if verbose > 0:

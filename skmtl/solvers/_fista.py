@@ -1,11 +1,13 @@
-"""Centralized solvers for trace-norm regularized multi-task learning.
+"""Centralized solvers for penalized (trace norm, l2,1) multi-task learning.
 
 Plain functions on a data-fit (see :mod:`skmtl.datafits._losses`); they return arrays
 and know nothing of estimators.
 
 .. math::
 
-    \\min_{W, b} \\; F(W, b) = \\sum_t l_t(w_t, b_t) + \\alpha \\|W\\|_*
+    \\min_{W, b} \\; F(W, b) = \\sum_t l_t(w_t, b_t) + \\alpha \\, \\Omega(W)
+
+with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 """
 
 from contextlib import nullcontext
@@ -15,8 +17,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..datafits._losses import LogisticLoss, SquaredLoss
-from ..penalties._trace_norm import prox_trace_norm, spectral_norm
+from ..penalties._base import make_penalty
 from ._admm import solve_quadratic
+from ._gaps import alpha_max, relative_gap
+
+__all__ = ["SolverResult", "alpha_max", "fista", "relative_gap", "solve"]
 
 
 class SolverResult(NamedTuple):
@@ -35,43 +40,11 @@ class SolverResult(NamedTuple):
     converged: bool
 
 
-def alpha_max(datafit):
-    """Smallest ``alpha`` for which ``W = 0`` is optimal.
-
-    It is the spectral norm of the data-fit gradient at ``W = 0``, with the
-    intercepts at their optimum for ``W = 0``.
-    """
-    return spectral_norm(datafit.gradient_at_zero())
-
-
-def relative_gap(datafit, W, b, alpha):
-    """Certified relative duality gap ``(P - D) / P`` at ``(W, b)``.
-
-    For a logistic data-fit with free intercepts, ``b`` is first refined to its
-    optimum for ``W`` (the dual needs it); the refined ``b`` is returned.
-
-    With ``alpha == 0`` no dual point of the scaled-residual family is feasible
-    unless the gradient is exactly zero, so the gap would stay at 1 forever; the
-    optimality condition is then ``grad f(W) = 0`` and the returned measure is
-    the relative residual ``||grad f(W)||_2 / ||grad f(0)||_2`` (the scale is
-    ``alpha_max``).
-    """
-    if datafit.has_free_intercept:
-        b = datafit.optimal_intercept(W, b)
-    if alpha == 0:
-        primal = datafit.value(W, b)
-        norm = spectral_norm(datafit.gradient(W, b)[0])
-        scale = spectral_norm(datafit.gradient_at_zero())
-        residual = 0.0 if norm == 0 else norm / max(scale, np.finfo(float).tiny)
-        return residual, primal, b
-    primal, _, gap = datafit.duality_gap(W, b, alpha)
-    return max(gap, 0.0) / max(primal, np.finfo(float).tiny), primal, b
-
-
 def fista(
     datafit,
     alpha,
     *,
+    penalty=None,
     W0=None,
     b0=None,
     tol=1e-6,
@@ -85,7 +58,9 @@ def fista(
     Step ``1 / L`` with ``L = max_t L_t`` (the Hessian of the data-fit is block
     diagonal over tasks), gradient-based restart (O'Donoghue & Candes, 2015),
     and a stopping rule on the certified relative duality gap every
-    ``check_every`` iterations.
+    ``check_every`` iterations. ``penalty`` (a
+    :class:`~skmtl.penalties.Penalty`, None for the trace norm) gives the
+    proximal step and the dual norm of the gap.
 
     ``callback(it, W, b)``, when given, is called after every proximal step
     with the new iterate, before the momentum step: it may change ``W`` and
@@ -96,6 +71,8 @@ def fista(
     -------
     SolverResult
     """
+    penalty = make_penalty(penalty)
+    prox_state = penalty.prox_state()
     T, d = datafit.n_tasks, datafit.n_features
     W = np.zeros((d, T)) if W0 is None else np.array(W0, dtype=float)
     free_b = datafit.has_free_intercept
@@ -111,7 +88,7 @@ def fista(
     gap, converged, it = np.inf, False, 0
     for it in range(1, max_iter + 1):
         G, gb = datafit.gradient(YW, Yb)
-        W_new = prox_trace_norm(YW - step * G, step * alpha)
+        W_new = penalty.prox(YW - step * G, step * alpha, state=prox_state)
         b_new = None if b is None else Yb - step * gb
         if callback is not None and callback(it, W_new, b_new):
             W, b = W_new, b_new
@@ -129,7 +106,7 @@ def fista(
             Yb = b_new + beta * (b_new - b)
         W, b, t_k = W_new, b_new, t_next
         if it % check_every == 0 or it == max_iter:
-            gap, primal, b_ref = relative_gap(datafit, W, b, alpha)
+            gap, primal, b_ref = relative_gap(datafit, W, b, alpha, penalty)
             history.append(primal)
             if verbose > 1:
                 print(f"[fista] iter {it:6d}  objective {primal:.10g}  gap {gap:.3e}")
@@ -144,7 +121,17 @@ def fista(
     return SolverResult(W, b, np.asarray(history), it, float(gap), converged)
 
 
-def solve(datafit, alpha, *, W0=None, b0=None, tol=1e-6, max_iter=10_000, verbose=0):
+def solve(
+    datafit,
+    alpha,
+    *,
+    penalty=None,
+    W0=None,
+    b0=None,
+    tol=1e-6,
+    max_iter=10_000,
+    verbose=0,
+):
     """Solve the centralized problem with the fastest solver for the data-fit.
 
     Squared loss in Gram form goes to ADMM with exact per-task solves
@@ -159,6 +146,7 @@ def solve(datafit, alpha, *, W0=None, b0=None, tol=1e-6, max_iter=10_000, verbos
             datafit.Q,
             datafit.c,
             alpha,
+            penalty=penalty,
             W0=W0,
             tol=tol,
             max_iter=max_iter,
@@ -172,5 +160,12 @@ def solve(datafit, alpha, *, W0=None, b0=None, tol=1e-6, max_iter=10_000, verbos
     small = min(datafit.n_features, datafit.n_tasks) <= 512
     with threadpool_limits(limits=1) if small else nullcontext():
         return fista(
-            datafit, alpha, W0=W0, b0=b0, tol=tol, max_iter=max_iter, verbose=verbose
+            datafit,
+            alpha,
+            penalty=penalty,
+            W0=W0,
+            b0=b0,
+            tol=tol,
+            max_iter=max_iter,
+            verbose=verbose,
         )
