@@ -7,6 +7,8 @@ TraceNormMTLRegressor, TraceNormMTLClassifier
 AsyncTraceNormMTLRegressor, AsyncTraceNormMTLClassifier
     Asynchronous Multi-Task Learning (AMTL) on sequential, threading,
     simulated-clock or Dask backends.
+L21MTLRegressor, L21MTLClassifier, AsyncL21MTLRegressor, AsyncL21MTLClassifier
+    The same with the l2,1 penalty (joint feature selection).
 """
 
 from . import datasets
@@ -15,16 +17,30 @@ from ._tasks import stack_tasks, unstack_tasks
 from .estimators._async import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
 from .estimators._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
 from .estimators._cv import TraceNormMTLClassifierCV, TraceNormMTLRegressorCV, alpha_max
+from .estimators._l21 import (
+    AsyncL21MTLClassifier,
+    AsyncL21MTLRegressor,
+    L21MTLClassifier,
+    L21MTLClassifierCV,
+    L21MTLRegressor,
+    L21MTLRegressorCV,
+)
 from .monitoring._monitor import TaskMonitor
 from .penalties._trace_norm import prox_trace_norm, spectral_norm, trace_norm
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncL21MTLClassifier",
+    "AsyncL21MTLRegressor",
     "AsyncTraceNormMTLClassifier",
     "AsyncTraceNormMTLRegressor",
     "DelayModel",
     "DynamicStep",
+    "L21MTLClassifier",
+    "L21MTLClassifierCV",
+    "L21MTLRegressor",
+    "L21MTLRegressorCV",
     "SimulatedBackend",
     "TaskMonitor",
     "TraceNormMTLClassifier",

@@ -28,7 +28,12 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
+from skmtl import (
+    L21MTLClassifier,
+    L21MTLRegressor,
+    TraceNormMTLClassifier,
+    TraceNormMTLRegressor,
+)
 from skmtl.utils import all_estimators
 
 ALPHA = 0.1  # small enough that the fitted models are not all zero
@@ -50,7 +55,12 @@ def _instances(cls):
     return shared + long
 
 
-CENTRALIZED = (TraceNormMTLRegressor, TraceNormMTLClassifier)
+CENTRALIZED = (
+    TraceNormMTLRegressor,
+    TraceNormMTLClassifier,
+    L21MTLRegressor,
+    L21MTLClassifier,
+)
 
 # Every public estimator of skmtl, found by all_estimators: the centralized
 # estimators and the asynchronous AMTL ones (their own tests live elsewhere).
@@ -66,7 +76,7 @@ def _all_instances():
 
 
 def test_discovery_finds_the_centralized_estimators():
-    """Both centralized estimators are checked, each in both data modes."""
+    """Every centralized estimator is checked, each in both data modes."""
     assert set(CENTRALIZED) <= set(INSTANCES)
     assert all(len(INSTANCES[cls]) == 4 for cls in CENTRALIZED)
     for cls, instances in INSTANCES.items():

@@ -25,6 +25,7 @@ from .._tasks import split_task_column
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..metrics import get_task_scorer, get_task_scorer_names
 from ..model_selection import TaskStratifiedKFold
+from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
 from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
@@ -44,6 +45,7 @@ _ESTIMATORS = {"squared": TraceNormMTLRegressor, "logistic": TraceNormMTLClassif
         "fit_intercept": ["boolean"],
         "loss_scaling": [StrOptions({"mean", "sum"})],
         "sample_weight": ["array-like", None],
+        "penalty": [StrOptions({"trace", "l21"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -56,17 +58,20 @@ def alpha_max(
     fit_intercept=True,
     loss_scaling="mean",
     sample_weight=None,
+    penalty="trace",
 ):
     r"""Smallest ``alpha`` for which every task's coefficients are zero.
 
-    With ``alpha >= alpha_max`` the solution of the trace-norm problem is
-    ``coef_ == 0`` (only the intercepts are fitted).  It is the spectral norm
-    of the gradient of the data-fit at ``W = 0``, with the intercepts at their
-    optimum for ``W = 0``:
+    With ``alpha >= alpha_max`` the solution of the penalized problem is
+    ``coef_ == 0`` (only the intercepts are fitted).  It is the dual norm of
+    the penalty at the gradient of the data-fit at ``W = 0``, with the
+    intercepts at their optimum for ``W = 0``: for the trace norm the
+    spectral norm, for the l2,1 norm the largest row (feature) norm,
 
     .. math::
 
-        \alpha_{\max} = \|\nabla f(0)\|_2
+        \alpha_{\max} = \|\nabla f(0)\|_2 \quad \text{or} \quad
+        \alpha_{\max} = \max_j \|\nabla f(0)_{j,:}\|_2 .
 
     The data are validated and weighted exactly as in
     :class:`TraceNormMTLRegressor` / :class:`TraceNormMTLClassifier` with the
@@ -91,6 +96,9 @@ def alpha_max(
         weight, or not.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights of the rows.
+    penalty : {'trace', 'l21'}, default='trace'
+        The penalty: trace norm (:class:`TraceNormMTLRegressor`) or l2,1 norm
+        (:class:`L21MTLRegressor`).
 
     Returns
     -------
@@ -125,7 +133,7 @@ def alpha_max(
         datafit = SquaredLoss(data.blocks, fit_intercept=fit_intercept, use_gram=False)
     else:
         datafit = LogisticLoss(data.blocks, fit_intercept=fit_intercept)
-    return float(_alpha_max_of_datafit(datafit))
+    return float(_alpha_max_of_datafit(datafit, make_penalty(penalty)))
 
 
 def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer):
@@ -306,6 +314,7 @@ class _TraceNormMTLCV(MTLBase):
             fit_intercept=self.fit_intercept,
             loss_scaling=self.loss_scaling,
             sample_weight=sample_weight,
+            penalty=estimator._penalty.name,
         )
         if not isinstance(self.alphas, Integral):
             alphas = np.asarray(self.alphas, dtype=np.float64)
