@@ -22,8 +22,8 @@ from threadpoolctl import threadpool_limits
 from .._amtl import DelayModel, DynamicStep, make_backend, make_delay_model, run_amtl
 from ..datasets import make_low_rank_regression
 from ..estimators._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
-from ..penalties._trace_norm import trace_norm
 from ..solvers._fista import alpha_max, solve
+from ..solvers._gaps import penalized_objective
 from ..utils._validation import validate_fit_data
 
 __all__ = [
@@ -70,7 +70,7 @@ def make_datafit(
 
 def objective_value(datafit, alpha, W, b=None):
     """``F(W, b) = f(W, b) + alpha ||W||_*``."""
-    return float(datafit.value(W, b) + alpha * trace_norm(W))
+    return penalized_objective(datafit, None, W, b, alpha)
 
 
 def reference_objective(datafit, alpha, *, tol=1e-12, max_iter=100_000):
