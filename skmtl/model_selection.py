@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils.multiclass import type_of_target
 
 from ._tasks import _check_task_labels, _encode_tasks, _task_column_values
 
@@ -60,15 +61,71 @@ def _warn_small_tasks(labels, counts, small, minimum, splitter):
     )
 
 
+def _class_codes(y, n_samples, stratify_classes):
+    """(labels, code of every row) of y's classes, or None when not stratifying."""
+    if stratify_classes is False or (stratify_classes == "auto" and y is None):
+        return None
+    if y is None:
+        raise ValueError("stratify_classes=True needs y, passed to split.")
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n_samples:
+        if stratify_classes is True:
+            raise ValueError(
+                f"stratify_classes=True needs a 1-D y of {n_samples} labels, "
+                f"got shape {y.shape}."
+            )
+        return None
+    if stratify_classes == "auto":
+        kind = type_of_target(y)
+        # Float targets with a few integer values (exam scores, ratings) are
+        # regression targets: only 'binary' is taken from floats.
+        if not (kind == "binary" or (kind == "multiclass" and y.dtype.kind != "f")):
+            return None
+    labels, codes = np.unique(y, return_inverse=True)
+    return labels, codes.ravel()
+
+
+def _check_stratify_classes(stratify_classes):
+    if not (
+        isinstance(stratify_classes, bool | np.bool_) or stratify_classes == "auto"
+    ):
+        raise ValueError(
+            f"stratify_classes must be 'auto', True or False, got {stratify_classes!r}."
+        )
+    return stratify_classes if stratify_classes == "auto" else bool(stratify_classes)
+
+
 class TaskStratifiedKFold(BaseCrossValidator):
-    """K-fold that splits every task's rows across the folds.
+    """K-fold that splits every task's rows, and every task's classes, across folds.
 
     Each fold holds about ``1 / n_splits`` of the rows of every task, so every
     task is in every training set and in every test set; fold sizes differ by at
     most one row overall (as in ``StratifiedKFold``, stratifying on the task).
+    For classification (``y`` binary or multiclass, passed to :meth:`split`),
+    the folds are also stratified by class *within each task*: every fold holds
+    about ``1 / n_splits`` of each task's rows of each class, so a training
+    set never loses a class of a task that has at least two rows of it.
+
+    Rows are shuffled within each task (and class) by default, as the rows of
+    long-format data are often sorted (by task, time or label).
+
     A task with fewer than ``n_splits`` rows is kept in every training set and
     never in a test set, with a ``UserWarning``; if every task is that small a
-    ``ValueError`` is raised.
+    ``ValueError`` is raised.  For classification, a class with a single row in
+    a task would leave that task with one class in the training set of the
+    fold that tests the row: such a row is kept in every training set instead
+    (never tested), with a ``UserWarning`` naming the task and class.
+
+    .. note::
+
+       An integer ``cv`` passed to a scikit-learn meta-estimator
+       (``GridSearchCV``, ``cross_validate``, ``CalibratedClassifierCV``,
+       ``StackingRegressor``, ...) means a plain ``KFold`` or
+       ``StratifiedKFold``, which knows nothing of tasks: on task-sorted rows
+       whole tasks fall out of training folds.  Pass
+       ``cv=TaskStratifiedKFold(n_splits)`` instead.  skmtl's own CV
+       estimators (``TraceNormMTLRegressorCV``, ...) already turn an integer
+       ``cv`` into task-stratified folds.
 
     Parameters
     ----------
@@ -77,12 +134,20 @@ class TaskStratifiedKFold(BaseCrossValidator):
     task_column : int, str or None, default=-1
         Position or (DataFrame) name of the task column of ``X``. Ignored when
         ``groups`` is passed to :meth:`split`; with None, ``groups`` is required.
-    shuffle : bool, default=False
-        Shuffle the rows of each task before splitting. Without shuffling the
-        test rows of each task are contiguous blocks, in the original order.
+    shuffle : bool, default=True
+        Shuffle the rows of each task (and class) before splitting. Without
+        shuffling the test rows of each task (and class) are contiguous
+        blocks, in the original order.
     random_state : int, RandomState instance or None, default=None
         Controls the shuffling; use an int for reproducible splits. Only
         allowed with ``shuffle=True``.
+    stratify_classes : {'auto', True, False}, default='auto'
+        Whether to stratify by class within each task. 'auto' does when ``y``
+        is given to :meth:`split` and holds class labels: binary (as
+        ``sklearn.utils.multiclass.type_of_target`` reads it), or multiclass
+        with a non-float dtype (int, str, bool, ...), so that integer-valued
+        float regression targets such as exam scores are not taken for
+        classes.  True stratifies any 1-D ``y``.
 
     See Also
     --------
@@ -93,16 +158,25 @@ class TaskStratifiedKFold(BaseCrossValidator):
     >>> import numpy as np
     >>> from skmtl.model_selection import TaskStratifiedKFold
     >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 0], [0.4, 0], [0.5, 1], [0.6, 1]])
-    >>> cv = TaskStratifiedKFold(n_splits=2)
-    >>> for train, test in cv.split(X):
+    >>> y = np.array([0, 1, 0, 1, 0, 1])
+    >>> cv = TaskStratifiedKFold(n_splits=2, shuffle=False)
+    >>> for train, test in cv.split(X, y):
     ...     print(train, test)
-    [2 3 5] [0 1 4]
-    [0 1 4] [2 3 5]
+    [1 3 5] [0 2 4]
+    [0 2 4] [1 3 5]
     """
 
     __metadata_request__split = {"groups": True}
 
-    def __init__(self, n_splits=5, *, task_column=-1, shuffle=False, random_state=None):
+    def __init__(
+        self,
+        n_splits=5,
+        *,
+        task_column=-1,
+        shuffle=True,
+        random_state=None,
+        stratify_classes="auto",
+    ):
         if not isinstance(n_splits, numbers.Integral) or isinstance(n_splits, bool):
             raise ValueError(f"n_splits must be an int, got {n_splits!r}.")
         if n_splits < 2:
@@ -118,6 +192,7 @@ class TaskStratifiedKFold(BaseCrossValidator):
         self.task_column = task_column
         self.shuffle = shuffle
         self.random_state = random_state
+        self.stratify_classes = _check_stratify_classes(stratify_classes)
 
     def split(self, X, y=None, groups=None):
         """Generate the train and test indices of every fold.
@@ -127,7 +202,8 @@ class TaskStratifiedKFold(BaseCrossValidator):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
             Long-format data with the task column.
         y : array-like of shape (n_samples,), default=None
-            Ignored; exists for API compatibility.
+            Targets; class labels are stratified within each task (see
+            ``stratify_classes``).
         groups : array-like of shape (n_samples,), default=None
             Task labels; when given they are used instead of the task column.
 
@@ -140,8 +216,9 @@ class TaskStratifiedKFold(BaseCrossValidator):
         """
         return super().split(X, y, groups)
 
-    def _make_test_folds(self, X, groups):
-        labels = _task_labels(X, groups, self.task_column, n_samples=_n_rows(X))
+    def _make_test_folds(self, X, y, groups):
+        n_samples = _n_rows(X)
+        labels = _task_labels(X, groups, self.task_column, n_samples=n_samples)
         uniques, codes = _encode_tasks(labels)
         counts = np.bincount(codes)
         small = counts < self.n_splits
@@ -154,28 +231,38 @@ class TaskStratifiedKFold(BaseCrossValidator):
             _warn_small_tasks(
                 uniques, counts, small, self.n_splits, "TaskStratifiedKFold"
             )
-        # Round robin over the task-sorted rows, as StratifiedKFold does: each
-        # task gets floor or ceil of n_t / n_splits rows per fold, and the
-        # remainders are spread so that the fold sizes differ by at most one.
+        classes = _class_codes(y, n_samples, self.stratify_classes)
         splittable = ~small[codes]
-        order = np.sort(codes[splittable])
+        if classes is None:
+            strata = codes
+        else:
+            class_labels, classes = classes
+            strata = codes * len(class_labels) + classes
+            splittable &= ~_lone_class_rows(uniques, codes, class_labels, classes)
+        # Round robin over the rows sorted by stratum (task, then class), as
+        # StratifiedKFold does: each stratum, and each task, gets floor or ceil
+        # of its size / n_splits rows per fold, and fold sizes differ by <= 1.
+        _, strata = np.unique(strata, return_inverse=True)
+        strata = strata.ravel()
+        n_strata = strata.max() + 1
+        order = np.sort(strata[splittable])
         allocation = np.array(
             [
-                np.bincount(order[i :: self.n_splits], minlength=len(uniques))
+                np.bincount(order[i :: self.n_splits], minlength=n_strata)
                 for i in range(self.n_splits)
             ]
         )
         rng = check_random_state(self.random_state)
         test_folds = np.full(len(codes), -1)
-        for k in np.flatnonzero(~small):
+        for k in np.unique(order):
             folds = np.repeat(np.arange(self.n_splits), allocation[:, k])
             if self.shuffle:
                 rng.shuffle(folds)
-            test_folds[codes == k] = folds
+            test_folds[(strata == k) & splittable] = folds
         return test_folds
 
     def _iter_test_masks(self, X, y=None, groups=None):
-        test_folds = self._make_test_folds(X, groups)
+        test_folds = self._make_test_folds(X, y, groups)
         for i in range(self.n_splits):
             yield test_folds == i
 
@@ -193,6 +280,47 @@ class TaskStratifiedKFold(BaseCrossValidator):
             The number of folds.
         """
         return self.n_splits
+
+
+def _lone_class_rows(uniques, codes, class_labels, classes):
+    """Rows that are their task's only row of their class (kept in training).
+
+    Testing such a row would leave its task with one class less, possibly a
+    single class, in that fold's training set.  Warns about them, and about
+    tasks that have a single class in all.
+    """
+    table = np.zeros((len(uniques), len(class_labels)), dtype=np.int64)
+    np.add.at(table, (codes, classes), 1)
+    lone = table[codes, classes] == 1
+    one_class = np.flatnonzero((table > 0).sum(axis=1) == 1)
+    if lone.any():
+        pairs = sorted(
+            set(
+                zip(
+                    uniques[codes[lone]].tolist(),
+                    class_labels[classes[lone]].tolist(),
+                    strict=True,
+                )
+            ),
+            key=str,
+        )
+        described = ", ".join(f"task {t!r} class {c!r}" for t, c in pairs)
+        warnings.warn(
+            f"TaskStratifiedKFold: a single row of {described}; testing it would "
+            "leave its task without that class (perhaps with one class) in a "
+            "training set, so it is kept in every training set and never tested.",
+            UserWarning,
+            stacklevel=5,
+        )
+    if one_class.size:
+        warnings.warn(
+            f"TaskStratifiedKFold: task(s) {uniques[one_class].tolist()} have a "
+            "single class in all, so every training set has a single class for "
+            "them; a classifier cannot be fitted on such a task.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return lone
 
 
 class LeaveTaskOut(BaseCrossValidator):
@@ -309,6 +437,12 @@ class TaskShuffleSplit(BaseCrossValidator):
     every task is in both sets. A task with a single row stays in the training
     set, with a ``UserWarning``.
 
+    For classification (``y`` of class labels passed to :meth:`split`, see
+    ``stratify_classes``) the test rows of a task are shared among its classes
+    in proportion to their sizes (largest remainders), and every class of a
+    task keeps at least one row in the training set, so no task loses a class
+    there; the test set of a task may then be a row or two smaller.
+
     Parameters
     ----------
     n_splits : int, default=10
@@ -320,6 +454,10 @@ class TaskShuffleSplit(BaseCrossValidator):
         ``groups`` is given; with None, ``groups`` is required.
     random_state : int, RandomState instance or None, default=None
         Controls the draws; use an int for reproducible splits.
+    stratify_classes : {'auto', True, False}, default='auto'
+        Whether to stratify by class within each task, as in
+        :class:`TaskStratifiedKFold`: 'auto' does for a binary ``y``, or a
+        multiclass one whose dtype is not float.
 
     Examples
     --------
@@ -337,7 +475,13 @@ class TaskShuffleSplit(BaseCrossValidator):
     __metadata_request__split = {"groups": True}
 
     def __init__(
-        self, n_splits=10, *, test_size=0.25, task_column=-1, random_state=None
+        self,
+        n_splits=10,
+        *,
+        test_size=0.25,
+        task_column=-1,
+        random_state=None,
+        stratify_classes="auto",
     ):
         if not isinstance(n_splits, numbers.Integral) or isinstance(n_splits, bool):
             raise ValueError(f"n_splits must be an int, got {n_splits!r}.")
@@ -347,6 +491,7 @@ class TaskShuffleSplit(BaseCrossValidator):
         self.test_size = _check_test_size(test_size)
         self.task_column = task_column
         self.random_state = random_state
+        self.stratify_classes = _check_stratify_classes(stratify_classes)
 
     def split(self, X, y=None, groups=None):
         """Generate the train and test indices of every split.
@@ -356,7 +501,8 @@ class TaskShuffleSplit(BaseCrossValidator):
         X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
             Long-format data with the task column.
         y : array-like of shape (n_samples,), default=None
-            Ignored; exists for API compatibility.
+            Targets; class labels are stratified within each task (see
+            ``stratify_classes``).
         groups : array-like of shape (n_samples,), default=None
             Task labels; when given they are used instead of the task column.
 
@@ -381,8 +527,12 @@ class TaskShuffleSplit(BaseCrossValidator):
         else:
             n_test = np.ceil(self.test_size * counts).astype(int)
         n_test = np.clip(n_test, 1, counts - 1)
-        rows_of = [np.flatnonzero(codes == k) for k in range(len(uniques))]
         rng = check_random_state(self.random_state)
+        classes = _class_codes(y, len(codes), self.stratify_classes)
+        if classes is not None:
+            yield from self._stratified(codes, classes[1], n_test, small, rng)
+            return
+        rows_of = [np.flatnonzero(codes == k) for k in range(len(uniques))]
         for _ in range(self.n_splits):
             train, test = [], []
             for k, rows in enumerate(rows_of):
@@ -392,6 +542,33 @@ class TaskShuffleSplit(BaseCrossValidator):
                 rows = rng.permutation(rows)
                 test.append(rows[: n_test[k]])
                 train.append(rows[n_test[k] :])
+            yield (
+                rng.permutation(np.concatenate(train)),
+                rng.permutation(np.concatenate(test)),
+            )
+
+    def _stratified(self, codes, classes, n_test, small, rng):
+        """The splits with each task's test rows shared among its classes."""
+        strata = []  # per task: the rows of each class, and its test counts
+        for k in range(len(n_test)):
+            rows = np.flatnonzero(codes == k)
+            by_class = [rows[classes[rows] == c] for c in np.unique(classes[rows])]
+            sizes = np.array([len(r) for r in by_class])
+            quota = n_test[k] * sizes / sizes.sum()
+            take = np.floor(quota).astype(int)
+            extra = np.argsort(take - quota, kind="stable")[: n_test[k] - take.sum()]
+            take[extra] += 1
+            strata.append((by_class, np.minimum(take, sizes - 1)))
+        for _ in range(self.n_splits):
+            train, test = [], []
+            for k, (by_class, take) in enumerate(strata):
+                for rows, n in zip(by_class, take, strict=True):
+                    if small[k]:
+                        train.append(rows)
+                        continue
+                    rows = rng.permutation(rows)
+                    test.append(rows[:n])
+                    train.append(rows[n:])
             yield (
                 rng.permutation(np.concatenate(train)),
                 rng.permutation(np.concatenate(test)),
@@ -413,12 +590,22 @@ class TaskShuffleSplit(BaseCrossValidator):
         return self.n_splits
 
 
-def train_test_split_tasks(X, y, *, test_size=0.25, task_column=-1, random_state=None):
+def train_test_split_tasks(
+    X,
+    y,
+    *,
+    test_size=0.25,
+    task_column=-1,
+    random_state=None,
+    stratify_classes="auto",
+):
     """Split long-format data into a train and a test set, task by task.
 
     Every task contributes ``ceil(test_size * n_t)`` random rows to the test set
     (``test_size`` rows for an int), at least one and at most ``n_t - 1``, so
-    every task is in both sets; see :class:`TaskShuffleSplit`.
+    every task is in both sets; see :class:`TaskShuffleSplit`.  For
+    classification the rows of every task are also stratified by class, and
+    every class of a task keeps a row in the training set.
 
     Parameters
     ----------
@@ -432,6 +619,9 @@ def train_test_split_tasks(X, y, *, test_size=0.25, task_column=-1, random_state
         Position or (DataFrame) name of the task column of ``X``.
     random_state : int, RandomState instance or None, default=None
         Controls the draw; use an int for a reproducible split.
+    stratify_classes : {'auto', True, False}, default='auto'
+        Whether to stratify by class within each task: 'auto' does for a
+        binary ``y``, or a multiclass one whose dtype is not float.
 
     Returns
     -------
@@ -459,8 +649,9 @@ def train_test_split_tasks(X, y, *, test_size=0.25, task_column=-1, random_state
         test_size=test_size,
         task_column=task_column,
         random_state=random_state,
+        stratify_classes=stratify_classes,
     )
-    train, test = next(cv.split(X))
+    train, test = next(cv.split(X, y))
     return (
         _safe_indexing(X, train),
         _safe_indexing(X, test),

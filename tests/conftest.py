@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared/data (skipped when absent)."""
+"""Shared fixtures: real data from $SKMTL_DATA or ../shared/data (else skipped)."""
 
 import faulthandler
 import os
@@ -12,11 +12,22 @@ from threadpoolctl import threadpool_info
 # Dump every thread's traceback if a test hangs (pytest-timeout then fails it).
 faulthandler.enable()
 
-SHARED_DATA = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-)
+
+def _data_folder():
+    """The real data: ``$SKMTL_DATA`` (the loaders' own variable) or ../shared/data.
+
+    The folder may use the loaders' cache layout (``school/school.mat``) or the
+    shared layout (``school_malsar/school.mat``): tests find files with the
+    loaders' own lookup, as users do.  ``SKMTL_SHARED_DATA`` is still read, as
+    the older name of the same setting.
+    """
+    for name in ("SKMTL_DATA", "SKMTL_SHARED_DATA"):
+        if os.environ.get(name):
+            return Path(os.environ[name]).expanduser()
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+SHARED_DATA = _data_folder()
 
 
 def _require(path):
@@ -25,18 +36,28 @@ def _require(path):
     return path
 
 
+def data_file(key):
+    """Path of the loaders' file ``key`` in the data folder; skip when absent."""
+    from skmtl.datasets._fetch import _fetch
+
+    try:
+        return _fetch(key, SHARED_DATA, download_if_missing=False)
+    except OSError as exc:
+        pytest.skip(f"real data not available: {exc}")
+
+
 @pytest.fixture(scope="session")
 def shared_data_dir():
-    """The folder of real multi-task data sets (``../shared/data``)."""
+    """The folder of real multi-task data sets (``$SKMTL_DATA`` or ../shared/data)."""
     return _require(SHARED_DATA)
 
 
 @pytest.fixture(scope="session")
-def school_tasks(shared_data_dir):
+def school_tasks():
     """School (MALSAR copy): lists of per-task X (n_t, 28) and y (n_t,)."""
     from scipy.io import loadmat
 
-    m = loadmat(_require(shared_data_dir / "school_malsar" / "school.mat"))
+    m = loadmat(data_file("school"))
     Xs = [m["X"][0, t].astype(float) for t in range(m["X"].shape[1])]
     ys = [m["Y"][0, t].astype(float).ravel() for t in range(m["Y"].shape[1])]
     return Xs, ys

@@ -144,7 +144,8 @@ def test_regressor_cv_matches_grid_search_long_format(scoring, rng):
         alphas=8, cv=4, task_column=-1, scoring=scoring
     ).fit(X, y)
     gs_scoring = get_task_scorer("nmse") if scoring == "nmse" else scoring
-    cv = TaskStratifiedKFold(4, task_column=-1)  # what cv=4 means in long format
+    # What cv=4 means in long format: task- (and class-) stratified, unshuffled.
+    cv = TaskStratifiedKFold(4, task_column=-1, shuffle=False)
     search = grid_search(
         TraceNormMTLRegressor(task_column=-1), X, y, model.alphas_, cv, gs_scoring
     )
@@ -164,7 +165,7 @@ def test_classifier_cv_matches_grid_search_long_format(scoring, rng):
         alphas=alphas, cv=3, task_column=-1, scoring=scoring
     ).fit(X, y)
     gs_scoring = get_task_scorer(scoring) if scoring else None
-    cv = TaskStratifiedKFold(3, task_column=-1)
+    cv = TaskStratifiedKFold(3, task_column=-1, shuffle=False)
     search = grid_search(
         TraceNormMTLClassifier(task_column=-1), X, y, alphas, cv, gs_scoring
     )
@@ -290,7 +291,7 @@ def test_refit_on_other_data_forgets_the_old_fit(rng):
 def test_sample_weight_is_used_in_the_fits(rng):
     X, y = low_rank_tasks(rng)
     sw = rng.uniform(0.2, 3.0, size=len(y))
-    cv = TaskStratifiedKFold(3, task_column=-1)
+    cv = TaskStratifiedKFold(3, task_column=-1, shuffle=False)
     model = TraceNormMTLRegressorCV(alphas=5, cv=cv, task_column=-1)
     model.fit(X, y, sample_weight=sw)
     search = GridSearchCV(

@@ -1,8 +1,9 @@
-"""Tests of the benchmark loaders and their download cache.
+"""Tests of the benchmark loaders, their local lookup and their download cache.
 
-Nothing here uses the network: a temporary data home is filled from the
-shared copies of the files (the tests skip when they are absent), and the
-download code runs against ``file://`` URLs and a fake ``urlopen``.
+Nothing here uses the network: the loaders read the real files from the data
+folder the whole suite uses (``$SKMTL_DATA`` or ../shared/data, see
+conftest.py; the tests skip when they are absent), and the download code runs
+against ``file://`` URLs and a fake ``urlopen``.
 """
 
 import hashlib
@@ -14,9 +15,11 @@ from urllib.request import urlopen as real_urlopen
 
 import numpy as np
 import pytest
+from conftest import data_file
 from scipy.io import loadmat, savemat
 
-from skmtl.datasets import _loaders
+from skmtl.datasets import _fetch
+from skmtl.datasets._home import MARKER
 from skmtl.datasets._loaders import (
     clear_data_home,
     get_data_home,
@@ -42,12 +45,10 @@ SHARED_PATHS = {
 
 
 def populate(data_home, shared_data_dir, keys=SHARED_PATHS):
-    """Copy the shared files into ``data_home`` where the loaders cache them."""
+    """Copy the real files into ``data_home`` where the loaders cache them."""
     for key in keys:
-        remote = _loaders._REMOTE_FILES[key]
-        source = Path(shared_data_dir) / SHARED_PATHS[key]
-        if not source.exists():
-            pytest.skip(f"shared data file {source} not available")
+        remote = _fetch._REMOTE_FILES[key]
+        source = data_file(key)
         target = Path(data_home) / remote.folder / remote.filename
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
@@ -55,8 +56,11 @@ def populate(data_home, shared_data_dir, keys=SHARED_PATHS):
 
 
 @pytest.fixture(scope="module")
-def data_home(shared_data_dir, tmp_path_factory):
-    return populate(tmp_path_factory.mktemp("skmtl_data"), shared_data_dir)
+def data_home(shared_data_dir):
+    """The suite's data folder, read in place by the loaders (no copy)."""
+    for key in SHARED_PATHS:
+        data_file(key)
+    return shared_data_dir
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +70,7 @@ def no_network(monkeypatch):
     def refuse(url, *args, **kwargs):
         raise AssertionError(f"a test tried to download {url}")
 
-    monkeypatch.setattr(_loaders, "urlopen", refuse)
+    monkeypatch.setattr(_fetch, "urlopen", refuse)
 
 
 def file_url(path):
@@ -102,8 +106,112 @@ def test_clear_data_home(tmp_path):
     assert not os.path.exists(home)
 
 
+def test_get_data_home_writes_the_marker_and_clear_removes_only_marked(tmp_path):
+    home = Path(get_data_home(tmp_path / "made"))
+    assert (home / MARKER).is_file()
+    clear_data_home(home)
+    assert not home.exists()
+    clear_data_home(home)  # nothing to delete: no error
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_clear_data_home_refuses_a_folder_skmtl_did_not_create(
+    tmp_path, monkeypatch, how
+):
+    mine = tmp_path / "my_files"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    monkeypatch.setenv("SKMTL_DATA", str(mine))
+    with pytest.raises(ValueError, match="refuses to delete.*no .skmtl_data_home"):
+        clear_data_home(mine if how == "argument" else None)
+    assert (mine / "thesis.tex").read_text() == "precious"
+    link = tmp_path / "link"
+    link.symlink_to(get_data_home(tmp_path / "marked"))
+    with pytest.raises(ValueError, match="refuses to delete.*link"):
+        clear_data_home(link)
+    assert (tmp_path / "marked" / MARKER).exists()
+
+
+def test_a_download_creates_a_marked_folder(tmp_path, monkeypatch, landmine_source):
+    monkeypatch.setattr(_fetch, "urlopen", real_urlopen)
+    point_at(monkeypatch, "landmine", file_url(landmine_source))
+    home = tmp_path / "new" / "skmtl_data"
+    load_landmine(data_home=home)
+    assert (home / MARKER).is_file()
+    clear_data_home(home)
+    assert not home.exists()
+
+
+def test_load_school_from_a_local_copy_creates_nothing(tmp_path, monkeypatch):
+    """MALSAR's school.mat read offline: nothing created under HOME."""
+    source = data_file("school")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SKMTL_DATA", raising=False)
+    X, y = load_school(path=source, return_X_y=True)  # the file itself
+    assert X.shape == (15362, 28) and y.shape == (15362,)
+    assert len(np.unique(X[:, -1])) == 139
+    X2, _ = load_school(path=source.parent, return_X_y=True)  # its folder
+    np.testing.assert_array_equal(X, X2)
+    assert list(home.iterdir()) == []  # no ~/skmtl_data
+    with pytest.raises(OSError, match="no data folder .*download_if_missing"):
+        load_school(download_if_missing=False)  # the default folder: missing
+    assert list(home.iterdir()) == []
+
+
+def test_skmtl_data_in_the_shared_layout_is_read_in_place(
+    shared_data_dir, tmp_path, monkeypatch
+):
+    """SKMTL_DATA naming a folder like ../shared/data: no download, no copy."""
+    for key in SHARED_PATHS:
+        data_file(key)
+    shared = tmp_path / "shared"
+    for relative in SHARED_PATHS.values():
+        (shared / relative).parent.mkdir(parents=True, exist_ok=True)
+        (shared / relative).symlink_to(Path(shared_data_dir, relative).resolve())
+    before = sorted(p.relative_to(shared) for p in shared.rglob("*"))
+    monkeypatch.setenv("SKMTL_DATA", str(shared))
+    assert load_school(return_X_y=True)[0].shape == (15362, 28)
+    assert len(load_school_splits(None)) == 10
+    assert load_landmine().data.shape == (14820, 10)
+    assert load_computer_survey().data.shape == (3800, 14)
+    assert load_parkinsons().data.shape == (5875, 17)
+    assert sorted(p.relative_to(shared) for p in shared.rglob("*")) == before
+    # The same folder as path= (the splits need a folder).
+    train, test = load_school_splits(2, path=shared)
+    assert (len(train), len(test)) == (11472, 3890)
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_school_splits(2, path=shared / SHARED_PATHS["school"])
+
+
+def test_a_bad_path_gets_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_landmine(path=tmp_path / "nowhere.mat")
+    with pytest.raises(FileNotFoundError, match="folder without LandmineData.mat"):
+        load_landmine(path=tmp_path)
+
+
+def test_a_local_copy_that_is_not_the_original_warns(tmp_path, landmine_source):
+    m = loadmat(landmine_source)
+    copy = tmp_path / "LandmineData.mat"
+    savemat(copy, {"feature": m["feature"], "label": m["label"]})
+    with pytest.warns(UserWarning, match="not the original LandmineData.mat"):
+        mines = load_landmine(path=copy)
+    assert mines.data.shape == (14820, 10)
+
+
+def test_an_unwritable_data_folder_gets_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match="cannot be created or written to"):
+        load_parkinsons(data_home=blocker / "skmtl_data")
+    with pytest.raises(NotADirectoryError, match="exists but is not a folder"):
+        load_parkinsons(data_home=blocker)
+
+
 def test_every_remote_file_has_a_checksum_and_https_urls():
-    for remote in _loaders._REMOTE_FILES.values():
+    for remote in _fetch._REMOTE_FILES.values():
         assert len(remote.sha256) == 64
         assert remote.urls
         assert all(
@@ -116,23 +224,21 @@ def test_checksums_match_the_shared_copies(shared_data_dir):
         path = Path(shared_data_dir) / relative
         if not path.exists():
             pytest.skip(f"{path} not available")
-        assert sha256(path) == _loaders._REMOTE_FILES[key].sha256, key
+        assert sha256(path) == _fetch._REMOTE_FILES[key].sha256, key
+        assert relative == f"{_fetch._REMOTE_FILES[key].shared}/{path.name}"
 
 
 # -- downloading ---------------------------------------------------------------
 
 
 @pytest.fixture
-def landmine_source(shared_data_dir):
-    path = Path(shared_data_dir) / SHARED_PATHS["landmine"]
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
+def landmine_source():
+    return data_file("landmine")
 
 
 def point_at(monkeypatch, key, *urls):
-    remote = _loaders._REMOTE_FILES[key]
-    monkeypatch.setitem(_loaders._REMOTE_FILES, key, remote._replace(urls=urls))
+    remote = _fetch._REMOTE_FILES[key]
+    monkeypatch.setitem(_fetch._REMOTE_FILES, key, remote._replace(urls=urls))
 
 
 def leftovers(folder):
@@ -140,7 +246,7 @@ def leftovers(folder):
 
 
 def test_download_verifies_and_caches(tmp_path, monkeypatch, landmine_source):
-    monkeypatch.setattr(_loaders, "urlopen", real_urlopen)
+    monkeypatch.setattr(_fetch, "urlopen", real_urlopen)
     # The first mirror is unreachable: the second one is used.
     missing = file_url(tmp_path / "nowhere" / "LandmineData.mat")
     point_at(monkeypatch, "landmine", missing, file_url(landmine_source))
@@ -154,7 +260,7 @@ def test_download_verifies_and_caches(tmp_path, monkeypatch, landmine_source):
     def refuse(url, *args, **kwargs):
         raise AssertionError("downloaded a cached file")
 
-    monkeypatch.setattr(_loaders, "urlopen", refuse)
+    monkeypatch.setattr(_fetch, "urlopen", refuse)
     X2, _ = load_landmine(data_home=tmp_path, return_X_y=True)
     np.testing.assert_array_equal(X, X2)
 
@@ -162,7 +268,7 @@ def test_download_verifies_and_caches(tmp_path, monkeypatch, landmine_source):
 def test_checksum_mismatch_raises_and_saves_nothing(
     tmp_path, monkeypatch, landmine_source
 ):
-    monkeypatch.setattr(_loaders, "urlopen", real_urlopen)
+    monkeypatch.setattr(_fetch, "urlopen", real_urlopen)
     tampered = tmp_path / "tampered.mat"
     tampered.write_bytes(landmine_source.read_bytes() + b"\0")
     point_at(monkeypatch, "landmine", file_url(tampered))
@@ -174,12 +280,15 @@ def test_checksum_mismatch_raises_and_saves_nothing(
 
 def test_offline_raises_a_clear_error(tmp_path, monkeypatch):
     calls = []
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SKMTL_DATA", raising=False)
 
     def offline(url, *args, **kwargs):
         calls.append(url)
         raise URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(_loaders, "urlopen", offline)
+    monkeypatch.setattr(_fetch, "urlopen", offline)
     point_at(monkeypatch, "school", "https://example.invalid/school.mat")
     with pytest.raises(OSError, match="Could not download school.mat.*offline") as info:
         load_school(data_home=tmp_path)
@@ -187,6 +296,10 @@ def test_offline_raises_a_clear_error(tmp_path, monkeypatch):
     assert isinstance(info.value.__cause__, URLError)
     assert "name resolution" in str(info.value)
     assert leftovers(tmp_path / "school") == []
+    # A failed download into the default folder leaves nothing behind either.
+    with pytest.raises(OSError, match="Could not download school.mat"):
+        load_school()
+    assert list((tmp_path / "home").iterdir()) == []  # no ~/skmtl_data
 
 
 def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -200,7 +313,7 @@ def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
         def read(self, size):
             raise TimeoutError("the read timed out")
 
-    monkeypatch.setattr(_loaders, "urlopen", lambda url, timeout: Broken())
+    monkeypatch.setattr(_fetch, "urlopen", lambda url, timeout: Broken())
     with pytest.raises(OSError, match="timed out"):
         load_parkinsons(data_home=tmp_path)
     assert leftovers(tmp_path / "parkinsons") == []
@@ -218,7 +331,7 @@ def test_corrupted_cache_is_detected(tmp_path, monkeypatch, landmine_source):
     with pytest.raises(OSError, match="corrupted"):
         load_landmine(data_home=tmp_path, download_if_missing=False)
     # With downloads allowed, it is fetched again (with a warning).
-    monkeypatch.setattr(_loaders, "urlopen", real_urlopen)
+    monkeypatch.setattr(_fetch, "urlopen", real_urlopen)
     point_at(monkeypatch, "landmine", file_url(landmine_source))
     with pytest.warns(UserWarning, match="Downloading it again"):
         load_landmine(data_home=tmp_path)
@@ -281,9 +394,9 @@ def test_load_school_splits_checks_the_row_order(
     b = loadmat(path)
     b["y"] = b["y"][::-1].copy()  # the same rows in another order
     savemat(path, {k: v for k, v in b.items() if not k.startswith("__")})
-    remote = _loaders._REMOTE_FILES["school_b"]
+    remote = _fetch._REMOTE_FILES["school_b"]
     monkeypatch.setitem(
-        _loaders._REMOTE_FILES, "school_b", remote._replace(sha256=sha256(path))
+        _fetch._REMOTE_FILES, "school_b", remote._replace(sha256=sha256(path))
     )
     with pytest.raises(ValueError, match="same order"):
         load_school_splits(1, data_home=home)

@@ -1,5 +1,7 @@
 """Tests for the splitters in skmtl.model_selection."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,7 +75,7 @@ def test_kfold_every_task_everywhere_and_partition(n_splits, shuffle, random_sta
 def test_kfold_without_shuffle_keeps_order():
     tasks = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     X = np.column_stack([np.arange(8.0), tasks])
-    tests = [test for _, test in TaskStratifiedKFold(2).split(X)]
+    tests = [test for _, test in TaskStratifiedKFold(2, shuffle=False).split(X)]
     assert_array_equal(tests[0], [0, 1, 4, 5])
     assert_array_equal(tests[1], [2, 3, 6, 7])
 
@@ -121,10 +123,10 @@ def test_kfold_groups_and_other_inputs():
     named = TaskStratifiedKFold(3, task_column="school", shuffle=True, random_state=0)
     assert [t.tolist() for _, t in named.split(df)] == from_column
     X_num, _ = _long_data()
-    first = TaskStratifiedKFold(3, task_column=0)
+    first = TaskStratifiedKFold(3, task_column=0, random_state=0)
     X_first = np.column_stack([X_num[:, -1], X_num[:, :-1]])
     assert [t.tolist() for _, t in first.split(sp.csr_matrix(X_first))] == [
-        t.tolist() for _, t in TaskStratifiedKFold(3).split(X_num)
+        t.tolist() for _, t in TaskStratifiedKFold(3, random_state=0).split(X_num)
     ]
 
 
@@ -134,7 +136,8 @@ def test_kfold_groups_and_other_inputs():
         ({"n_splits": 1}, "at least 2"),
         ({"n_splits": 2.0}, "must be an int"),
         ({"n_splits": True}, "must be an int"),
-        ({"random_state": 0}, "shuffle is False"),
+        ({"shuffle": False, "random_state": 0}, "shuffle is False"),
+        ({"stratify_classes": "yes"}, "stratify_classes must be"),
         ({"shuffle": "yes"}, "True or False"),
     ],
 )
@@ -298,3 +301,184 @@ def test_train_test_split_tasks_errors():
         train_test_split_tasks(X, y, test_size=1.5)
     with pytest.raises(ValueError, match="out of range"):
         train_test_split_tasks(X, y, task_column=3)
+
+
+# TaskStratifiedKFold: classes ----------------------------------------------------
+
+
+def _imbalanced(seed=0):
+    """Three tasks of 30, 24 and 40 rows with 6, 4 and 9 positives, interleaved."""
+    rng = np.random.default_rng(seed)
+    tasks = np.repeat([0, 1, 2], [30, 24, 40])
+    y = np.concatenate([np.arange(30) < 6, np.arange(24) < 4, np.arange(40) < 9])
+    order = rng.permutation(len(tasks))
+    X = np.column_stack([rng.normal(size=len(tasks)), tasks])[order]
+    return X, y.astype(int)[order]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("n_splits", [2, 3, 4])
+def test_kfold_stratifies_classes_within_tasks(n_splits, shuffle):
+    X, y = _imbalanced()
+    cv = TaskStratifiedKFold(
+        n_splits, shuffle=shuffle, random_state=0 if shuffle else None
+    )
+    splits = list(cv.split(X, y))
+    _check_partition(splits, len(X))
+    tasks = X[:, -1]
+    for train, test in splits:
+        for t in np.unique(tasks):
+            for c in (0, 1):
+                n = np.sum((tasks == t) & (y == c))
+                in_test = np.sum((tasks[test] == t) & (y[test] == c))
+                assert n // n_splits <= in_test <= -(-n // n_splits)
+            assert set(y[train][tasks[train] == t]) == {0, 1}
+            n_t = np.sum(tasks == t)
+            assert n_t // n_splits <= np.sum(tasks[test] == t) <= -(-n_t // n_splits)
+    fold_sizes = [len(test) for _, test in splits]
+    assert max(fold_sizes) - min(fold_sizes) <= 1
+    # Without y, or with stratify_classes=False, only the tasks are stratified:
+    # some fold then misses the positives of a task (this data is built so).
+    plain = TaskStratifiedKFold(n_splits, shuffle=False, stratify_classes=False)
+    assert [t.tolist() for _, t in plain.split(X, y)] == [
+        t.tolist() for _, t in TaskStratifiedKFold(n_splits, shuffle=False).split(X)
+    ]
+
+
+def test_kfold_shuffles_by_default_with_random_state():
+    X, y = _imbalanced()
+    default = TaskStratifiedKFold(3)
+    assert default.shuffle is True
+    seeded = [t.tolist() for _, t in TaskStratifiedKFold(3, random_state=0).split(X, y)]
+    assert seeded == [
+        t.tolist() for _, t in TaskStratifiedKFold(3, random_state=0).split(X, y)
+    ]
+    unshuffled = TaskStratifiedKFold(3, shuffle=False).split(X, y)
+    assert seeded != [t.tolist() for _, t in unshuffled]
+
+
+def test_kfold_keeps_a_lone_class_row_in_training():
+    X, y = _imbalanced()
+    tasks = X[:, -1]
+    lone = np.flatnonzero((tasks == 1) & (y == 1))[1:]  # task 1: keep 1 positive
+    keep = np.setdiff1d(np.arange(len(X)), lone)
+    X, y, tasks = X[keep], y[keep], tasks[keep]
+    row = np.flatnonzero((tasks == 1) & (y == 1))
+    with pytest.warns(UserWarning, match=r"single row of task 1\.0 class 1"):
+        splits = list(TaskStratifiedKFold(3, random_state=0).split(X, y))
+    for train, test in splits:
+        assert np.isin(row, train).all() and not np.isin(row, test).any()
+        for t in (0, 1, 2):
+            assert set(y[train][tasks[train] == t]) == {0, 1}
+
+
+def test_kfold_warns_about_a_task_with_one_class():
+    X, y = _imbalanced()
+    y[X[:, -1] == 2] = 0
+    with pytest.warns(UserWarning, match=r"task\(s\) \[2\.0\] have a single class"):
+        list(TaskStratifiedKFold(3, random_state=0).split(X, y))
+
+
+def test_kfold_does_not_take_float_scores_for_classes():
+    X, _ = _long_data(sizes=(12, 9, 15))
+    scores = np.round(np.linspace(1, 70, len(X)))  # integer-valued floats
+    cv = TaskStratifiedKFold(3, shuffle=False)
+    assert [t.tolist() for _, t in cv.split(X, scores)] == [
+        t.tolist() for _, t in cv.split(X)
+    ]
+    forced = TaskStratifiedKFold(3, shuffle=False, stratify_classes=True)
+    assert [t.tolist() for _, t in forced.split(X, scores > 35)] == [
+        t.tolist() for _, t in cv.split(X, (scores > 35).astype(float))
+    ]
+    with pytest.raises(ValueError, match="needs y"):
+        list(forced.split(X))
+
+
+@pytest.fixture
+def landmine_20():
+    """Landmine with 20 % of every task's rows for training (test_size=0.8)."""
+    from conftest import data_file
+
+    from skmtl.datasets import load_landmine
+
+    X, y = load_landmine(path=data_file("landmine"), return_X_y=True)
+    X_train, _, y_train, _ = train_test_split_tasks(X, y, test_size=0.8, random_state=0)
+    X_train[:, :-1] -= X_train[:, :-1].mean(axis=0)
+    X_train[:, :-1] /= X_train[:, :-1].std(axis=0)
+    return X_train, y_train
+
+
+def test_landmine_at_20_percent_keeps_both_classes_everywhere(landmine_20):
+    X, y = landmine_20
+    tasks = X[:, -1]
+    for t in np.unique(tasks):  # the outer split: both classes in every task
+        assert set(y[tasks == t]) == {0, 1}
+    for n_splits in (3, 5):
+        cv = TaskStratifiedKFold(n_splits, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # lone positives
+            splits = list(cv.split(X, y))
+        _check_partition_of_tested(splits, len(X))
+        for train, _ in splits:
+            for t in np.unique(tasks):
+                assert set(y[train][tasks[train] == t]) == {0, 1}
+
+
+def _check_partition_of_tested(splits, n_samples):
+    for train, test in splits:
+        assert np.intersect1d(train, test).size == 0
+        assert_array_equal(np.union1d(train, test), np.arange(n_samples))
+
+
+@pytest.mark.slow
+def test_landmine_at_20_percent_with_cv_3(landmine_20):
+    """The failure of issue 12: 20 % training data, cv=3, 'only one class'."""
+    from skmtl import TraceNormMTLClassifierCV
+
+    X, y = landmine_20
+    model = TraceNormMTLClassifierCV(alphas=4, eps=0.1, cv=3, task_column=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(X, y)  # raised "Task 4.0 has only one class" before
+    assert model.coef_.shape == (29, 9)
+
+
+# TaskShuffleSplit: classes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("test_size", [0.25, 0.8, 5])
+def test_shuffle_split_stratifies_classes_within_tasks(test_size):
+    X, y = _imbalanced()
+    tasks = X[:, -1]
+    cv = TaskShuffleSplit(4, test_size=test_size, random_state=0)
+    for train, test in cv.split(X, y):
+        assert np.intersect1d(train, test).size == 0
+        assert len(train) + len(test) == len(X)
+        for t in np.unique(tasks):
+            n_t = np.sum(tasks == t)
+            wanted = (
+                test_size if isinstance(test_size, int) else np.ceil(test_size * n_t)
+            )
+            in_test = np.sum(tasks[test] == t)
+            assert wanted - 2 <= in_test <= wanted  # a row per class may stay
+            for c in (0, 1):
+                n = np.sum((tasks == t) & (y == c))
+                share = np.sum((tasks[test] == t) & (y[test] == c))
+                assert share <= n - 1  # every class keeps a training row
+                assert abs(share - in_test * n / n_t) <= 1 + (share == n - 1) * n
+    # Regression targets: the draws of before, unchanged.
+    Xr, yr = _long_data()
+    plain = TaskShuffleSplit(3, random_state=0, stratify_classes=False)
+    assert [
+        t.tolist() for _, t in TaskShuffleSplit(3, random_state=0).split(Xr, yr)
+    ] == [t.tolist() for _, t in plain.split(Xr)]
+
+
+def test_train_test_split_tasks_keeps_every_class_in_training():
+    X, y = _imbalanced()
+    X_train, X_test, y_train, y_test = train_test_split_tasks(
+        X, y, test_size=0.9, random_state=0
+    )
+    for t in (0, 1, 2):
+        assert set(y_train[X_train[:, -1] == t]) == {0, 1}
+        assert set(y_test[X_test[:, -1] == t]) == {0, 1}

@@ -5,7 +5,8 @@ make_low_rank_regression, make_low_rank_classification
     setting of Baytas et al., 2016: 100 samples per task, 50 features).
 load_school, load_landmine, load_computer_survey, load_parkinsons
     Real multi-task data sets in long format, downloaded once (checksummed)
-    into a cache folder (see :func:`get_data_home`).
+    into a cache folder (see :func:`get_data_home`), or read from a local
+    copy (``path=``, or ``SKMTL_DATA`` naming a folder that holds the files).
 load_digits_tasks
     The paper's five binary digit tasks (0v9, 1v8, 2v7, 3v6, 4v5), built
     offline from :func:`sklearn.datasets.load_digits`.

@@ -165,8 +165,10 @@ _CV_PARAMS = """
         Length of the automatic grid: ``alpha_min / alpha_max``.
     cv : int, cross-validation generator or iterable, default=5
         How to split the data.  An int is a number of folds: in long format
-        :class:`~skmtl.model_selection.TaskStratifiedKFold`, which keeps every
-        task in every training fold; in the shared design ``KFold`` (or
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
+        (so the fit is deterministic), which keeps every task, and for a
+        classifier every class of a task, in every training fold; in the
+        shared design ``KFold`` (or
         ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
         :func:`~sklearn.model_selection.check_cv` picks.  In long format the
         task labels are passed to the splitter as ``groups``, so group-aware
@@ -350,7 +352,9 @@ class _TraceNormMTLCV(MTLBase):
             groups = split_task_column(X, self.task_column)[1]
         cv = self.cv if self.cv is not None else 5
         if isinstance(cv, Integral) and self.task_column is not None:
-            cv = TaskStratifiedKFold(n_splits=cv, task_column=self.task_column)
+            cv = TaskStratifiedKFold(
+                n_splits=cv, task_column=self.task_column, shuffle=False
+            )
         else:
             cv = check_cv(cv, y, classifier=is_classifier(self))
         return list(cv.split(X, y, groups))

@@ -167,11 +167,16 @@ class NodePool:
 
             n = self.n_jobs if self.n_jobs not in (None, -1) else os.cpu_count() or 1
             n = max(1, min(int(n), int(n_tasks)))
+            # Loopback only: nothing of a fit is served to the network.  The
+            # scheduler always runs an HTTP server (dashboard, health and
+            # metrics routes) that listens on every interface by default;
+            # bind it to the loopback, on a free port (8787 may be taken).
             self.cluster = distributed.LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=":0",  # no fixed port (8787 may be taken)
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR,
             )
             self.client = distributed.Client(self.cluster)
