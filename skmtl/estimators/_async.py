@@ -16,8 +16,9 @@ from ._centralized import _ATTRIBUTES, _OBJECTIVE
 _ASYNC_PARAMS = """
     Parameters
     ----------
-    alpha : float, default=1.0
-        Strength of the trace-norm penalty.
+    alpha : float, default=0.1
+        Strength of the trace-norm penalty (default chosen for standardized
+        data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` holds one column per task.  Otherwise the
         column of ``X`` (position or DataFrame name) holding each row's task
@@ -159,7 +160,7 @@ class _AsyncMTL(MTLBase):
 
     def __init__(
         self,
-        alpha=1.0,
+        alpha=0.1,
         *,
         task_column=None,
         fit_intercept=True,
