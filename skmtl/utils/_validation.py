@@ -186,6 +186,8 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     if classifier:
         check_classification_targets(y)
     X = _check_features(X)
+    if classifier and np.ndim(y) == 2 and y.shape[1] == 1 and np.unique(y).size > 2:
+        y = column_or_1d(y, warn=True)  # a multiclass column vector, as sklearn
     y_ndim = np.ndim(y)
     if y_ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D; got shape {np.shape(y)}.")
