@@ -134,7 +134,12 @@ class _AsyncMTL(MTLBase):
             StrOptions({"auto", "sequential", "threading", "simulated", "dask"}),
             Backend,
         ],
-        "n_jobs": [None, Integral],
+        # n_jobs=0 means no worker at all: rejected, not silently 2 threads.
+        "n_jobs": [
+            None,
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "schedule": [StrOptions({"async", "sync"})],
         "splitting": [StrOptions({"forward-backward", "douglas-rachford"})],
         "step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
