@@ -13,6 +13,7 @@ L21MTLRegressor, L21MTLClassifier, AsyncL21MTLRegressor, AsyncL21MTLClassifier
 
 from . import datasets
 from ._amtl import DelayModel, DynamicStep, SimulatedBackend, arock_relaxation_bound
+from ._exceptions import ZeroCoefficientsWarning
 from ._tasks import stack_tasks, unstack_tasks
 from .estimators._async import AsyncTraceNormMTLClassifier, AsyncTraceNormMTLRegressor
 from .estimators._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
@@ -47,6 +48,7 @@ __all__ = [
     "TraceNormMTLClassifierCV",
     "TraceNormMTLRegressor",
     "TraceNormMTLRegressorCV",
+    "ZeroCoefficientsWarning",
     "__version__",
     "alpha_max",
     "arock_relaxation_bound",

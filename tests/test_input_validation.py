@@ -300,3 +300,10 @@ def test_invalid_parameters(Est, params, match, data):
     with pytest.raises(InvalidParameterError, match=match):
         Est(**params).fit(data["X"], data[Est])
     assert issubclass(InvalidParameterError, ValueError)
+
+
+def test_async_n_jobs_zero_is_an_error(data):
+    from skmtl import AsyncTraceNormMTLRegressor
+
+    with pytest.raises(InvalidParameterError, match="n_jobs"):
+        AsyncTraceNormMTLRegressor(n_jobs=0).fit(data["X"], data[TraceNormMTLRegressor])

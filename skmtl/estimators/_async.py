@@ -16,8 +16,9 @@ from ._centralized import _ATTRIBUTES, _OBJECTIVE
 _ASYNC_PARAMS = """
     Parameters
     ----------
-    alpha : float, default=1.0
-        Strength of the penalty.
+    alpha : float, default=0.1
+        Strength of the penalty (default chosen for standardized
+        data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` holds one column per task.  Otherwise the
         column of ``X`` (position or DataFrame name) holding each row's task
@@ -133,7 +134,12 @@ class _AsyncMTL(MTLBase):
             StrOptions({"auto", "sequential", "threading", "simulated", "dask"}),
             Backend,
         ],
-        "n_jobs": [None, Integral],
+        # n_jobs=0 means no worker at all: rejected, not silently 2 threads.
+        "n_jobs": [
+            None,
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "schedule": [StrOptions({"async", "sync"})],
         "splitting": [StrOptions({"forward-backward", "douglas-rachford"})],
         "step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
@@ -159,7 +165,7 @@ class _AsyncMTL(MTLBase):
 
     def __init__(
         self,
-        alpha=1.0,
+        alpha=0.1,
         *,
         task_column=None,
         fit_intercept=True,

@@ -16,9 +16,11 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._exceptions import ZeroCoefficientsWarning
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..monitoring._hooks import prepare_monitor
 from ..penalties._trace_norm import TraceNorm
+from ..solvers._gaps import alpha_max
 from ..utils._validation import validate_fit_data, validate_predict_data
 
 
@@ -69,6 +71,12 @@ class MTLBase(BaseEstimator):
         data = validate_fit_data(self, X, y, sample_weight, classifier=classifier)
         run = None
         monitored = getattr(self, "task_monitor", None) is not None
+        if data.multiclass and (monitored or X_val is not None):
+            raise ValueError(
+                "task_monitor does not support a multiclass y (one-vs-rest "
+                "tasks); binarize y into a 2-D y of one column per class, or "
+                "fit without a task_monitor."
+            )
         if monitored or X_val is not None or y_val is not None:
             # Opt-in (TaskMonitor): hold out validation rows, monitor each task.
             data, run = prepare_monitor(self, data, X_val, y_val, classifier)
@@ -91,10 +99,12 @@ class MTLBase(BaseEstimator):
         self.intercept_ = datafit.intercept(W, result.b)
         self.tasks_ = data.tasks
         self._y_ndim = data.y_ndim
+        self._multiclass = data.multiclass
         if classifier:
             self._task_classes = data.classes
         self.n_iter_ = int(result.n_iter)
         self.objective_history_ = result.objective_history
+        self._warn_if_zero(datafit)
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter="
@@ -104,6 +114,26 @@ class MTLBase(BaseEstimator):
                 ConvergenceWarning,
             )
         return self
+
+    def _warn_if_zero(self, datafit):
+        """ZeroCoefficientsWarning when ``coef_ == 0`` because alpha >= alpha_max."""
+        if not getattr(self, "_warn_zero_coef", True):
+            return  # a CV path point: alpha_max is on the grid on purpose
+        if self.alpha <= 0 or np.any(self.coef_ != 0):
+            return
+        a_max = alpha_max(datafit, self._penalty())
+        if a_max <= np.finfo(np.float64).tiny:
+            return  # the data-fit is flat at W = 0: zero whatever alpha is
+        if self.alpha >= a_max * (1 - 1e-9):
+            warnings.warn(
+                f"{type(self).__name__}: every coefficient is zero because "
+                f"alpha={self.alpha:.4g} >= alpha_max={a_max:.4g} for these data "
+                "(only the intercepts are fitted; each task predicts a "
+                "constant). Use an alpha well below alpha_max (see "
+                "skmtl.alpha_max), or a CV estimator to choose it.",
+                ZeroCoefficientsWarning,
+                stacklevel=6,  # the caller of fit
+            )
 
     # -- predicting ------------------------------------------------------------
     def _task_models(self, idx):
@@ -118,7 +148,9 @@ class MTLBase(BaseEstimator):
         Xf, idx = validate_predict_data(self, X)
         if idx is None:
             M = np.asarray(Xf @ self.coef_.T) + self.intercept_
-            return M.ravel() if self._y_ndim == 1 else M
+            if self._y_ndim == 1 and not getattr(self, "_multiclass", False):
+                return M.ravel()
+            return M
         # The caller gets ``idx`` with -1 for unknown tasks (see _row_classes).
         coef, intercept, model = self._task_models(idx)
         out = np.empty(Xf.shape[0])
@@ -189,7 +221,9 @@ class MTLClassifierMixin(ClassifierMixin):
 
     Every task is binary, with its own two labels; ``classes_`` lists every
     label seen in fit.  The positive class of a task is the larger of its two
-    labels.
+    labels.  In the shared design a 1-D ``y`` with K > 2 classes is fitted as
+    K one-vs-rest tasks (class k against the rest) coupled by the trace norm,
+    as scikit-learn's one-vs-rest multiclass classifiers.
     """
 
     _loss = "logistic"
@@ -217,7 +251,9 @@ class MTLClassifierMixin(ClassifierMixin):
         """
         self._fit_with_context(X, y, sample_weight, X_val, y_val)
         classes = self._task_classes
-        if self.task_column is None and self._y_ndim == 2:
+        if self._multiclass:
+            self.classes_ = np.concatenate(classes)
+        elif self.task_column is None and self._y_ndim == 2:
             self.classes_ = [np.asarray(c) for c in classes]
         elif self.task_column is None:
             self.classes_ = np.asarray(classes[0])
@@ -228,9 +264,13 @@ class MTLClassifierMixin(ClassifierMixin):
     def decision_function(self, X):
         """Margin ``x . w_t + b_t`` of the task's positive (larger) label.
 
+        Multiclass (a 1-D ``y`` with K > 2 classes in fit): one column per
+        class of ``classes_``, the margin of class k against the rest.
+
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        scores : ndarray of shape (n_samples,), (n_samples, n_tasks) or \
+                (n_samples, n_classes)
         """
         out = self._linear_predict(X)
         return out[0] if isinstance(out, tuple) else out
@@ -257,6 +297,8 @@ class MTLClassifierMixin(ClassifierMixin):
             Long format: columns follow ``classes_``; a row's mass is on its
             task's two labels.  Shared design with a 2-D y: one (n_samples, 2)
             array per task, as scikit-learn's multi-output classifiers.
+            Multiclass: the one-vs-rest probabilities of the K classes,
+            normalized to sum to one.
         """
         out = self._linear_predict(X)
         if isinstance(out, tuple):
@@ -269,6 +311,9 @@ class MTLClassifierMixin(ClassifierMixin):
             proba[rows, np.searchsorted(self.classes_, pairs[:, 1])] = p
             return proba
         p = expit(out)
+        if self._multiclass:
+            # Normalized one-vs-rest, as scikit-learn's OvR LogisticRegression.
+            return p / p.sum(axis=1, keepdims=True)
         if out.ndim == 1:
             return np.column_stack([1 - p, p])
         return [np.column_stack([1 - p[:, t], p[:, t]]) for t in range(p.shape[1])]
@@ -293,6 +338,8 @@ class MTLClassifierMixin(ClassifierMixin):
             margin, idx = out
             pairs = self._row_classes(idx)
             return np.where(margin > 0, pairs[:, 1], pairs[:, 0])
+        if self._multiclass:
+            return self.classes_[np.argmax(out, axis=1)]
         if out.ndim == 1:
             c = self.classes_
             return np.where(out > 0, c[1], c[0])
@@ -331,7 +378,8 @@ class MTLClassifierMixin(ClassifierMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        # Multiclass as one-vs-rest tasks: a 1-D y in the shared design only.
+        tags.classifier_tags.multi_class = self.task_column is None
         # The shared design takes one binary target per column of a 2-D y.
         tags.target_tags.multi_output = self.task_column is None
         return tags

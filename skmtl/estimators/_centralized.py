@@ -20,9 +20,13 @@ _OBJECTIVE = r"""
 _PARAMS = """
     Parameters
     ----------
-    alpha : float, default=1.0
+    alpha : float, default=0.1
         Strength of the penalty; ``alpha >= alpha_max`` gives
-        ``coef_ == 0`` (see :func:`skmtl.alpha_max`).
+        ``coef_ == 0`` (see :func:`skmtl.alpha_max`) and a
+        :class:`skmtl.ZeroCoefficientsWarning`.  The default is chosen for
+        standardized data (``benchmarks/bench_default_alpha.py``: the smallest
+        worst-case loss of held-out score over School, Parkinson's, Landmine,
+        blobs, digits and diabetes); tune it, e.g. with a CV estimator.
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` holds one column per task.  Otherwise the
         column of ``X`` (position or DataFrame name) that holds each row's task
@@ -93,7 +97,7 @@ class _CentralizedMTL(MTLBase):
 
     def __init__(
         self,
-        alpha=1.0,
+        alpha=0.1,
         *,
         task_column=None,
         fit_intercept=True,

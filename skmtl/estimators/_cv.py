@@ -147,6 +147,7 @@ def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer):
     sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
     est = clone(estimator).set_params(warm_start=True)
     scores = np.empty(len(alphas))
+    est._warn_zero_coef = False  # the grid starts at alpha_max on purpose
     for k, alpha in enumerate(alphas):
         est.set_params(alpha=alpha).fit(X_train, y_train, sample_weight=sw)
         scores[k] = scorer(est, X_test, y_test)
@@ -400,6 +401,9 @@ class _TraceNormMTLCV(MTLBase):
         best = int(np.nanargmax(mean_scores))  # the largest alpha on ties
 
         refit = clone(estimator).set_params(alpha=alphas[best])
+        # alpha_ = alpha_max is the CV's choice (nothing beat W = 0), not a
+        # mistake to warn about.
+        refit._warn_zero_coef = False
         refit.fit(X, y, sample_weight=sample_weight)
         # The refitted model's fitted state (coef_, tasks_, classes_,
         # n_features_in_ and the private state predict needs) becomes this

@@ -35,6 +35,7 @@ class FitData:
     tasks: np.ndarray
     y_ndim: int
     classes: list = field(default_factory=list)  # per task: its two labels
+    multiclass: bool = False  # a 1-D y with K > 2 classes: K one-vs-rest tasks
 
 
 def _check_features(X, input_name="X"):
@@ -90,8 +91,10 @@ def _binary_targets(y, sample_weight, task_name, where):
     if classes.size > 2:
         raise ValueError(
             f"Only binary classification is supported in each task: task "
-            f"{task_name!r} has {classes.size} classes {where}. Split a "
-            "multiclass problem into binary tasks first."
+            f"{task_name!r} has {classes.size} classes {where}. A multiclass "
+            "problem is supported as a 1-D y in the shared design "
+            "(task_column=None: one one-vs-rest task per class); in long "
+            "format or with a 2-D y, split it into binary tasks first."
         )
     return np.where(y == classes[1], 1.0, -1.0), classes
 
@@ -183,6 +186,8 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     if classifier:
         check_classification_targets(y)
     X = _check_features(X)
+    if classifier and np.ndim(y) == 2 and y.shape[1] == 1 and np.unique(y).size > 2:
+        y = column_or_1d(y, warn=True)  # a multiclass column vector, as sklearn
     y_ndim = np.ndim(y)
     if y_ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D; got shape {np.shape(y)}.")
@@ -190,6 +195,10 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     sw = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
+    if classifier and y_ndim == 1:
+        labels = np.unique(Y[sw > 0, 0])
+        if labels.size > 2:
+            return _one_vs_rest(X, Y[:, 0], sw, labels)
     T = Y.shape[1]
     ys, classes = [], []
     for t in range(T):
@@ -201,6 +210,19 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     # The same X and weight objects for every task: nothing is copied.
     blocks = TaskBlocks([X] * T, ys, [sw] * T, np.ones(T), shared=True)
     return FitData(blocks, np.arange(T), y_ndim, classes)
+
+
+def _one_vs_rest(X, y, sw, labels):
+    """A 1-D multiclass y as K one-vs-rest binary tasks sharing X.
+
+    ``labels`` are the classes of the rows with positive weight (as for a
+    binary task, a class whose rows all weigh zero is absent from the fit).
+    """
+    ys = [np.where(y == c, 1.0, -1.0) for c in labels]
+    classes = [np.array([c]) for c in labels]
+    K = labels.size
+    blocks = TaskBlocks([X] * K, ys, [sw] * K, np.ones(K), shared=True)
+    return FitData(blocks, np.arange(K), 1, classes, multiclass=True)
 
 
 def validate_fit_data(est, X, y, sample_weight=None, *, classifier=False):
