@@ -157,13 +157,14 @@ class TaskStratifiedKFold(BaseCrossValidator):
     --------
     >>> import numpy as np
     >>> from skmtl.model_selection import TaskStratifiedKFold
-    >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 0], [0.4, 0], [0.5, 1], [0.6, 1]])
-    >>> y = np.array([0, 1, 0, 1, 0, 1])
+    >>> X = np.array([[0.1, 0], [0.2, 0], [0.3, 0], [0.4, 0],
+    ...               [0.5, 1], [0.6, 1], [0.7, 1], [0.8, 1]])
+    >>> y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     >>> cv = TaskStratifiedKFold(n_splits=2, shuffle=False)
-    >>> for train, test in cv.split(X, y):
+    >>> for train, test in cv.split(X, y):   # every fold: both tasks, both classes
     ...     print(train, test)
-    [1 3 5] [0 2 4]
-    [0 2 4] [1 3 5]
+    [2 3 6 7] [0 1 4 5]
+    [0 1 4 5] [2 3 6 7]
     """
 
     __metadata_request__split = {"groups": True}
