@@ -10,6 +10,7 @@ from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
 from ..solvers._fista import SolverResult
+from ..utils._validation import guard_divergence
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import _ATTRIBUTES, _OBJECTIVE
 
@@ -241,7 +242,7 @@ class _AsyncMTL(MTLBase):
                 self.step_size, datafit, self.alpha, self.splitting, penalty
             )
             V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = run_amtl(
+        result = guard_divergence(self, run_amtl)(
             datafit,
             self.alpha,
             backend,
