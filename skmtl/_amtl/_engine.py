@@ -19,9 +19,9 @@ from collections import deque
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..solvers._gaps import penalized_objective
+from ..utils._blas import SMALL, single_blas_thread
 from ._central import CentralNode
 from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
     AMTLConfig,
@@ -262,11 +262,12 @@ def run_amtl(
     # Multi-threaded BLAS stalls on the small factorizations of the central
     # node (measured: a 28 x 28 eigh took 5 ms instead of 70 us on a loaded
     # 2-core machine); one thread is faster below a few hundred tasks/features.
-    limiter = threadpool_limits(limits=1) if min(d, T) <= 512 else None
-    backend.start(datafit, TaskStep(splitting, step), central.read)
+    limiter = single_blas_thread(min(d, T) <= SMALL)
+    limiter.__enter__()
     stop_reason, residual = None, np.inf
     wall_start = last_print = time.perf_counter()
     try:
+        backend.start(datafit, TaskStep(splitting, step), central.read)
         t0 = backend.now()
         if synchronous:
             round_size = start_round()
@@ -341,8 +342,7 @@ def run_amtl(
                         activate(blocked.popleft())
     finally:
         backend.close()
-        if limiter is not None:
-            limiter.restore_original_limits()
+        limiter.__exit__(None, None, None)
     # A last row for the final state, unless the last check already recorded it
     # (a check and the stop can fall on the same update, e.g. at max_time).
     if not history.rows or history.rows[-1][1] != central.version:

@@ -62,13 +62,12 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-import contextlib
-import threading
 from typing import NamedTuple
 
 import numpy as np
 
 from ..penalties._base import make_penalty
+from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
 
 __all__ = [
@@ -91,49 +90,8 @@ _NUC_RTOL = 1e-6
 # [1/b^2, b^2], by the factor sqrt(ratio) clipped to [1/m, m].
 _BALANCE = 1.5
 _MAX_FACTOR = 10.0
-# Problems whose matrices are all at most this size run with one BLAS thread.
-_SMALL = 512
-_CONTROLLER = None
-_LIMITER = None
-_LIMIT_DEPTH = 0
-_LIMIT_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _single_blas_thread(small):
-    """Limit BLAS to one thread while a small problem is solved.
-
-    The iteration is a long sequence of small BLAS/LAPACK calls. With a
-    multi-threaded OpenBLAS, each of them may wake a worker thread; when the
-    other cores are busy, waiting for it costs a scheduler time slice per call
-    (measured: ``eigh`` of a 28 x 28 matrix took 5 ms instead of 70 us on a
-    loaded 2-core machine, which made a School solve 50 times slower). The
-    limit is process-wide (that is how BLAS works); concurrent solves share one
-    limit through a counter, and the last one to finish restores the original.
-    """
-    global _CONTROLLER, _LIMITER, _LIMIT_DEPTH
-    if not small:
-        yield
-        return
-    with _LIMIT_LOCK:
-        if _LIMIT_DEPTH == 0:
-            try:
-                if _CONTROLLER is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _CONTROLLER = ThreadpoolController()
-                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
-            except Exception:  # pragma: no cover - threadpoolctl missing or failing
-                _LIMITER = None
-        _LIMIT_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_DEPTH -= 1
-            if _LIMIT_DEPTH == 0 and _LIMITER is not None:
-                _LIMITER.restore_original_limits()
-                _LIMITER = None
+# Small problems run with one BLAS thread (see skmtl.utils._blas).
+_SMALL = SMALL
 
 
 class QuadraticResult(NamedTuple):
@@ -402,7 +360,7 @@ def quadratic_eigh(H):
     ((3, 2), (3, 2, 2))
     """
     H = np.asarray(H, dtype=np.float64)
-    with _single_blas_thread(H.shape[-1] <= _SMALL):
+    with single_blas_thread(H.shape[-1] <= _SMALL):
         return np.linalg.eigh(H)
 
 
@@ -549,7 +507,7 @@ def solve_quadratic(
             raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
         if not np.all(np.isfinite(W0)):
             raise ValueError("W0 must not contain NaN or infinity.")
-    with _single_blas_thread(d <= _SMALL):
+    with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
             Q,

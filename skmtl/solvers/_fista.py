@@ -10,14 +10,13 @@ and know nothing of estimators.
 with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 """
 
-from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..penalties._base import make_penalty
+from ..utils._blas import SMALL, single_blas_thread
 from ._admm import solve_quadratic
 from ._gaps import alpha_max, relative_gap
 
@@ -157,8 +156,7 @@ def solve(
         )
     # Multi-threaded BLAS stalls on the small factorizations of the prox when
     # the cores are shared (a 27 x 27 eigh: 8 ms instead of 0.2 ms, measured).
-    small = min(datafit.n_features, datafit.n_tasks) <= 512
-    with threadpool_limits(limits=1) if small else nullcontext():
+    with single_blas_thread(min(datafit.n_features, datafit.n_tasks) <= SMALL):
         return fista(
             datafit,
             alpha,

@@ -19,8 +19,7 @@ import threading
 import time
 import warnings
 
-from threadpoolctl import threadpool_limits
-
+from ...utils._blas import single_blas_thread
 from ._base import Backend, Reply
 
 
@@ -60,7 +59,8 @@ class ThreadingBackend(Backend):
         self._results = queue.SimpleQueue()
         self._pending = []  # heap of (ready_at, seq, reply)
         self._seq = 0
-        self._limiter = threadpool_limits(limits=1, user_api="blas")
+        self._limiter = single_blas_thread()
+        self._limiter.__enter__()
         self._threads = [
             threading.Thread(
                 target=self._work, name=f"skmtl-task-worker-{i}", daemon=True
@@ -143,7 +143,7 @@ class ThreadingBackend(Backend):
                     f"Task worker threads {alive} did not stop within 10 s.",
                     RuntimeWarning,
                 )
-            self._limiter.restore_original_limits()
+            self._limiter.__exit__(None, None, None)
         if alive:  # keep what the stuck workers still use
             self._started = False
             return
