@@ -476,7 +476,7 @@ def solve_quadratic(
     fixed ``rho``).
 
     The problem sizes that fit (``d <= 512``) are solved with BLAS limited to
-    one thread (see ``_single_blas_thread``).
+    one thread (see :func:`skmtl.utils._blas.single_blas_thread`).
 
     Examples
     --------
