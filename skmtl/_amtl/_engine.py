@@ -17,7 +17,6 @@ every other outstanding task wrote first; otherwise it waits (blocks).
 import time
 from collections import deque
 from numbers import Real
-from typing import NamedTuple
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -25,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from ..penalties._base import make_penalty
 from ..solvers._gaps import alpha_max, penalized_objective
+from ..solvers._result import SolverResult
 from ._central import CentralNode
 from ._delays import NoDelay
 from ._periods import ActivationPeriods
@@ -32,26 +32,6 @@ from ._update import SPLITTINGS, DynamicStep, TaskStep, arock_relaxation_bound
 
 # Memory for the model snapshots kept to evaluate the objective after the run.
 _SNAPSHOT_BYTES = 256 << 20
-
-
-class AMTLResult(NamedTuple):
-    """What :func:`run_amtl` returns (plain arrays and dicts)."""
-
-    W: np.ndarray
-    b: np.ndarray | None
-    history: np.ndarray  # structured: time, n_updates, residual, objective
-    n_epochs: int
-    n_updates: int
-    residual: float
-    converged: bool
-    stop_reason: str
-    task_stats: dict
-    splitting: str
-    step_size: float
-    relaxation: float
-    max_staleness: int
-    relaxation_bound: float
-    events: list
 
 
 def resolve_step_size(
@@ -249,7 +229,13 @@ def run_amtl(
 
     Returns
     -------
-    AMTLResult
+    SolverResult
+        ``objective_history`` is the structured history (one row per epoch:
+        'time', 'n_updates', 'residual', 'objective'), ``n_iter`` the epochs,
+        ``gap`` the final relative residual; ``info`` holds 'history',
+        'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
+        'step_size', 'relaxation', 'max_staleness', 'relaxation_bound' and
+        'events'.
     """
     if schedule not in ("async", "sync"):
         raise ValueError(f"schedule must be 'async' or 'sync'; got {schedule!r}.")
@@ -417,20 +403,27 @@ def run_amtl(
             f"updates in {time.perf_counter() - wall_start:.3f}s wall, residual "
             f"{residual:.3e}"
         )
-    return AMTLResult(
-        W=W,
-        b=b,
-        history=history.to_array(objective),
-        n_epochs=central.version // T,
-        n_updates=central.version,
-        residual=residual,
-        converged=stop_reason == "converged",
-        stop_reason=stop_reason,
-        task_stats=stats.as_dict(),
-        splitting=splitting,
-        step_size=step,
-        relaxation=relax,
-        max_staleness=tau,
-        relaxation_bound=bound,
-        events=list(backend.events),
+    rows = history.to_array(objective)
+    n_epochs = central.version // T
+    return SolverResult(
+        W,
+        b,
+        rows,
+        n_epochs,
+        residual,
+        stop_reason == "converged",
+        stop_reason,
+        dict(
+            history=rows,
+            n_epochs=n_epochs,
+            n_updates=central.version,
+            residual=residual,
+            task_stats=stats.as_dict(),
+            splitting=splitting,
+            step_size=step,
+            relaxation=relax,
+            max_staleness=tau,
+            relaxation_bound=bound,
+            events=list(backend.events),
+        ),
     )

@@ -9,7 +9,6 @@ from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_am
 from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
-from ..solvers._fista import SolverResult
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import _ATTRIBUTES, _OBJECTIVE
 
@@ -128,6 +127,18 @@ _ASYNC_ATTRIBUTES = """    n_iter_ : int
 
 
 class _AsyncMTL(MTLBase):
+    _result_attributes = {
+        "n_updates_": "n_updates",
+        "task_stats_": "task_stats",
+        "stop_reason_": "stop_reason",
+        "residual_": "residual",
+        "step_size_": "step_size",
+        "relaxation_": "relaxation",
+        "max_staleness_": "max_staleness",
+        "relaxation_bound_": "relaxation_bound",
+        "events_": "events",
+        "updates_saved_": "updates_saved",
+    }
     _parameter_constraints = {
         **MTLBase._parameter_constraints,
         "backend": [
@@ -262,26 +273,20 @@ class _AsyncMTL(MTLBase):
             on_check=hook,
             penalty=penalty,
         )
-        W, b = result.W, result.b
-        converged, stop_reason = result.converged, result.stop_reason
-        if hook is not None:
-            W, b, self.updates_saved_ = hook.finish(
-                W, b, result.n_updates, result.task_stats["n_updates"]
-            )
-            if stop_reason == "deactivated":
-                converged, stop_reason = True, "tasks_converged"
-        self.n_updates_ = result.n_updates
-        self.task_stats_ = result.task_stats
-        self.stop_reason_ = stop_reason
-        self.residual_ = result.residual
-        self.step_size_ = result.step_size
-        self.relaxation_ = result.relaxation
-        self.max_staleness_ = result.max_staleness
-        self.relaxation_bound_ = result.relaxation_bound
-        self.events_ = result.events
-        return SolverResult(
-            W, b, result.history, result.n_epochs, result.residual, converged
+        if hook is None:
+            return result
+        W, b, saved = hook.finish(
+            result.W,
+            result.b,
+            result.info["n_updates"],
+            result.info["task_stats"]["n_updates"],
         )
+        converged, stop_reason = result.converged, result.stop_reason
+        if stop_reason == "deactivated":
+            converged, stop_reason = True, "tasks_converged"
+        return result._replace(
+            W=W, b=b, converged=converged, stop_reason=stop_reason
+        ).with_info(updates_saved=saved)
 
     def __sklearn_clone__(self):
         # A dask Client is a connection handle: clones share it (it cannot be

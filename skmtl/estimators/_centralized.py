@@ -122,24 +122,10 @@ class _CentralizedMTL(MTLBase):
         self.random_state = random_state
         self.task_monitor = task_monitor
 
+    _result_attributes = {"dual_gap_": "gap"}
+
     def _solve(self, datafit, W0, b0, monitor=None):
-        if monitor is not None:
-            result = fit_centralized(
-                datafit,
-                self.alpha,
-                monitor,
-                penalty=self._penalty(),
-                W0=W0,
-                b0=b0,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                verbose=self.verbose,
-            )
-            self.dual_gap_ = result.gap
-            return result
-        result = solve(
-            datafit,
-            self.alpha,
+        kwargs = dict(
             penalty=self._penalty(),
             W0=W0,
             b0=b0,
@@ -147,8 +133,9 @@ class _CentralizedMTL(MTLBase):
             max_iter=self.max_iter,
             verbose=self.verbose,
         )
-        self.dual_gap_ = result.gap
-        return result
+        if monitor is not None:
+            return fit_centralized(datafit, self.alpha, monitor, **kwargs)
+        return solve(datafit, self.alpha, **kwargs)
 
 
 class TraceNormMTLRegressor(MTLRegressorMixin, _CentralizedMTL):

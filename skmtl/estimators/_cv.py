@@ -408,12 +408,7 @@ class _TraceNormMTLCV(MTLBase):
         # The refitted model's fitted state (coef_, tasks_, classes_,
         # n_features_in_ and the private state predict needs) becomes this
         # estimator's; nothing is left over from an earlier fit.
-        for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
-            delattr(self, name)
-        refit_params = refit.get_params(deep=False)
-        for name, value in vars(refit).items():
-            if name not in refit_params:
-                setattr(self, name, value)
+        self._copy_fitted(refit)
         self.best_estimator_ = refit
         self.alpha_ = float(alphas[best])
         self.alphas_ = alphas

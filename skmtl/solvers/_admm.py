@@ -64,15 +64,14 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 
 import contextlib
 import threading
-from typing import NamedTuple
 
 import numpy as np
 
 from ..penalties._base import make_penalty
 from ._gaps import squared_dual
+from ._result import SolverResult
 
 __all__ = [
-    "QuadraticResult",
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
@@ -136,34 +135,19 @@ def _single_blas_thread(small):
                 _LIMITER = None
 
 
-class QuadraticResult(NamedTuple):
-    """What :func:`solve_quadratic` returns.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_tasks)
-        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
-        its rank is exact).
-    objective_history : ndarray of shape (n_iter + 1,)
-        The objective ``F`` at the starting point and after every iteration.
-    n_iter : int
-        Number of ADMM iterations (0 when the start is already certified, for
-        ``alpha >= alpha_max`` and for ``alpha == 0``).
-    gap : float
-        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
-    converged : bool
-        Whether ``gap <= tol``.
-    rho : float
-        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
-        problem (a regularization path). NaN when ADMM did not run.
-    """
-
-    W: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
-    rho: float
+def _result(W, history, n_iter, gap, tol, rho):
+    """The :class:`SolverResult` of :func:`solve_quadratic` (no intercepts)."""
+    converged = bool(gap <= tol)
+    return SolverResult(
+        W,
+        None,
+        np.asarray(history),
+        n_iter,
+        float(gap),
+        converged,
+        "converged" if converged else "max_iter",
+        {"rho": rho},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -493,8 +477,15 @@ def solve_quadratic(
 
     Returns
     -------
-    QuadraticResult
-        ``(W, objective_history, n_iter, gap, converged, rho)``.
+    SolverResult
+        ``W`` (for ``0 < alpha < alpha_max`` the last SVT iterate, so its rank
+        is exact), ``b=None``, ``objective_history`` (the objective at the
+        starting point and after every iteration), ``n_iter`` (0 when the
+        start is already certified: ``alpha >= alpha_max`` or ``alpha == 0``),
+        ``gap`` (``max(P - D, 0) / max(P, tiny)``), ``converged``
+        (``gap <= tol``), ``stop_reason`` and ``info={'rho': rho}``: the
+        final ADMM penalty, to pass back as ``rho`` to warm-start a nearby
+        problem (a regularization path); NaN when ADMM did not run.
 
     Raises
     ------
@@ -601,14 +592,7 @@ def _solve(
             H, Q, c, np.zeros((d, T)), alpha, penalty=penalty
         )
         rel = _relative(gap, P0, csum)
-        return QuadraticResult(
-            np.zeros((d, T)),
-            np.array([P0]),
-            0,
-            float(rel),
-            bool(rel <= tol),
-            float("nan"),
-        )
+        return _result(np.zeros((d, T)), [P0], 0, rel, tol, float("nan"))
 
     eig = _Eig(H, T, H_eig)
     lam = eig.lam
@@ -623,14 +607,7 @@ def _solve(
         P = 0.5 * S
         D = _least_squares_dual(eig, qe, c)
         rel = _relative(P - D, P, csum)
-        return QuadraticResult(
-            np.ascontiguousarray(W.T),
-            np.array([P]),
-            0,
-            float(rel),
-            bool(rel <= tol),
-            float("nan"),
-        )
+        return _result(np.ascontiguousarray(W.T), [P], 0, rel, tol, float("nan"))
 
     lam_max = float(lam.max())
     if rho is None:
@@ -712,11 +689,4 @@ def _solve(
             "The solver produced non-finite coefficients; check that H is positive "
             "semi-definite and that (H, Q) come from the same data."
         )
-    return QuadraticResult(
-        np.ascontiguousarray(Z.T),
-        np.asarray(history),
-        it,
-        float(gap),
-        bool(converged),
-        float(rho),
-    )
+    return _result(np.ascontiguousarray(Z.T), history, it, gap, tol, float(rho))
