@@ -223,11 +223,12 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
 
     where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
-    weights, :math:`c_t` is the task's total sample weight
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
     (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
     penalized.
 
-    with the squared loss.
+    The loss is the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
 
     Parameters
     ----------
@@ -351,6 +352,11 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         deactivating converged tasks (for each, the epochs after its switch
         minus the updates it still received).
 
+    See Also
+    --------
+    TraceNormMTLRegressor : The same model, solved centrally.
+    AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
+
     Examples
     --------
     >>> import numpy as np
@@ -380,12 +386,14 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
 
     where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
-    weights, :math:`c_t` is the task's total sample weight
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
     (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
     penalized.
 
-    with the logistic loss; intercepts are unpenalized coordinates of
-    each task's block.
+    The loss is the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`,
+    with each task's two labels coded as :math:`y \in \{-1, +1\}` (the
+    larger label is +1).
 
     Parameters
     ----------
@@ -510,6 +518,11 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         Only with a ``task_monitor``: task updates avoided by slowing down or
         deactivating converged tasks (for each, the epochs after its switch
         minus the updates it still received).
+
+    See Also
+    --------
+    TraceNormMTLClassifier : The same model, solved centrally.
+    AsyncL21MTLClassifier : The l2,1 (joint feature selection) penalty.
 
     Examples
     --------

@@ -68,11 +68,12 @@ class TraceNormMTLRegressor(MTLRegressorMixin, _CentralizedMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
 
     where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
-    weights, :math:`c_t` is the task's total sample weight
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
     (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
     penalized.
 
-    with the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
+    The loss is the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
 
     Parameters
     ----------
@@ -141,7 +142,7 @@ class TraceNormMTLRegressor(MTLRegressorMixin, _CentralizedMTL):
 
     See Also
     --------
-    AsyncTraceNormMTLRegressor : the same model fitted by asynchronous AMTL.
+    AsyncTraceNormMTLRegressor : The same model fitted by asynchronous AMTL.
 
     Examples
     --------
@@ -171,11 +172,14 @@ class TraceNormMTLClassifier(MTLClassifierMixin, _CentralizedMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
 
     where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
-    weights, :math:`c_t` is the task's total sample weight
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
     (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
     penalized.
 
-    with the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`, y in {-1, +1}.
+    The loss is the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`,
+    with each task's two labels coded as :math:`y \in \{-1, +1\}` (the
+    larger label is +1).
 
     Parameters
     ----------
@@ -247,7 +251,7 @@ class TraceNormMTLClassifier(MTLClassifierMixin, _CentralizedMTL):
 
     See Also
     --------
-    AsyncTraceNormMTLClassifier : the same model fitted by asynchronous AMTL.
+    AsyncTraceNormMTLClassifier : The same model fitted by asynchronous AMTL.
 
     Examples
     --------

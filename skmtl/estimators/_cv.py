@@ -332,12 +332,22 @@ class _TraceNormMTLCV(MTLBase):
 
 
 class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
-    """Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLRegressor` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLRegressor`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the squared loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
 
     Parameters
     ----------
@@ -468,12 +478,22 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
 
 
 class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
-    """Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLClassifier` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.  Every training fold needs both labels of every task.
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLClassifier`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the logistic loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
 
     Parameters
     ----------

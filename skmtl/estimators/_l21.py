@@ -40,12 +40,13 @@ class L21MTLRegressor(MTLRegressorMixin, _CentralizedMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
 
     where :math:`W_{j,:}` is the row of feature :math:`j` in the d x T matrix
-    of task weights (its weight in every task), :math:`c_t` is the task's total
+    of task weights :math:`W = [w_1, \dots, w_T]` (its weight in every task),
+    :math:`s_i` is the weight of row :math:`i`, :math:`c_t` is the task's total
     sample weight (``loss_scaling='mean'``) or 1 (``'sum'``), and the
     intercepts are not penalized.  The penalty zeroes whole rows: every task
     uses the same features.
 
-    with the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
+    The loss is the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
 
     Parameters
     ----------
@@ -114,8 +115,8 @@ class L21MTLRegressor(MTLRegressorMixin, _CentralizedMTL):
 
     See Also
     --------
-    AsyncL21MTLRegressor : the same model fitted by asynchronous AMTL.
-    TraceNormMTLRegressor : the trace-norm (shared subspace) penalty.
+    AsyncL21MTLRegressor : The same model fitted by asynchronous AMTL.
+    TraceNormMTLRegressor : The trace-norm (shared subspace) penalty.
 
     Examples
     --------
@@ -147,12 +148,15 @@ class L21MTLClassifier(MTLClassifierMixin, _CentralizedMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
 
     where :math:`W_{j,:}` is the row of feature :math:`j` in the d x T matrix
-    of task weights (its weight in every task), :math:`c_t` is the task's total
+    of task weights :math:`W = [w_1, \dots, w_T]` (its weight in every task),
+    :math:`s_i` is the weight of row :math:`i`, :math:`c_t` is the task's total
     sample weight (``loss_scaling='mean'``) or 1 (``'sum'``), and the
     intercepts are not penalized.  The penalty zeroes whole rows: every task
     uses the same features.
 
-    with the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`, y in {-1, +1}.
+    The loss is the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`,
+    with each task's two labels coded as :math:`y \in \{-1, +1\}` (the
+    larger label is +1).
 
     Parameters
     ----------
@@ -224,8 +228,8 @@ class L21MTLClassifier(MTLClassifierMixin, _CentralizedMTL):
 
     See Also
     --------
-    AsyncL21MTLClassifier : the same model fitted by asynchronous AMTL.
-    TraceNormMTLClassifier : the trace-norm (shared subspace) penalty.
+    AsyncL21MTLClassifier : The same model fitted by asynchronous AMTL.
+    TraceNormMTLClassifier : The trace-norm (shared subspace) penalty.
 
     Examples
     --------
@@ -257,12 +261,13 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
 
     where :math:`W_{j,:}` is the row of feature :math:`j` in the d x T matrix
-    of task weights (its weight in every task), :math:`c_t` is the task's total
+    of task weights :math:`W = [w_1, \dots, w_T]` (its weight in every task),
+    :math:`s_i` is the weight of row :math:`i`, :math:`c_t` is the task's total
     sample weight (``loss_scaling='mean'``) or 1 (``'sum'``), and the
     intercepts are not penalized.  The penalty zeroes whole rows: every task
     uses the same features.
 
-    with the squared loss.
+    The loss is the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
 
     Parameters
     ----------
@@ -388,7 +393,7 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
 
     See Also
     --------
-    L21MTLRegressor : the same model, solved centrally.
+    L21MTLRegressor : The same model, solved centrally.
 
     Examples
     --------
@@ -420,13 +425,15 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
 
     where :math:`W_{j,:}` is the row of feature :math:`j` in the d x T matrix
-    of task weights (its weight in every task), :math:`c_t` is the task's total
+    of task weights :math:`W = [w_1, \dots, w_T]` (its weight in every task),
+    :math:`s_i` is the weight of row :math:`i`, :math:`c_t` is the task's total
     sample weight (``loss_scaling='mean'``) or 1 (``'sum'``), and the
     intercepts are not penalized.  The penalty zeroes whole rows: every task
     uses the same features.
 
-    with the logistic loss; intercepts are unpenalized coordinates of
-    each task's block.
+    The loss is the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`,
+    with each task's two labels coded as :math:`y \in \{-1, +1\}` (the
+    larger label is +1).
 
     Parameters
     ----------
@@ -554,7 +561,7 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
 
     See Also
     --------
-    L21MTLClassifier : the same model, solved centrally.
+    L21MTLClassifier : The same model, solved centrally.
 
     Examples
     --------
@@ -576,12 +583,22 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
 
 
 class L21MTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
-    """l2,1 multi-task least squares with ``alpha`` set by cross-validation.
+    r"""Multi-task least squares, l2,1 penalty, ``alpha`` set by cross-validation.
 
     Fits :class:`L21MTLRegressor` along a decreasing grid of ``alpha`` values
     on every fold (warm-started from one ``alpha`` to the next), picks the
     ``alpha`` with the best mean held-out score, and refits on all the data.
     The automatic grid starts at :func:`alpha_max` with ``penalty='l21'``.
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`L21MTLRegressor`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
+
+    with the squared loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
 
     Parameters
     ----------
@@ -709,12 +726,22 @@ class L21MTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
 
 
 class L21MTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
-    """l2,1 multi-task logistic regression, ``alpha`` set by cross-validation.
+    r"""Multi-task logistic regression, l2,1 penalty, ``alpha`` set by CV.
 
     Fits :class:`L21MTLClassifier` along a decreasing grid of ``alpha`` values
     on every fold (warm-started from one ``alpha`` to the next), picks the
     ``alpha`` with the best mean held-out score, and refits on all the data.
     Every training fold needs both labels of every task.
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`L21MTLClassifier`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \sum_{j=1}^{d} \|W_{j,:}\|_2
+
+    with the logistic loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
 
     Parameters
     ----------
