@@ -62,16 +62,15 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-from typing import NamedTuple
 
 import numpy as np
 
 from ..penalties._base import make_penalty
 from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
+from ._result import SolverResult
 
 __all__ = [
-    "QuadraticResult",
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
@@ -94,34 +93,19 @@ _MAX_FACTOR = 10.0
 _SMALL = SMALL
 
 
-class QuadraticResult(NamedTuple):
-    """What :func:`solve_quadratic` returns.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_tasks)
-        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
-        its rank is exact).
-    objective_history : ndarray of shape (n_iter + 1,)
-        The objective ``F`` at the starting point and after every iteration.
-    n_iter : int
-        Number of ADMM iterations (0 when the start is already certified, for
-        ``alpha >= alpha_max`` and for ``alpha == 0``).
-    gap : float
-        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
-    converged : bool
-        Whether ``gap <= tol``.
-    rho : float
-        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
-        problem (a regularization path). NaN when ADMM did not run.
-    """
-
-    W: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
-    rho: float
+def _result(W, history, n_iter, gap, converged, rho):
+    """The :class:`SolverResult` of :func:`solve_quadratic` (no intercepts)."""
+    converged = bool(converged)
+    return SolverResult(
+        W,
+        None,
+        np.asarray(history),
+        n_iter,
+        float(gap),
+        converged,
+        "converged" if converged else "max_iter",
+        {"rho": rho},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -451,8 +435,15 @@ def solve_quadratic(
 
     Returns
     -------
-    QuadraticResult
-        ``(W, objective_history, n_iter, gap, converged, rho)``.
+    SolverResult
+        ``W`` (for ``0 < alpha < alpha_max`` the last SVT iterate, so its rank
+        is exact), ``b=None``, ``objective_history`` (the objective at the
+        starting point and after every iteration), ``n_iter`` (0 when the
+        start is already certified: ``alpha >= alpha_max`` or ``alpha == 0``),
+        ``gap`` (``max(P - D, 0) / max(P, tiny)``), ``converged``
+        (``gap <= tol``), ``stop_reason`` and ``info={'rho': rho}``: the
+        final ADMM penalty, to pass back as ``rho`` to warm-start a nearby
+        problem (a regularization path); NaN when ADMM did not run.
 
     Raises
     ------
@@ -568,7 +559,7 @@ def _zero_solution(H, Q, c, alpha, tol, penalty):
     _, _, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha, penalty=penalty)
     rel = _relative(gap, P0, csum)
     nan = float("nan")
-    return QuadraticResult(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
+    return _result(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
 
 
 def _least_squares_solution(eig, qe, c, tol):
@@ -580,7 +571,7 @@ def _least_squares_solution(eig, qe, c, tol):
     P = 0.5 * _fit_terms(eig.lam, qe, csum, We)[0]
     rel = _relative(P - _least_squares_dual(eig, qe, c), P, csum)
     W = np.ascontiguousarray(W.T)
-    return QuadraticResult(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
+    return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
 
 
 class _GramSpace:
@@ -703,4 +694,4 @@ def run_admm(space, rho, tol, max_iter, check_every, verbose):
             "semi-definite and that (H, Q) come from the same data."
         )
     history = np.asarray(history)
-    return QuadraticResult(Z, history, it, float(gap), bool(converged), float(rho))
+    return _result(Z, history, it, float(gap), bool(converged), float(rho))

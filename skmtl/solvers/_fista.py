@@ -10,7 +10,6 @@ and know nothing of estimators.
 with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 """
 
-from typing import NamedTuple
 
 import numpy as np
 
@@ -19,24 +18,9 @@ from ..penalties._base import make_penalty
 from ..utils._blas import SMALL, single_blas_thread
 from ._admm import solve_quadratic
 from ._gaps import alpha_max, relative_gap
+from ._result import SolverResult
 
 __all__ = ["SolverResult", "alpha_max", "fista", "relative_gap", "solve"]
-
-
-class SolverResult(NamedTuple):
-    """What a centralized solver returns.
-
-    ``W`` is d x T, ``b`` the free intercepts (None when the data-fit has
-    none), ``objective_history`` the objective at each convergence check,
-    ``gap`` the final relative duality gap.
-    """
-
-    W: np.ndarray
-    b: np.ndarray | None
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
 
 
 def fista(
@@ -84,13 +68,13 @@ def fista(
     YW, Yb = W.copy(), (None if b is None else b.copy())
     t_k = 1.0
     history = []
-    gap, converged, it = np.inf, False, 0
+    gap, converged, it, stop_reason = np.inf, False, 0, "max_iter"
     for it in range(1, max_iter + 1):
         G, gb = datafit.gradient(YW, Yb)
         W_new = penalty.prox(YW - step * G, step * alpha, state=prox_state)
         b_new = None if b is None else Yb - step * gb
         if callback is not None and callback(it, W_new, b_new):
-            W, b = W_new, b_new
+            W, b, stop_reason = W_new, b_new, "callback"
             break
         # Restart when the momentum points against the proximal-gradient step.
         restart = np.vdot(YW - W_new, W_new - W)
@@ -111,13 +95,15 @@ def fista(
                 print(f"[fista] iter {it:6d}  objective {primal:.10g}  gap {gap:.3e}")
             if gap <= tol:
                 b = b_ref
-                converged = True
+                converged, stop_reason = True, "converged"
                 break
     if not np.all(np.isfinite(W)):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; check the scale of X."
         )
-    return SolverResult(W, b, np.asarray(history), it, float(gap), converged)
+    return SolverResult(
+        W, b, np.asarray(history), it, float(gap), converged, stop_reason
+    )
 
 
 def solve(
@@ -151,9 +137,7 @@ def solve(
             max_iter=max_iter,
             verbose=verbose,
         )
-        return SolverResult(
-            res.W, None, res.objective_history, res.n_iter, res.gap, res.converged
-        )
+        return res
     # Multi-threaded BLAS stalls on the small factorizations of the prox when
     # the cores are shared (a 27 x 27 eigh: 8 ms instead of 0.2 ms, measured).
     with single_blas_thread(min(datafit.n_features, datafit.n_tasks) <= SMALL):
