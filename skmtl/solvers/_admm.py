@@ -74,6 +74,7 @@ __all__ = [
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
+    "solve_squared",
 ]
 
 _TINY = np.finfo(np.float64).tiny
@@ -493,11 +494,7 @@ def solve_quadratic(
     if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
         raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
     if W0 is not None:
-        W0 = np.asarray(W0, dtype=np.float64)
-        if W0.shape != (d, T):
-            raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
-        if not np.all(np.isfinite(W0)):
-            raise ValueError("W0 must not contain NaN or infinity.")
+        W0 = _check_start(W0, (d, T))
     with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
@@ -514,6 +511,53 @@ def solve_quadratic(
             verbose=verbose,
             penalty=make_penalty(penalty),
         )
+
+
+def solve_squared(
+    datafit, alpha, *, penalty=None, W0=None, tol=1e-6, max_iter=10_000, verbose=0
+):
+    """ADMM with exact per-task solves on a squared-loss data-fit, in its form.
+
+    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``;
+    ``"sample"``: :func:`~skmtl.solvers._admm_sample.solve_sample` (Woodbury,
+    n_t x n_t kernels). Both minimize the same objective with the same
+    certificate; the data-fit chose its form by estimated cost
+    (:func:`skmtl.datafits._linalg.choose_form`).
+    """
+    if datafit.form == "sample":
+        from ._admm_sample import solve_sample
+
+        if W0 is not None:
+            W0 = _check_start(W0, (datafit.n_features, datafit.n_tasks))
+        return solve_sample(
+            datafit,
+            _check_alpha(alpha),
+            penalty=make_penalty(penalty),
+            W0=W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            verbose=verbose,
+        )
+    return solve_quadratic(
+        datafit.H,
+        datafit.Q,
+        datafit.c,
+        alpha,
+        penalty=penalty,
+        W0=W0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+    )
+
+
+def _check_start(W0, shape):
+    W0 = np.asarray(W0, dtype=np.float64)
+    if W0.shape != shape:
+        raise ValueError(f"W0 must have shape {shape}; got {W0.shape}.")
+    if not np.all(np.isfinite(W0)):
+        raise ValueError("W0 must not contain NaN or infinity.")
+    return W0
 
 
 def _solve(

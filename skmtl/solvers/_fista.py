@@ -16,7 +16,7 @@ import numpy as np
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..penalties._base import make_penalty
 from ..utils._blas import SMALL, single_blas_thread
-from ._admm import solve_quadratic
+from ._admm import solve_squared
 from ._gaps import alpha_max, relative_gap
 from ._result import SolverResult
 
@@ -119,17 +119,15 @@ def solve(
 ):
     """Solve the centralized problem with the fastest solver for the data-fit.
 
-    Squared loss in Gram form goes to ADMM with exact per-task solves
-    (:func:`skmtl.solvers._admm.solve_quadratic`); everything else to FISTA.
+    Squared loss in Gram or sample-space form goes to ADMM with exact per-task
+    solves (:func:`skmtl.solvers._admm.solve_squared`); everything else to FISTA.
     Both stop on a certified relative duality gap.
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):
         raise TypeError(f"Unknown data-fit {type(datafit).__name__}.")
-    if isinstance(datafit, SquaredLoss) and datafit.use_gram:
-        res = solve_quadratic(
-            datafit.H,
-            datafit.Q,
-            datafit.c,
+    if isinstance(datafit, SquaredLoss) and datafit.form in ("gram", "sample"):
+        res = solve_squared(
+            datafit,
             alpha,
             penalty=penalty,
             W0=W0,
