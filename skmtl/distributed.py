@@ -142,6 +142,7 @@ def _resolve_backend(estimator, client):
     return DaskBackend(
         client=estimator.client if client is None else client,
         n_jobs=estimator.n_jobs,
+        reply_timeout=getattr(estimator, "task_timeout", 60.0),
     )
 
 
@@ -279,8 +280,12 @@ def _fit(est, datafit, labels):
     est.n_iter_ = int(result.n_iter)
     est.objective_history_ = result.objective_history
     if not result.converged:
+        if getattr(est, "stop_reason_", None) == "max_time":
+            stop = f"stopped at max_time={est.max_time:g} s before converging"
+        else:
+            stop = f"did not converge in max_iter={est.max_iter}"
         warnings.warn(
-            f"{type(est).__name__} did not converge in max_iter={est.max_iter} "
+            f"{type(est).__name__} {stop} "
             f"(final relative residual {result.gap:.2e} > tol={est.tol}).",
             ConvergenceWarning,
         )
