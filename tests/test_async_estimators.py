@@ -593,7 +593,7 @@ def _check_instances():
             )
             # Random float task labels make every row a task of its own: that
             # works for the regressor, but a one-row classifier task has one
-            # class (an error by API.md), so the long-format classifier is
+            # class (an error by design), so the long-format classifier is
             # checked on one task appended by a pipeline.
             out.append(
                 long

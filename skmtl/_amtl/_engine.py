@@ -18,11 +18,11 @@ not see); the async schedule bounds it by ``max_staleness``.
 """
 
 from contextlib import ExitStack
-from typing import NamedTuple
 
 import numpy as np
 
 from ..solvers._gaps import penalized_objective
+from ..solvers._result import SolverResult
 from ..utils._blas import SMALL, single_blas_thread
 from ._central import CentralNode
 from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
@@ -36,26 +36,6 @@ from ._delays import DelaySource
 from ._history import Checker
 from ._schedules import make_schedule
 from ._update import TaskStep
-
-
-class AMTLResult(NamedTuple):
-    """What :func:`run_amtl` returns (plain arrays and dicts)."""
-
-    W: np.ndarray
-    b: np.ndarray | None
-    history: np.ndarray  # structured: time, n_updates, residual, objective
-    n_epochs: int
-    n_updates: int
-    residual: float
-    converged: bool
-    stop_reason: str
-    task_stats: dict
-    splitting: str
-    step_size: float
-    relaxation: float
-    max_staleness: int
-    relaxation_bound: float
-    events: list
 
 
 def run_amtl(
@@ -124,7 +104,13 @@ def run_amtl(
 
     Returns
     -------
-    AMTLResult
+    SolverResult
+        ``objective_history`` is the structured history (one row per epoch:
+        'time', 'n_updates', 'residual', 'objective'), ``n_iter`` the epochs,
+        ``gap`` the final relative residual; ``info`` holds 'history',
+        'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
+        'step_size', 'relaxation', 'max_staleness', 'relaxation_bound' and
+        'events'.
     """
     cfg = resolve_config(
         datafit,
@@ -188,20 +174,27 @@ def _result(central, checker, cfg, backend, objective, datafit, alpha):
 
     W, b = central.final_model()
     T = checker.n_tasks
-    return AMTLResult(
-        W=W,
-        b=b,
-        history=checker.history.to_array(objective),
-        n_epochs=central.version // T,
-        n_updates=central.version,
-        residual=checker.residual,
-        converged=checker.stop_reason == "converged",
-        stop_reason=checker.stop_reason,
-        task_stats=checker.stats.as_dict(),
-        splitting=cfg.splitting,
-        step_size=cfg.step_size,
-        relaxation=cfg.relaxation,
-        max_staleness=cfg.max_staleness,
-        relaxation_bound=cfg.relaxation_bound,
-        events=list(backend.events),
+    history = checker.history.to_array(objective)
+    n_epochs = central.version // T
+    return SolverResult(
+        W,
+        b,
+        history,
+        n_epochs,
+        checker.residual,
+        checker.stop_reason == "converged",
+        checker.stop_reason,
+        dict(
+            history=history,
+            n_epochs=n_epochs,
+            n_updates=central.version,
+            residual=checker.residual,
+            task_stats=checker.stats.as_dict(),
+            splitting=cfg.splitting,
+            step_size=cfg.step_size,
+            relaxation=cfg.relaxation,
+            max_staleness=cfg.max_staleness,
+            relaxation_bound=cfg.relaxation_bound,
+            events=list(backend.events),
+        ),
     )

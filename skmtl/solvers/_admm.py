@@ -62,19 +62,18 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 
 from ..penalties._base import make_penalty
 from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
+from ._result import SolverResult
 
 __all__ = [
-    "QuadraticResult",
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
+    "solve_squared",
 ]
 
 _TINY = np.finfo(np.float64).tiny
@@ -92,36 +91,22 @@ _BALANCE = 1.5
 _MAX_FACTOR = 10.0
 # Small problems run with one BLAS thread (see skmtl.utils._blas).
 _SMALL = SMALL
+_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
-class QuadraticResult(NamedTuple):
-    """What :func:`solve_quadratic` returns.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_tasks)
-        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
-        its rank is exact).
-    objective_history : ndarray of shape (n_iter + 1,)
-        The objective ``F`` at the starting point and after every iteration.
-    n_iter : int
-        Number of ADMM iterations (0 when the start is already certified, for
-        ``alpha >= alpha_max`` and for ``alpha == 0``).
-    gap : float
-        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
-    converged : bool
-        Whether ``gap <= tol``.
-    rho : float
-        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
-        problem (a regularization path). NaN when ADMM did not run.
-    """
-
-    W: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
-    rho: float
+def _result(W, history, n_iter, gap, converged, rho):
+    """The :class:`SolverResult` of :func:`solve_quadratic` (no intercepts)."""
+    converged = bool(converged)
+    return SolverResult(
+        W,
+        None,
+        np.asarray(history),
+        n_iter,
+        float(gap),
+        converged,
+        "converged" if converged else "max_iter",
+        {"rho": rho},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -451,8 +436,15 @@ def solve_quadratic(
 
     Returns
     -------
-    QuadraticResult
-        ``(W, objective_history, n_iter, gap, converged, rho)``.
+    SolverResult
+        ``W`` (for ``0 < alpha < alpha_max`` the last SVT iterate, so its rank
+        is exact), ``b=None``, ``objective_history`` (the objective at the
+        starting point and after every iteration), ``n_iter`` (0 when the
+        start is already certified: ``alpha >= alpha_max`` or ``alpha == 0``),
+        ``gap`` (``max(P - D, 0) / max(P, tiny)``), ``converged``
+        (``gap <= tol``), ``stop_reason`` and ``info={'rho': rho}``: the
+        final ADMM penalty, to pass back as ``rho`` to warm-start a nearby
+        problem (a regularization path); NaN when ADMM did not run.
 
     Raises
     ------
@@ -502,11 +494,7 @@ def solve_quadratic(
     if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
         raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
     if W0 is not None:
-        W0 = np.asarray(W0, dtype=np.float64)
-        if W0.shape != (d, T):
-            raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
-        if not np.all(np.isfinite(W0)):
-            raise ValueError("W0 must not contain NaN or infinity.")
+        W0 = _check_start(W0, (d, T))
     with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
@@ -523,6 +511,53 @@ def solve_quadratic(
             verbose=verbose,
             penalty=make_penalty(penalty),
         )
+
+
+def solve_squared(
+    datafit, alpha, *, penalty=None, W0=None, tol=1e-6, max_iter=10_000, verbose=0
+):
+    """ADMM with exact per-task solves on a squared-loss data-fit, in its form.
+
+    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``;
+    ``"sample"``: :func:`~skmtl.solvers._admm_sample.solve_sample` (Woodbury,
+    n_t x n_t kernels). Both minimize the same objective with the same
+    certificate; the data-fit chose its form by estimated cost
+    (:func:`skmtl.datafits._linalg.choose_form`).
+    """
+    if datafit.form == "sample":
+        from ._admm_sample import solve_sample
+
+        if W0 is not None:
+            W0 = _check_start(W0, (datafit.n_features, datafit.n_tasks))
+        return solve_sample(
+            datafit,
+            _check_alpha(alpha),
+            penalty=make_penalty(penalty),
+            W0=W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            verbose=verbose,
+        )
+    return solve_quadratic(
+        datafit.H,
+        datafit.Q,
+        datafit.c,
+        alpha,
+        penalty=penalty,
+        W0=W0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+    )
+
+
+def _check_start(W0, shape):
+    W0 = np.asarray(W0, dtype=np.float64)
+    if W0.shape != shape:
+        raise ValueError(f"W0 must have shape {shape}; got {W0.shape}.")
+    if not np.all(np.isfinite(W0)):
+        raise ValueError("W0 must not contain NaN or infinity.")
+    return W0
 
 
 def _solve(
@@ -568,7 +603,7 @@ def _zero_solution(H, Q, c, alpha, tol, penalty):
     _, _, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha, penalty=penalty)
     rel = _relative(gap, P0, csum)
     nan = float("nan")
-    return QuadraticResult(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
+    return _result(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
 
 
 def _least_squares_solution(eig, qe, c, tol):
@@ -580,7 +615,7 @@ def _least_squares_solution(eig, qe, c, tol):
     P = 0.5 * _fit_terms(eig.lam, qe, csum, We)[0]
     rel = _relative(P - _least_squares_dual(eig, qe, c), P, csum)
     W = np.ascontiguousarray(W.T)
-    return QuadraticResult(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
+    return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
 
 
 class _GramSpace:
@@ -703,4 +738,4 @@ def run_admm(space, rho, tol, max_iter, check_every, verbose):
             "semi-definite and that (H, Q) come from the same data."
         )
     history = np.asarray(history)
-    return QuadraticResult(Z, history, it, float(gap), bool(converged), float(rho))
+    return _result(Z, history, it, float(gap), bool(converged), float(rho))

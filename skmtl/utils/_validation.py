@@ -180,6 +180,7 @@ def _validate_long(est, X, y, sample_weight, classifier):
         blocks_y.append(np.asarray(yt, dtype=np.float64))
         blocks_s.append(sw[rows])
     blocks = TaskBlocks(blocks_X, blocks_y, blocks_s, np.ones(len(tasks)), shared=False)
+    blocks.stacked = Xf  # the Xs[t] are its consecutive slices
     return FitData(blocks, tasks, 1, classes)
 
 
