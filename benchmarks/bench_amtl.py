@@ -1,4 +1,4 @@
-"""AMTL vs SMTL, the dynamic step size, threaded AMTL on School (BENCHMARKS.md 3-5).
+"""AMTL vs SMTL, the dynamic step size, threaded AMTL on School.
 
 Figure 3: AMTL vs SMTL on the paper's synthetic setting (n = 100 per task,
 d = 50, rank 3, noise 1, squared loss summed, alpha = 0.1 alpha_max), both
