@@ -1,4 +1,4 @@
-"""AMTL vs SMTL, dynamic step, threaded AMTL on School, jitter (BENCHMARKS.md 3-5, 12).
+"""AMTL vs SMTL, dynamic step, threaded AMTL on School, jitter distributions.
 
 Figure 3: AMTL vs SMTL on the paper's synthetic setting (n = 100 per task,
 d = 50, rank 3, noise 1, squared loss summed, alpha = 0.1 alpha_max), both

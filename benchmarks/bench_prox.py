@@ -1,4 +1,4 @@
-"""Benchmark of the trace-norm prox (BENCHMARKS.md, figure 6, and the prox scaling).
+"""Benchmark of the trace-norm prox (timings of the prox and its scaling).
 
 Times, at several (d, T):
 

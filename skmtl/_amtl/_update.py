@@ -1,4 +1,4 @@
-"""The AMTL update rule (ALGORITHM.md section 4), in one place.
+"""The AMTL update rule (``doc/user_guide/amtl.rst``), in one place.
 
 One activation of task ``t``:
 

@@ -9,125 +9,22 @@ from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_am
 from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
-from ..solvers._fista import SolverResult
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
-from ._centralized import _ATTRIBUTES, _OBJECTIVE
-
-_ASYNC_PARAMS = """
-    Parameters
-    ----------
-    alpha : float, default=0.1
-        Strength of the penalty (default chosen for standardized
-        data, see :class:`TraceNormMTLRegressor`).
-    task_column : int, str or None, default=None
-        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
-        column of ``X`` (position or DataFrame name) holding each row's task
-        label (long format).
-    fit_intercept : bool, default=True
-        Fit one unpenalized intercept per task.
-    loss_scaling : {'mean', 'sum'}, default='mean'
-        ``'mean'`` divides each task's loss by its total sample weight.
-    backend : {'auto', 'sequential', 'threading', 'simulated', 'dask'} or Backend
-        Where the task nodes run.  'auto' is 'sequential' for ``n_jobs`` in
-        (None, 1) and 'threading' otherwise.  'simulated' runs a deterministic
-        discrete-event simulation in virtual time (times in the diagnostics
-        are then virtual seconds).  'dask' runs task nodes on a Dask cluster
-        (needs ``skmtl[dask]``).  A Backend instance (e.g.
-        ``SimulatedBackend(compute_time=...)``) is used as is.
-    n_jobs : int or None, default=None
-        Worker threads of the threading backend (-1: all cores).
-    schedule : {'async', 'sync'}, default='async'
-        'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
-        every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
-    step_size : 'auto' or float, default='auto'
-        Step ``eta`` of both the task step and the central prox (threshold
-        ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
-    relaxation : 'auto', 'arock' or float, default='auto'
-        KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
-        gradient); 'arock' is ARock's guaranteed but conservative bound
-        ``0.9 / (1 + 2 tau / sqrt(T))`` (see ``relaxation_bound_``).
-    max_staleness : 'auto' or int, default='auto'
-        Cap ``tau`` on the staleness of any update (back-pressure blocks the
-        tasks that run ahead); 'auto' is ``4 * n_tasks``.
-    dynamic_step : bool or DynamicStep, default=False
-        The paper's dynamic step size: each task's relaxation is multiplied
-        by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
-        :class:`skmtl.DynamicStep` for the delay that drives it.
-    delay : None, float, DelayModel or callable, default=None
-        Injected network delay per round trip, in seconds: a constant, a
-        :class:`skmtl.DelayModel` (offset plus jitter, per-task offsets for
-        stragglers) or a callable ``delay(task, rng)``.  Applied identically
-        to both schedules on every backend.
-    max_iter : int, default=2000
-        Maximum number of epochs (T task updates each; rounds for 'sync').
-    max_time : float or None, default=None
-        Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
-    warm_start : bool, default=False
-        Start from the previous solution when refitting.
-    handle_unknown_task : {'error', 'mean'}, default='error'
-        At predict time, a task not seen in fit raises, or is predicted with
-        the average task model.
-    verbose : int, default=0
-        Print a progress line at most once a second.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the delay draws; with the sequential or simulated backend the
-        fit is then reproducible bit for bit.
-    client : distributed.Client, str or None, default=None
-        Dask client or scheduler address for ``backend='dask'``; None starts
-        a local cluster for the fit.
-    task_monitor : TaskMonitor or None, default=None
-        Opt-in per-task convergence monitoring on held-out rows (or on
-        ``X_val, y_val`` passed to ``fit``), checked every
-        ``check_every`` epochs on the published prox.  With
-        ``policy='freeze'`` a converged task is no longer activated; with
-        'distill' it trains on distillation targets and is activated less
-        often (``distill_period``; local backends only, not 'dask').
-        See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
-"""
-
-_ASYNC_ATTRIBUTES = """    n_iter_ : int
-        Epochs (T task updates each; rounds for 'sync').
-    objective_history_ : structured ndarray
-        One row per epoch with fields 'time', 'n_updates', 'residual' and
-        'objective'.
-    n_updates_ : int
-        Task updates applied.
-    task_stats_ : dict of ndarray of shape (n_tasks,)
-        Per task: 'n_updates', 'staleness_mean', 'staleness_max',
-        'round_trip_mean', 'round_trip_max' (seconds) and 'relaxation_mean'.
-    stop_reason_ : str
-        'converged', 'max_iter', 'max_time' or, with a ``task_monitor``,
-        'tasks_converged' (every task converged and was deactivated).
-    residual_ : float
-        Final relative fixed-point residual.
-    step_size_, relaxation_, max_staleness_ : float, float, int
-        The values used.
-    relaxation_bound_ : float
-        ARock's sufficient relaxation bound for this ``max_staleness_``.
-    events_ : list of dict
-        Notable backend events (e.g. a worker lost and its tasks re-created).
-    task_convergence_ : dict of ndarray of shape (n_tasks,)
-        Only with a ``task_monitor``: as for :class:`TraceNormMTLRegressor`
-        (with epochs instead of iterations), plus 'updates_saved' per task.
-    updates_saved_ : int
-        Only with a ``task_monitor``: task updates avoided by slowing down or
-        deactivating converged tasks (for each, the epochs after its switch
-        minus the updates it still received).
-"""
 
 
 class _AsyncMTL(MTLBase):
+    _result_attributes = {
+        "n_updates_": "n_updates",
+        "task_stats_": "task_stats",
+        "stop_reason_": "stop_reason",
+        "residual_": "residual",
+        "step_size_": "step_size",
+        "relaxation_": "relaxation",
+        "max_staleness_": "max_staleness",
+        "relaxation_bound_": "relaxation_bound",
+        "events_": "events",
+        "updates_saved_": "updates_saved",
+    }
     _parameter_constraints = {
         **MTLBase._parameter_constraints,
         "backend": [
@@ -262,26 +159,20 @@ class _AsyncMTL(MTLBase):
             on_check=hook,
             penalty=penalty,
         )
-        W, b = result.W, result.b
-        converged, stop_reason = result.converged, result.stop_reason
-        if hook is not None:
-            W, b, self.updates_saved_ = hook.finish(
-                W, b, result.n_updates, result.task_stats["n_updates"]
-            )
-            if stop_reason == "deactivated":
-                converged, stop_reason = True, "tasks_converged"
-        self.n_updates_ = result.n_updates
-        self.task_stats_ = result.task_stats
-        self.stop_reason_ = stop_reason
-        self.residual_ = result.residual
-        self.step_size_ = result.step_size
-        self.relaxation_ = result.relaxation
-        self.max_staleness_ = result.max_staleness
-        self.relaxation_bound_ = result.relaxation_bound
-        self.events_ = result.events
-        return SolverResult(
-            W, b, result.history, result.n_epochs, result.residual, converged
+        if hook is None:
+            return result
+        W, b, saved = hook.finish(
+            result.W,
+            result.b,
+            result.info["n_updates"],
+            result.info["task_stats"]["n_updates"],
         )
+        converged, stop_reason = result.converged, result.stop_reason
+        if stop_reason == "deactivated":
+            converged, stop_reason = True, "tasks_converged"
+        return result._replace(
+            W=W, b=b, converged=converged, stop_reason=stop_reason
+        ).with_info(updates_saved=saved)
 
     def __sklearn_clone__(self):
         # A dask Client is a connection handle: clones share it (it cannot be
@@ -318,21 +209,154 @@ class _AsyncMTL(MTLBase):
 
 
 class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
-    __doc__ = (
-        """Trace-norm multi-task least squares fitted by asynchronous AMTL.
+    r"""Trace-norm multi-task least squares fitted by asynchronous AMTL.
 
     Task nodes each own their data and take forward (gradient) steps on their
     own column of the model; a central node keeps the trace-norm proximal map
     current and applies Krasnoselskii-Mann updates as the answers arrive,
     without waiting for all tasks (Baytas et al., 2016).  Converges to the same
     optimum as :class:`TraceNormMTLRegressor`.
-"""
-        + _OBJECTIVE
-        + "\n    with the squared loss.\n"
-        + _ASYNC_PARAMS
-        + _ATTRIBUTES
-        + _ASYNC_ATTRIBUTES
-        + """
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
+    (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
+    penalized.
+
+    The loss is the squared loss :math:`\ell(y, m) = (y - m)^2 / 2`.
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the penalty (default chosen for standardized
+        data, see :class:`TraceNormMTLRegressor`).
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) holding each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight.
+    backend : {'auto', 'sequential', 'threading', 'simulated', 'dask'} or Backend
+        Where the task nodes run.  'auto' is 'sequential' for ``n_jobs`` in
+        (None, 1) and 'threading' otherwise.  'simulated' runs a deterministic
+        discrete-event simulation in virtual time (times in the diagnostics
+        are then virtual seconds).  'dask' runs task nodes on a Dask cluster
+        (needs ``skmtl[dask]``).  A Backend instance (e.g.
+        ``SimulatedBackend(compute_time=...)``) is used as is.
+    n_jobs : int or None, default=None
+        Worker threads of the threading backend (-1: all cores).
+    schedule : {'async', 'sync'}, default='async'
+        'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
+        every round waits for all tasks, then applies one prox.
+    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
+        What a task node computes: the paper's gradient step
+        ``z = u - eta grad l_t(u)``, or an exact per-task prox
+        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
+        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
+        cost per update.  Both converge to the same optimum.
+    step_size : 'auto' or float, default='auto'
+        Step ``eta`` of both the task step and the central prox (threshold
+        ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
+        ``alpha_max / (alpha L)``.
+    relaxation : 'auto', 'arock' or float, default='auto'
+        KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
+        gradient); 'arock' is ARock's guaranteed but conservative bound
+        ``0.9 / (1 + 2 tau / sqrt(T))`` (see ``relaxation_bound_``).
+    max_staleness : 'auto' or int, default='auto'
+        Cap ``tau`` on the staleness of any update (back-pressure blocks the
+        tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    dynamic_step : bool or DynamicStep, default=False
+        The paper's dynamic step size: each task's relaxation is multiplied
+        by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
+        :class:`skmtl.DynamicStep` for the delay that drives it.
+    delay : None, float, DelayModel or callable, default=None
+        Injected network delay per round trip, in seconds: a constant, a
+        :class:`skmtl.DelayModel` (offset plus jitter, per-task offsets for
+        stragglers) or a callable ``delay(task, rng)``.  Applied identically
+        to both schedules on every backend.
+    max_iter : int, default=2000
+        Maximum number of epochs (T task updates each; rounds for 'sync').
+    max_time : float or None, default=None
+        Stop after this many seconds (virtual for the simulated backend).
+    tol : float, default=1e-5
+        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
+        from each task's latest forward step, falls below it.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time, a task not seen in fit raises, or is predicted with
+        the average task model.
+    verbose : int, default=0
+        Print a progress line at most once a second.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the delay draws; with the sequential or simulated backend the
+        fit is then reproducible bit for bit.
+    client : distributed.Client, str or None, default=None
+        Dask client or scheduler address for ``backend='dask'``; None starts
+        a local cluster for the fit.
+    task_monitor : TaskMonitor or None, default=None
+        Opt-in per-task convergence monitoring on held-out rows (or on
+        ``X_val, y_val`` passed to ``fit``), checked every
+        ``check_every`` epochs on the published prox.  With
+        ``policy='freeze'`` a converged task is no longer activated; with
+        'distill' it trains on distillation targets and is activated less
+        often (``distill_period``; local backends only, not 'dask').
+        See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task.
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+    n_iter_ : int
+        Epochs (T task updates each; rounds for 'sync').
+    objective_history_ : structured ndarray
+        One row per epoch with fields 'time', 'n_updates', 'residual' and
+        'objective'.
+    n_updates_ : int
+        Task updates applied.
+    task_stats_ : dict of ndarray of shape (n_tasks,)
+        Per task: 'n_updates', 'staleness_mean', 'staleness_max',
+        'round_trip_mean', 'round_trip_max' (seconds) and 'relaxation_mean'.
+    stop_reason_ : str
+        'converged', 'max_iter', 'max_time' or, with a ``task_monitor``,
+        'tasks_converged' (every task converged and was deactivated).
+    residual_ : float
+        Final relative fixed-point residual.
+    step_size_, relaxation_, max_staleness_ : float, float, int
+        The values used.
+    relaxation_bound_ : float
+        ARock's sufficient relaxation bound for this ``max_staleness_``.
+    events_ : list of dict
+        Notable backend events (e.g. a worker lost and its tasks re-created).
+    task_convergence_ : dict of ndarray of shape (n_tasks,)
+        Only with a ``task_monitor``: as for :class:`TraceNormMTLRegressor`
+        (with epochs instead of iterations), plus 'updates_saved' per task.
+    updates_saved_ : int
+        Only with a ``task_monitor``: task updates avoided by slowing down or
+        deactivating converged tasks (for each, the epochs after its switch
+        minus the updates it still received).
+
+    See Also
+    --------
+    TraceNormMTLRegressor : The same model, solved centrally.
+    AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
+
     Examples
     --------
     >>> import numpy as np
@@ -347,27 +371,159 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     ('converged', (4, 6))
     >>> print(round(amtl.score(X, Y), 3))
     1.0
-"""
-    )
+    """
 
 
 class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
-    __doc__ = (
-        """Trace-norm multi-task logistic regression fitted by asynchronous AMTL.
+    r"""Trace-norm multi-task logistic regression fitted by asynchronous AMTL.
 
     Every task is binary with its own two labels; see
     :class:`AsyncTraceNormMTLRegressor` for the algorithm.
-"""
-        + _OBJECTIVE
-        + "\n    with the logistic loss; intercepts are unpenalized coordinates of\n"
-        "    each task's block.\n"
-        + _ASYNC_PARAMS
-        + _ATTRIBUTES
-        + """    classes_ : ndarray or list of ndarray
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    where :math:`\|W\|_*` is the trace (nuclear) norm of the d x T matrix of task
+    weights :math:`W = [w_1, \dots, w_T]`, :math:`s_i` is the weight of row
+    :math:`i`, :math:`c_t` is the task's total sample weight
+    (``loss_scaling='mean'``) or 1 (``'sum'``), and the intercepts are not
+    penalized.
+
+    The loss is the logistic loss :math:`\ell(y, m) = \log(1 + e^{-y m})`,
+    with each task's two labels coded as :math:`y \in \{-1, +1\}` (the
+    larger label is +1).
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the penalty (default chosen for standardized
+        data, see :class:`TraceNormMTLRegressor`).
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) holding each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight.
+    backend : {'auto', 'sequential', 'threading', 'simulated', 'dask'} or Backend
+        Where the task nodes run.  'auto' is 'sequential' for ``n_jobs`` in
+        (None, 1) and 'threading' otherwise.  'simulated' runs a deterministic
+        discrete-event simulation in virtual time (times in the diagnostics
+        are then virtual seconds).  'dask' runs task nodes on a Dask cluster
+        (needs ``skmtl[dask]``).  A Backend instance (e.g.
+        ``SimulatedBackend(compute_time=...)``) is used as is.
+    n_jobs : int or None, default=None
+        Worker threads of the threading backend (-1: all cores).
+    schedule : {'async', 'sync'}, default='async'
+        'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
+        every round waits for all tasks, then applies one prox.
+    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
+        What a task node computes: the paper's gradient step
+        ``z = u - eta grad l_t(u)``, or an exact per-task prox
+        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
+        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
+        cost per update.  Both converge to the same optimum.
+    step_size : 'auto' or float, default='auto'
+        Step ``eta`` of both the task step and the central prox (threshold
+        ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
+        ``alpha_max / (alpha L)``.
+    relaxation : 'auto', 'arock' or float, default='auto'
+        KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
+        gradient); 'arock' is ARock's guaranteed but conservative bound
+        ``0.9 / (1 + 2 tau / sqrt(T))`` (see ``relaxation_bound_``).
+    max_staleness : 'auto' or int, default='auto'
+        Cap ``tau`` on the staleness of any update (back-pressure blocks the
+        tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    dynamic_step : bool or DynamicStep, default=False
+        The paper's dynamic step size: each task's relaxation is multiplied
+        by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
+        :class:`skmtl.DynamicStep` for the delay that drives it.
+    delay : None, float, DelayModel or callable, default=None
+        Injected network delay per round trip, in seconds: a constant, a
+        :class:`skmtl.DelayModel` (offset plus jitter, per-task offsets for
+        stragglers) or a callable ``delay(task, rng)``.  Applied identically
+        to both schedules on every backend.
+    max_iter : int, default=2000
+        Maximum number of epochs (T task updates each; rounds for 'sync').
+    max_time : float or None, default=None
+        Stop after this many seconds (virtual for the simulated backend).
+    tol : float, default=1e-5
+        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
+        from each task's latest forward step, falls below it.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time, a task not seen in fit raises, or is predicted with
+        the average task model.
+    verbose : int, default=0
+        Print a progress line at most once a second.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the delay draws; with the sequential or simulated backend the
+        fit is then reproducible bit for bit.
+    client : distributed.Client, str or None, default=None
+        Dask client or scheduler address for ``backend='dask'``; None starts
+        a local cluster for the fit.
+    task_monitor : TaskMonitor or None, default=None
+        Opt-in per-task convergence monitoring on held-out rows (or on
+        ``X_val, y_val`` passed to ``fit``), checked every
+        ``check_every`` epochs on the published prox.  With
+        ``policy='freeze'`` a converged task is no longer activated; with
+        'distill' it trains on distillation targets and is activated less
+        often (``distill_period``; local backends only, not 'dask').
+        See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task.
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+    classes_ : ndarray or list of ndarray
         Every label seen in fit (long format), or the labels per task.
-"""
-        + _ASYNC_ATTRIBUTES
-        + """
+    n_iter_ : int
+        Epochs (T task updates each; rounds for 'sync').
+    objective_history_ : structured ndarray
+        One row per epoch with fields 'time', 'n_updates', 'residual' and
+        'objective'.
+    n_updates_ : int
+        Task updates applied.
+    task_stats_ : dict of ndarray of shape (n_tasks,)
+        Per task: 'n_updates', 'staleness_mean', 'staleness_max',
+        'round_trip_mean', 'round_trip_max' (seconds) and 'relaxation_mean'.
+    stop_reason_ : str
+        'converged', 'max_iter', 'max_time' or, with a ``task_monitor``,
+        'tasks_converged' (every task converged and was deactivated).
+    residual_ : float
+        Final relative fixed-point residual.
+    step_size_, relaxation_, max_staleness_ : float, float, int
+        The values used.
+    relaxation_bound_ : float
+        ARock's sufficient relaxation bound for this ``max_staleness_``.
+    events_ : list of dict
+        Notable backend events (e.g. a worker lost and its tasks re-created).
+    task_convergence_ : dict of ndarray of shape (n_tasks,)
+        Only with a ``task_monitor``: as for :class:`TraceNormMTLRegressor`
+        (with epochs instead of iterations), plus 'updates_saved' per task.
+    updates_saved_ : int
+        Only with a ``task_monitor``: task updates avoided by slowing down or
+        deactivating converged tasks (for each, the epochs after its switch
+        minus the updates it still received).
+
+    See Also
+    --------
+    TraceNormMTLClassifier : The same model, solved centrally.
+    AsyncL21MTLClassifier : The l2,1 (joint feature selection) penalty.
+
     Examples
     --------
     >>> import numpy as np
@@ -382,5 +538,4 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
     array(['no', 'yes'], dtype='<U3')
     >>> print(clf.score(Xl, y) > 0.9)
     True
-"""
-    )
+    """
