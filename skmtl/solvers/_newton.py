@@ -49,7 +49,8 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from ..penalties._base import make_penalty
-from ._admm import _single_blas_thread, solve_quadratic
+from ..utils._blas import single_blas_thread
+from ._admm import solve_quadratic
 from ._gaps import alpha_max, duality_gap
 
 __all__ = ["newton_logistic"]
@@ -251,7 +252,7 @@ def newton_logistic(
         )
     penalty = make_penalty(penalty)
     d = datafit.n_features
-    with _single_blas_thread(d <= _SMALL):
+    with single_blas_thread(d <= _SMALL):
         return _newton(
             datafit,
             float(alpha),
