@@ -9,6 +9,7 @@ from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_am
 from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
+from ..utils._validation import guard_divergence
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 
 
@@ -146,7 +147,7 @@ class _AsyncMTL(MTLBase):
                 self.step_size, datafit, self.alpha, self.splitting, penalty
             )
             V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = run_amtl(
+        result = guard_divergence(self, run_amtl)(
             datafit,
             self.alpha,
             backend,
@@ -372,6 +373,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     TraceNormMTLRegressor : The same model, solved centrally.
     AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
 
+from ..utils._validation import guard_divergence
     Examples
     --------
     >>> import numpy as np
