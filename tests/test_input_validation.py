@@ -1,4 +1,4 @@
-"""Bad input gets a clear ValueError that says what is wrong (API.md)."""
+"""Bad input gets a clear ValueError that says what is wrong."""
 
 import warnings
 

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._tasks import split_task_column
+from .._tasks import group_rows, split_task_column
 from ..datafits._losses import TaskBlocks
 
 _ACCEPT_SPARSE = ("csr", "csc")
@@ -282,18 +282,29 @@ def _validate_long(est, X, y, sample_weight, classifier):
         sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
     )
     _check_magnitudes(Xf, None if classifier else y, sw)
-    tasks, idx = _encode_labels(labels, "task")
+    try:
+        groups = group_rows(labels)
+    except ValueError:
+        _encode_labels(labels, "task")  # raises its message for unsortable labels
+        raise
+    tasks = groups.tasks
+    # One gather of the rows in task order (skipped when already grouped); each
+    # task's block is then a contiguous slice: O(n log n), never a mask per task.
+    if not groups.is_sorted:
+        order = groups.order
+        Xf = Xf[order] if sp.issparse(Xf) else np.take(Xf, order, axis=0)
+        y, sw = np.take(y, order), np.take(sw, order)
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
-    for t, name in enumerate(tasks):
-        rows = np.flatnonzero(idx == t)
+    for t, rows in enumerate(groups.slices()):
         yt = y[rows]
         if classifier:
-            yt, cls = _binary_targets(yt, sw[rows], name, "in the training data")
+            yt, cls = _binary_targets(yt, sw[rows], tasks[t], "in the training data")
             classes.append(cls)
         blocks_X.append(Xf[rows])
         blocks_y.append(np.asarray(yt, dtype=np.float64))
         blocks_s.append(sw[rows])
     blocks = TaskBlocks(blocks_X, blocks_y, blocks_s, np.ones(len(tasks)), shared=False)
+    blocks.stacked = Xf  # the Xs[t] are its consecutive slices
     return FitData(blocks, tasks, 1, classes)
 
 
