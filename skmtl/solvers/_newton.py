@@ -392,7 +392,13 @@ def _newton(datafit, alpha, penalty, W0, b0, tol, max_iter, verbose, SolverResul
             if predicted <= 1e-12 * abs(F) and inner_tol > 1e-12:
                 inner_tol = max(inner_tol * 1e-2, 1e-13)  # model solved too loosely
                 continue
-            ratio = (F - F1) / predicted if predicted > 0 else -np.inf
+            noise = 1e3 * _EPS * abs(F)
+            if abs(predicted) <= noise and abs(F - F1) <= noise:
+                # Both decreases are rounding: the model cannot be judged,
+                # and at this point full steps still close the gap.
+                ratio = 1.0
+            else:
+                ratio = (F - F1) / predicted if predicted > 0 else -np.inf
             if ratio > 0.75:
                 mu = mu / 4 if mu > 1e-6 else 0.0
             elif ratio < 0.25:
