@@ -1,7 +1,8 @@
-"""Per-task convergence monitoring and distillation: BENCHMARKS.md figure 8 (part 2).
+"""Per-task convergence monitoring and distillation: does monitoring save updates?
 
-Does stopping, freezing or distilling converged tasks (ALGORITHM.md section 6,
-``skmtl.TaskMonitor``) predict better than plain trace-norm MTL?  Measured on
+Does stopping, freezing or distilling converged tasks
+(``doc/user_guide/per_task_convergence.rst``, ``skmtl.TaskMonitor``) predict
+better than plain trace-norm MTL?  Measured on
 
 * School (139 tasks, 15,362 pupils) on its 10 standard 75/25 splits
   (``school_argyriou/school_{1..10}_indexes.mat``), features z-scored on the

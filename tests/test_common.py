@@ -9,7 +9,7 @@ The long format needs a task column.  The checks generate their own random
 float data, so with ``task_column=-1`` and ``handle_unknown_task='mean'`` every
 row becomes its own task and unseen tasks are predicted with the mean model:
 that works for the regressor.  It cannot work for the classifier: every
-one-row task has one class, which API.md makes an error.  The long-format
+one-row task has one class, which the estimators reject (an error).  The long-format
 classifier is therefore checked inside a pipeline whose first step appends a
 constant task column (one task, long format): the checks then exercise its
 long-format fit, ``classes_``, ``predict_proba`` and ``decision_function``.

@@ -7,7 +7,6 @@ on all the data.  :func:`alpha_max`, the smallest ``alpha`` whose solution is
 ``W = 0``, anchors the default grid.
 """
 
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +18,6 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
-from threadpoolctl import threadpool_limits
 
 from .._tasks import split_task_column
 from ..datafits._losses import LogisticLoss, SquaredLoss
@@ -27,6 +25,7 @@ from ..metrics import get_task_scorer, get_task_scorer_names
 from ..model_selection import TaskStratifiedKFold
 from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
+from ..utils._blas import single_blas_thread
 from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
@@ -152,92 +151,6 @@ def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer):
         est.set_params(alpha=alpha).fit(X_train, y_train, sample_weight=sw)
         scores[k] = scorer(est, X_test, y_test)
     return scores
-
-
-_CV_PARAMS = """
-    Parameters
-    ----------
-    alphas : int or array-like of shape (n_alphas,), default=20
-        An int: that many values of ``alpha`` on a geometric grid from
-        :func:`alpha_max` (computed on all the data) down to
-        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
-        order).
-    eps : float, default=1e-3
-        Length of the automatic grid: ``alpha_min / alpha_max``.
-    cv : int, cross-validation generator or iterable, default=5
-        How to split the data.  An int is a number of folds: in long format
-        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
-        (so the fit is deterministic), which keeps every task, and for a
-        classifier every class of a task, in every training fold; in the
-        shared design ``KFold`` (or
-        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
-        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
-        task labels are passed to the splitter as ``groups``, so group-aware
-        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
-    scoring : str, callable or None, default=None
-        The held-out score to maximize.  None: the estimator's ``score``
-        ({score}).  A scikit-learn scorer name, a callable
-        ``scorer(estimator, X, y)``, or in long format the name of a task
-        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
-        or ``'r2_macro'``), which reads the task column.
-    n_jobs : int, default=None
-        Number of folds fitted in parallel (threads).  None means 1 unless in a
-        :obj:`joblib.parallel_backend` context; -1 means all processors.
-    task_column : int, str or None, default=None
-        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
-        column of ``X`` (position or DataFrame name) that holds each row's task
-        label (long format).
-    fit_intercept : bool, default=True
-        Fit one unpenalized intercept per task.
-    loss_scaling : {{'mean', 'sum'}}, default='mean'
-        ``'mean'`` divides each task's loss by its total sample weight so every
-        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
-    max_iter : int, default=10000
-        Maximum number of solver iterations of every fit.
-    tol : float, default=1e-6
-        Tolerance on the certified relative duality gap of every fit.
-    handle_unknown_task : {{'error', 'mean'}}, default='error'
-        At predict time (and on held-out folds), a task not seen in fit raises,
-        or is predicted with the average task model.
-    verbose : int, default=0
-        Verbosity of the solver.
-    random_state : int, RandomState instance or None, default=None
-        Unused by the deterministic centralized solver; kept for a uniform API.
-        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
-"""
-
-_CV_ATTRIBUTES = """
-    Attributes
-    ----------
-    alpha_ : float
-        The chosen ``alpha``: the best mean held-out score (the largest such
-        ``alpha`` on ties).
-    alphas_ : ndarray of shape (n_alphas,)
-        The grid, in decreasing order.
-    cv_scores_ : ndarray of shape (n_folds, n_alphas)
-        Held-out score of every fold and ``alpha`` (greater is better).
-    mean_cv_scores_ : ndarray of shape (n_alphas,)
-        Mean of ``cv_scores_`` over the folds.
-    best_estimator_ : {estimator}
-        The model with ``alpha_`` refitted on all the data; its fitted
-        attributes are also set on this estimator.
-    coef_ : ndarray of shape (n_tasks, n_features)
-        One row of weights per task (of the refitted model).
-    intercept_ : ndarray of shape (n_tasks,)
-        Per-task intercepts.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
-    n_iter_ : int
-        Solver iterations of the refit.
-    dual_gap_ : float
-        Final certified relative duality gap of the refit.
-    objective_history_ : ndarray
-        Objective value at each convergence check of the refit.
-    n_features_in_ : int
-        Number of columns of X seen in fit (the task column included).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when X has string column names.
-"""
 
 
 class _TraceNormMTLCV(MTLBase):
@@ -381,11 +294,8 @@ class _TraceNormMTLCV(MTLBase):
         # Folds in parallel threads: one BLAS thread each, or the many small
         # BLAS calls of a fit wait on each other's worker threads.  The limit
         # is process-wide, so it is set once, here, around all the folds.
-        if effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1:
-            limit = threadpool_limits(limits=1, user_api="blas")
-        else:
-            limit = nullcontext()
-        with limit:
+        parallel_folds = effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1
+        with single_blas_thread(parallel_folds):
             scores = parallel(
                 delayed(_path_scores)(
                     estimator, X, y, sample_weight, train, test, alphas, scorer
@@ -408,12 +318,7 @@ class _TraceNormMTLCV(MTLBase):
         # The refitted model's fitted state (coef_, tasks_, classes_,
         # n_features_in_ and the private state predict needs) becomes this
         # estimator's; nothing is left over from an earlier fit.
-        for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
-            delattr(self, name)
-        refit_params = refit.get_params(deep=False)
-        for name, value in vars(refit).items():
-            if name not in refit_params:
-                setattr(self, name, value)
+        self._copy_fitted(refit)
         self.best_estimator_ = refit
         self.alpha_ = float(alphas[best])
         self.alphas_ = alphas
@@ -423,17 +328,104 @@ class _TraceNormMTLCV(MTLBase):
 
 
 class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
-    __doc__ = (
-        """Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLRegressor` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.
-"""
-        + _CV_PARAMS.format(score="R^2 of all rows")
-        + _CV_ATTRIBUTES.format(estimator="TraceNormMTLRegressor")
-        + """
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLRegressor`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the squared loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
+
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=20
+        An int: that many values of ``alpha`` on a geometric grid from
+        :func:`alpha_max` (computed on all the data) down to
+        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
+        order).
+    eps : float, default=1e-3
+        Length of the automatic grid: ``alpha_min / alpha_max``.
+    cv : int, cross-validation generator or iterable, default=5
+        How to split the data.  An int is a number of folds: in long format
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
+        (so the fit is deterministic), which keeps every task, and for a
+        classifier every class of a task, in every training fold; in the
+        shared design ``KFold`` (or
+        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
+        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
+        task labels are passed to the splitter as ``groups``, so group-aware
+        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
+    scoring : str, callable or None, default=None
+        The held-out score to maximize.  None: the estimator's ``score``
+        (R^2 of all rows).  A scikit-learn scorer name, a callable
+        ``scorer(estimator, X, y)``, or in long format the name of a task
+        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
+        or ``'r2_macro'``), which reads the task column.
+    n_jobs : int, default=None
+        Number of folds fitted in parallel (threads).  None means 1 unless in a
+        :obj:`joblib.parallel_backend` context; -1 means all processors.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) that holds each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight so every
+        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
+    max_iter : int, default=10000
+        Maximum number of solver iterations of every fit.
+    tol : float, default=1e-6
+        Tolerance on the certified relative duality gap of every fit.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time (and on held-out folds), a task not seen in fit raises,
+        or is predicted with the average task model.
+    verbose : int, default=0
+        Verbosity of the solver.
+    random_state : int, RandomState instance or None, default=None
+        Unused by the deterministic centralized solver; kept for a uniform API.
+        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen ``alpha``: the best mean held-out score (the largest such
+        ``alpha`` on ties).
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    cv_scores_ : ndarray of shape (n_folds, n_alphas)
+        Held-out score of every fold and ``alpha`` (greater is better).
+    mean_cv_scores_ : ndarray of shape (n_alphas,)
+        Mean of ``cv_scores_`` over the folds.
+    best_estimator_ : TraceNormMTLRegressor
+        The model with ``alpha_`` refitted on all the data; its fitted
+        attributes are also set on this estimator.
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task (of the refitted model).
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_iter_ : int
+        Solver iterations of the refit.
+    dual_gap_ : float
+        Final certified relative duality gap of the refit.
+    objective_history_ : ndarray
+        Objective value at each convergence check of the refit.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+
     See Also
     --------
     TraceNormMTLRegressor : The model at one ``alpha``.
@@ -454,8 +446,7 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     True
     >>> print(round(model.score(X, Y), 2))
     0.94
-"""
-    )
+    """
 
     _estimator_class = TraceNormMTLRegressor
 
@@ -483,17 +474,104 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
 
 
 class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
-    __doc__ = (
-        """Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLClassifier` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.  Every training fold needs both labels of every task.
-"""
-        + _CV_PARAMS.format(score="accuracy of all rows")
-        + _CV_ATTRIBUTES.format(estimator="TraceNormMTLClassifier")
-        + """    classes_ : ndarray or list of ndarray
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLClassifier`
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the logistic loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
+
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=20
+        An int: that many values of ``alpha`` on a geometric grid from
+        :func:`alpha_max` (computed on all the data) down to
+        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
+        order).
+    eps : float, default=1e-3
+        Length of the automatic grid: ``alpha_min / alpha_max``.
+    cv : int, cross-validation generator or iterable, default=5
+        How to split the data.  An int is a number of folds: in long format
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
+        (so the fit is deterministic), which keeps every task, and for a
+        classifier every class of a task, in every training fold; in the
+        shared design ``KFold`` (or
+        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
+        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
+        task labels are passed to the splitter as ``groups``, so group-aware
+        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
+    scoring : str, callable or None, default=None
+        The held-out score to maximize.  None: the estimator's ``score``
+        (accuracy of all rows).  A scikit-learn scorer name, a callable
+        ``scorer(estimator, X, y)``, or in long format the name of a task
+        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
+        or ``'r2_macro'``), which reads the task column.
+    n_jobs : int, default=None
+        Number of folds fitted in parallel (threads).  None means 1 unless in a
+        :obj:`joblib.parallel_backend` context; -1 means all processors.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) that holds each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight so every
+        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
+    max_iter : int, default=10000
+        Maximum number of solver iterations of every fit.
+    tol : float, default=1e-6
+        Tolerance on the certified relative duality gap of every fit.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time (and on held-out folds), a task not seen in fit raises,
+        or is predicted with the average task model.
+    verbose : int, default=0
+        Verbosity of the solver.
+    random_state : int, RandomState instance or None, default=None
+        Unused by the deterministic centralized solver; kept for a uniform API.
+        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen ``alpha``: the best mean held-out score (the largest such
+        ``alpha`` on ties).
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    cv_scores_ : ndarray of shape (n_folds, n_alphas)
+        Held-out score of every fold and ``alpha`` (greater is better).
+    mean_cv_scores_ : ndarray of shape (n_alphas,)
+        Mean of ``cv_scores_`` over the folds.
+    best_estimator_ : TraceNormMTLClassifier
+        The model with ``alpha_`` refitted on all the data; its fitted
+        attributes are also set on this estimator.
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task (of the refitted model).
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_iter_ : int
+        Solver iterations of the refit.
+    dual_gap_ : float
+        Final certified relative duality gap of the refit.
+    objective_history_ : ndarray
+        Objective value at each convergence check of the refit.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+    classes_ : ndarray or list of ndarray
         Every label seen in fit (long format); the two labels of the single
         task, or a list of them per task (shared design).
 
@@ -518,8 +596,7 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     array([0., 1., 2.])
     >>> print(clf.score(Xl, y) > 0.8)
     True
-"""
-    )
+    """
 
     _estimator_class = TraceNormMTLClassifier
 

@@ -62,17 +62,14 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-import contextlib
-import threading
-from typing import NamedTuple
-
 import numpy as np
 
 from ..penalties._base import make_penalty
+from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
+from ._result import SolverResult
 
 __all__ = [
-    "QuadraticResult",
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
@@ -92,79 +89,24 @@ _NUC_RTOL = 1e-6
 # [1/b^2, b^2], by the factor sqrt(ratio) clipped to [1/m, m].
 _BALANCE = 1.5
 _MAX_FACTOR = 10.0
-# Problems whose matrices are all at most this size run with one BLAS thread.
-_SMALL = 512
-_CONTROLLER = None
-_LIMITER = None
-_LIMIT_DEPTH = 0
-_LIMIT_LOCK = threading.Lock()
+# Small problems run with one BLAS thread (see skmtl.utils._blas).
+_SMALL = SMALL
+_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
-@contextlib.contextmanager
-def _single_blas_thread(small):
-    """Limit BLAS to one thread while a small problem is solved.
-
-    The iteration is a long sequence of small BLAS/LAPACK calls. With a
-    multi-threaded OpenBLAS, each of them may wake a worker thread; when the
-    other cores are busy, waiting for it costs a scheduler time slice per call
-    (measured: ``eigh`` of a 28 x 28 matrix took 5 ms instead of 70 us on a
-    loaded 2-core machine, which made a School solve 50 times slower). The
-    limit is process-wide (that is how BLAS works); concurrent solves share one
-    limit through a counter, and the last one to finish restores the original.
-    """
-    global _CONTROLLER, _LIMITER, _LIMIT_DEPTH
-    if not small:
-        yield
-        return
-    with _LIMIT_LOCK:
-        if _LIMIT_DEPTH == 0:
-            try:
-                if _CONTROLLER is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _CONTROLLER = ThreadpoolController()
-                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
-            except Exception:  # pragma: no cover - threadpoolctl missing or failing
-                _LIMITER = None
-        _LIMIT_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_DEPTH -= 1
-            if _LIMIT_DEPTH == 0 and _LIMITER is not None:
-                _LIMITER.restore_original_limits()
-                _LIMITER = None
-
-
-class QuadraticResult(NamedTuple):
-    """What :func:`solve_quadratic` returns.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_tasks)
-        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
-        its rank is exact).
-    objective_history : ndarray of shape (n_iter + 1,)
-        The objective ``F`` at the starting point and after every iteration.
-    n_iter : int
-        Number of ADMM iterations (0 when the start is already certified, for
-        ``alpha >= alpha_max`` and for ``alpha == 0``).
-    gap : float
-        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
-    converged : bool
-        Whether ``gap <= tol``.
-    rho : float
-        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
-        problem (a regularization path). NaN when ADMM did not run.
-    """
-
-    W: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
-    rho: float
+def _result(W, history, n_iter, gap, converged, rho):
+    """The :class:`SolverResult` of :func:`solve_quadratic` (no intercepts)."""
+    converged = bool(converged)
+    return SolverResult(
+        W,
+        None,
+        np.asarray(history),
+        n_iter,
+        float(gap),
+        converged,
+        "converged" if converged else "max_iter",
+        {"rho": rho},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -403,7 +345,7 @@ def quadratic_eigh(H):
     ((3, 2), (3, 2, 2))
     """
     H = np.asarray(H, dtype=np.float64)
-    with _single_blas_thread(H.shape[-1] <= _SMALL):
+    with single_blas_thread(H.shape[-1] <= _SMALL):
         return np.linalg.eigh(H)
 
 
@@ -494,8 +436,15 @@ def solve_quadratic(
 
     Returns
     -------
-    QuadraticResult
-        ``(W, objective_history, n_iter, gap, converged, rho)``.
+    SolverResult
+        ``W`` (for ``0 < alpha < alpha_max`` the last SVT iterate, so its rank
+        is exact), ``b=None``, ``objective_history`` (the objective at the
+        starting point and after every iteration), ``n_iter`` (0 when the
+        start is already certified: ``alpha >= alpha_max`` or ``alpha == 0``),
+        ``gap`` (``max(P - D, 0) / max(P, tiny)``), ``converged``
+        (``gap <= tol``), ``stop_reason`` and ``info={'rho': rho}``: the
+        final ADMM penalty, to pass back as ``rho`` to warm-start a nearby
+        problem (a regularization path); NaN when ADMM did not run.
 
     Raises
     ------
@@ -519,7 +468,7 @@ def solve_quadratic(
     fixed ``rho``).
 
     The problem sizes that fit (``d <= 512``) are solved with BLAS limited to
-    one thread (see ``_single_blas_thread``).
+    one thread (see :func:`skmtl.utils._blas.single_blas_thread`).
 
     Examples
     --------
@@ -546,7 +495,7 @@ def solve_quadratic(
         raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
     if W0 is not None:
         W0 = _check_start(W0, (d, T))
-    with _single_blas_thread(d <= _SMALL):
+    with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
             Q,
@@ -654,7 +603,7 @@ def _zero_solution(H, Q, c, alpha, tol, penalty):
     _, _, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha, penalty=penalty)
     rel = _relative(gap, P0, csum)
     nan = float("nan")
-    return QuadraticResult(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
+    return _result(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
 
 
 def _least_squares_solution(eig, qe, c, tol):
@@ -666,7 +615,7 @@ def _least_squares_solution(eig, qe, c, tol):
     P = 0.5 * _fit_terms(eig.lam, qe, csum, We)[0]
     rel = _relative(P - _least_squares_dual(eig, qe, c), P, csum)
     W = np.ascontiguousarray(W.T)
-    return QuadraticResult(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
+    return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
 
 
 class _GramSpace:
@@ -789,4 +738,4 @@ def run_admm(space, rho, tol, max_iter, check_every, verbose):
             "semi-definite and that (H, Q) come from the same data."
         )
     history = np.asarray(history)
-    return QuadraticResult(Z, history, it, float(gap), bool(converged), float(rho))
+    return _result(Z, history, it, float(gap), bool(converged), float(rho))

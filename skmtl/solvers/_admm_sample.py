@@ -26,13 +26,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits._linalg import centered_kernel, row_margins
+from ..utils._blas import single_blas_thread
 from ._admm import (
     _RANK_RTOL,
     _SMALL,
-    QuadraticResult,
     _dual_value,
     _relative,
-    _single_blas_thread,
+    _result,
     _svt,
     run_admm,
 )
@@ -227,7 +227,7 @@ def _closed_form(ops, qT, csum, alpha, a_max, tol):
         P = 0.5 * float(np.vdot(proj - ops.yd, proj - ops.yd))
         D = 0.5 * (csum - float(np.vdot(proj, proj)))  # the optimal value
     rel = _relative(P - D, P, csum)
-    return QuadraticResult(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
+    return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
 
 
 def solve_sample(
@@ -259,7 +259,7 @@ def solve_sample(
         if shared
         else max(X.shape[0] for X in datafit.blocks.Xs)
     )
-    with _single_blas_thread(m <= _SMALL):
+    with single_blas_thread(m <= _SMALL):
         ops = _SharedDesign(datafit) if shared else _StackedTasks(datafit)
         a_max = penalty.dual_norm(Q) if Q.size else 0.0
         if alpha >= a_max or alpha == 0.0:
