@@ -147,3 +147,148 @@ def test_choose_form_follows_the_costs():
     assert choose_form([100] * 1000, 200, 100 * 1000 * 200) == "sample"
     # Very wide, very sparse, long tasks: first-order on the data.
     assert choose_form([1000] * 20, 20_000, 20 * 1000 * 100) == "data"
+
+
+# The forms of the squared loss --------------------------------------------------
+
+
+def _blocks(sizes, d, *, sparse=False, shared=False, seed=0):
+    from skmtl.datafits._losses import TaskBlocks
+
+    rng = np.random.default_rng(seed)
+    T = len(sizes)
+    W = rng.normal(size=(d, 2)) @ rng.normal(size=(2, T))
+
+    def design(n):
+        X = rng.normal(size=(n, d)) + 1.0
+        X[rng.random(X.shape) < 0.6] = 0.0
+        return sp.csr_matrix(X) if sparse else X
+
+    if shared:
+        X, s = design(sizes[0]), rng.uniform(0.5, 2.0, sizes[0])
+        ys = [
+            np.asarray(X @ W[:, t]).ravel() + rng.normal(size=sizes[0]) + 3
+            for t in range(T)
+        ]
+        return TaskBlocks([X] * T, ys, [s] * T, np.full(T, s.sum()), shared=True)
+    Xs = [design(n) for n in sizes]
+    ys = [
+        np.asarray(X @ W[:, t]).ravel() + rng.normal(size=X.shape[0]) + 2
+        for t, X in enumerate(Xs)
+    ]
+    ss = [rng.uniform(0.5, 2.0, n) for n in sizes]
+    return TaskBlocks(Xs, ys, ss, np.array([s.sum() for s in ss]))
+
+
+def _optimum(blocks, form, alpha_ratio, fit_intercept, tol=1e-12):
+    from skmtl.datafits._losses import SquaredLoss
+    from skmtl.penalties import TraceNorm
+    from skmtl.solvers._fista import solve
+    from skmtl.solvers._gaps import alpha_max
+
+    df = SquaredLoss(blocks, fit_intercept=fit_intercept, form=form)
+    alpha = alpha_ratio * alpha_max(df, TraceNorm())
+    res = solve(df, alpha, tol=tol, max_iter=50_000)
+    assert res.converged
+    objective = df.value(res.W) + alpha * np.linalg.svd(res.W, compute_uv=False).sum()
+    return res.W, objective, df
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize(
+    "sizes, d, sparse, shared",
+    [
+        ([10, 12, 8, 15, 9], 30, False, False),  # n_t < d, unequal sizes
+        ([10] * 5, 30, False, False),  # equal sizes: the batched path
+        ([10, 12, 8, 15, 9], 30, True, False),
+        ([25], 40, False, True),  # shared design, one kernel
+        ([25], 40, True, True),
+        ([40, 35, 50], 6, False, False),  # n_t > d
+    ],
+)
+def test_every_form_reaches_the_same_optimum(sizes, d, sparse, shared, fit_intercept):
+    n_tasks = 5 if shared else len(sizes)
+    blocks = _blocks(
+        sizes * n_tasks if shared else sizes, d, sparse=sparse, shared=shared
+    )
+    W_g, P_g, _ = _optimum(blocks, "gram", 0.2, fit_intercept)
+    W_s, P_s, df = _optimum(blocks, "sample", 0.2, fit_intercept)
+    assert df.form == "sample"
+    assert abs(P_s - P_g) <= 1e-8 * abs(P_g)
+    assert_allclose(W_s, W_g, rtol=1e-6, atol=1e-6 * np.abs(W_g).max())
+    W_d, P_d, _ = _optimum(blocks, "data", 0.2, fit_intercept, tol=1e-10)
+    assert abs(P_d - P_g) <= 1e-8 * abs(P_g)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_sample_form_least_squares_and_zero_solution(shared):
+    blocks = _blocks([12] * 4 if shared else [12, 9, 14, 11], 20, shared=shared)
+    from skmtl.datafits._losses import SquaredLoss
+    from skmtl.solvers._admm import solve_squared
+
+    df = SquaredLoss(blocks, form="sample")
+    res = solve_squared(df, 0.0, tol=1e-10)
+    assert res.converged and res.n_iter == 0
+    # n_t < d: every task is interpolated exactly by the minimum-norm solution.
+    assert df.value(res.W) <= 1e-20 * (1.0 + df.value(np.zeros_like(res.W)))
+    assert_allclose(
+        res.W, solve_squared(SquaredLoss(blocks, form="gram"), 0.0).W, atol=1e-8
+    )
+    Q, _ = df.linear_terms()
+    big = 2.0 * np.linalg.norm(Q, 2)
+    res = solve_squared(df, big)
+    assert res.converged and not np.any(res.W)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_squared_task_prox_woodbury_sparse(sparse):
+    from skmtl.datafits._losses import SquaredLoss
+
+    blocks = _blocks([8, 11], 25, sparse=sparse)
+    dense = _blocks([8, 11], 25, sparse=False)
+    df, ref = SquaredLoss(blocks, form="data"), SquaredLoss(dense, form="gram")
+    x = np.random.default_rng(5).normal(size=25)
+    for t in range(2):
+        w, _ = df.task_prox(t, x, step_size=0.3)
+        assert_allclose(w, ref.task_prox(t, x, step_size=0.3)[0], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("free", [False, True])
+@pytest.mark.parametrize("shape", [(10, 30), (40, 6)])
+def test_logistic_task_prox_sparse_equals_dense(free, shape):
+    from skmtl.datafits._losses import LogisticLoss, TaskBlocks
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=shape) * (rng.random(shape) < 0.5)
+    y = np.where(rng.random(shape[0]) < 0.5, -1.0, 1.0)
+    s = rng.uniform(0.5, 2.0, shape[0])
+    x, xb = rng.normal(size=shape[1]), 0.3
+    out = []
+    for Xin in (X, sp.csr_matrix(X)):
+        blocks = TaskBlocks([Xin], [y], [s], np.array([s.sum()]))
+        df = LogisticLoss(blocks, fit_intercept=free)
+        w, b = df.task_prox(0, x, xb, step_size=2.0)
+        # Optimality: gradient of the loss + (w - x) / step = 0.
+        g, gb = df.task_gradient(0, w, b)
+        assert_allclose(g + (w - x) / 2.0, 0.0, atol=1e-9)
+        if free:
+            assert abs(gb + (b - xb) / 2.0) <= 1e-9
+        out.append(w)
+    assert_allclose(out[0], out[1], rtol=1e-10, atol=1e-12)
+
+
+def test_long_format_estimator_dense_equals_csr():
+    rng = np.random.default_rng(7)
+    T, n_t, d = 4, 12, 30  # n_t < d: the sample-space form
+    X = rng.normal(size=(T * n_t, d)) * (rng.random((T * n_t, d)) < 0.3)
+    tasks = np.repeat(np.arange(T), n_t)
+    y = X @ rng.normal(size=d) + rng.normal(size=T * n_t)
+    w = rng.uniform(0.5, 2.0, T * n_t)
+    Xl = np.column_stack([X, tasks])
+    fits = [
+        TraceNormMTLRegressor(alpha=0.05, task_column=-1, tol=1e-10).fit(Xin, y, w)
+        for Xin in (Xl, sp.csr_matrix(Xl))
+    ]
+    assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(fits[0].intercept_, fits[1].intercept_, rtol=1e-7, atol=1e-9)
+    assert_allclose(fits[0].predict(Xl), fits[1].predict(sp.csr_matrix(Xl)), rtol=1e-9)

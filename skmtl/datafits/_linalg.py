@@ -218,13 +218,12 @@ def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
     gram_setup = float(np.sum(n_rows * (dens * d) * d)) + n_mats * EIGH_FACTOR * d**3
     gram_iter = 4.0 * T * d * d
     sample_setup = float(np.sum(n_rows**2 * dens * d + EIGH_FACTOR * n_rows**3))
-    sample_iter = 6.0 * nnz + 4.0 * float(np.sum(n**2))
+    # The sample-space solver pads every task to max_t n_t rows.
+    padded = float(n_rows.size * n_rows.max() ** 2)
+    sample_iter = 6.0 * nnz + 4.0 * (n.max() ** 2 * (T if not shared else 1.0))
     costs = {
         "gram": (gram_setup + ADMM_ITERS * gram_iter, 2.0 * n_mats * d * d * itemsize),
-        "sample": (
-            sample_setup + ADMM_ITERS * sample_iter,
-            2.0 * float(np.sum(n_rows**2)) * itemsize,
-        ),
+        "sample": (sample_setup + ADMM_ITERS * sample_iter, 2.0 * padded * itemsize),
         "data": (FISTA_ITERS * 4.0 * nnz, 4.0 * d * T * itemsize),
     }
     return costs

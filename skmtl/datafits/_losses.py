@@ -55,6 +55,9 @@ class TaskBlocks:
     sample_weights: list
     scales: np.ndarray
     shared: bool = False
+    # Long format: the validated rows in task order, of which the Xs[t] are
+    # consecutive slices (lets solvers handle all tasks in one pass).
+    stacked: object = None
 
     @property
     def n_tasks(self):

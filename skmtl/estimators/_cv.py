@@ -7,7 +7,6 @@ on all the data.  :func:`alpha_max`, the smallest ``alpha`` whose solution is
 ``W = 0``, anchors the default grid.
 """
 
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +18,6 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
-from threadpoolctl import threadpool_limits
 
 from .._tasks import split_task_column
 from ..datafits._losses import LogisticLoss, SquaredLoss
@@ -27,6 +25,7 @@ from ..metrics import get_task_scorer, get_task_scorer_names
 from ..model_selection import TaskStratifiedKFold
 from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
+from ..utils._blas import single_blas_thread
 from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
@@ -295,11 +294,8 @@ class _TraceNormMTLCV(MTLBase):
         # Folds in parallel threads: one BLAS thread each, or the many small
         # BLAS calls of a fit wait on each other's worker threads.  The limit
         # is process-wide, so it is set once, here, around all the folds.
-        if effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1:
-            limit = threadpool_limits(limits=1, user_api="blas")
-        else:
-            limit = nullcontext()
-        with limit:
+        parallel_folds = effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1
+        with single_blas_thread(parallel_folds):
             scores = parallel(
                 delayed(_path_scores)(
                     estimator, X, y, sample_weight, train, test, alphas, scorer

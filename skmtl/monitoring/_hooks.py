@@ -26,8 +26,8 @@ import numpy as np
 from .._tasks import split_task_column
 from ..datafits._losses import SquaredLoss
 from ..penalties._base import make_penalty
-from ..solvers._admm import _SMALL, _single_blas_thread
 from ..solvers._fista import alpha_max, fista
+from ..utils._blas import SMALL, single_blas_thread
 from ..utils._validation import _check_features, _check_long_layout, _check_long_y
 from ._monitor import (
     ConvergenceDetector,
@@ -260,7 +260,7 @@ def fit_centralized(
             return True
         return False
 
-    with _single_blas_thread(min(d, T) <= _SMALL):
+    with single_blas_thread(min(d, T) <= SMALL):
         res = fista(
             datafit,
             alpha,

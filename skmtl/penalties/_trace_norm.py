@@ -415,6 +415,14 @@ class TraceNormProx:
         Number of :meth:`set_column` calls after which the next :meth:`refresh`
         recomputes the Gram exactly from ``V``. None means ``max(T, 50)``, which
         keeps the amortized cost of the recompute at that of the updates.
+    state : ProxState, 'auto' or None, default='auto'
+        Warm start of the certified low-rank prox
+        (:mod:`skmtl.penalties._lowrank`), tried at each :meth:`refresh` before
+        the Gram route: after a few column changes the previous right singular
+        vectors are nearly invariant, so a refresh costs a few products with
+        ``V`` instead of an ``eigh`` of the Gram. 'auto' creates a fresh
+        :class:`ProxState` (which declines matrices with ``min(d, T) < 128``,
+        so small problems keep the exact route bit for bit); None disables it.
 
     Attributes
     ----------
@@ -452,8 +460,15 @@ class TraceNormProx:
     ((6,), 1)
     """
 
-    def __init__(self, V, threshold, *, recompute_every=None):
+    def __init__(self, V, threshold, *, recompute_every=None, state="auto"):
         V64, _ = _check_matrix(V)
+        if isinstance(state, str) and state == "auto":
+            state = ProxState()
+        if state is not None and not isinstance(state, ProxState):
+            raise ValueError(
+                f"state must be 'auto', None or a ProxState; got {state!r}."
+            )
+        self.state = state
         _check_finite(V64)
         self._V = np.array(V64, dtype=np.float64, order="F", copy=True)
         self._threshold = _check_threshold(threshold)
@@ -620,6 +635,12 @@ class TraceNormProx:
             P, rank = V.copy(), _numerical_rank(V)
         elif th * th >= self._total_sq:  # ||V||_F <= theta: everything vanishes
             P, rank = np.zeros(V.shape), 0
+        elif (
+            self._eig is None
+            and self.state is not None
+            and (lowrank := lowrank_svt(V, th, self.state)) is not None
+        ):
+            P, rank = lowrank  # certified; the Gram stays lazily out of date
         else:
             if self._eig is None:
                 if self._gram_needs_recompute():
@@ -633,6 +654,8 @@ class TraceNormProx:
                 P, s_k = _svt_svd(V, th)
             else:
                 P, s_k = _svt_from_eigh(V, lam, vecs, th, self._tasks_side)
+                if self.state is not None and min(V.shape) >= self.state.min_size:
+                    _record_eigh(self.state, V, lam, vecs, len(s_k), self._tasks_side)
             rank = len(s_k)
         P.flags.writeable = False
         self.P, self.rank = P, rank

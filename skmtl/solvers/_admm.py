@@ -62,12 +62,10 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-import contextlib
-import threading
-
 import numpy as np
 
 from ..penalties._base import make_penalty
+from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
 from ._result import SolverResult
 
@@ -75,6 +73,7 @@ __all__ = [
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
+    "solve_squared",
 ]
 
 _TINY = np.finfo(np.float64).tiny
@@ -90,49 +89,9 @@ _NUC_RTOL = 1e-6
 # [1/b^2, b^2], by the factor sqrt(ratio) clipped to [1/m, m].
 _BALANCE = 1.5
 _MAX_FACTOR = 10.0
-# Problems whose matrices are all at most this size run with one BLAS thread.
-_SMALL = 512
-_CONTROLLER = None
-_LIMITER = None
-_LIMIT_DEPTH = 0
-_LIMIT_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _single_blas_thread(small):
-    """Limit BLAS to one thread while a small problem is solved.
-
-    The iteration is a long sequence of small BLAS/LAPACK calls. With a
-    multi-threaded OpenBLAS, each of them may wake a worker thread; when the
-    other cores are busy, waiting for it costs a scheduler time slice per call
-    (measured: ``eigh`` of a 28 x 28 matrix took 5 ms instead of 70 us on a
-    loaded 2-core machine, which made a School solve 50 times slower). The
-    limit is process-wide (that is how BLAS works); concurrent solves share one
-    limit through a counter, and the last one to finish restores the original.
-    """
-    global _CONTROLLER, _LIMITER, _LIMIT_DEPTH
-    if not small:
-        yield
-        return
-    with _LIMIT_LOCK:
-        if _LIMIT_DEPTH == 0:
-            try:
-                if _CONTROLLER is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _CONTROLLER = ThreadpoolController()
-                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
-            except Exception:  # pragma: no cover - threadpoolctl missing or failing
-                _LIMITER = None
-        _LIMIT_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_DEPTH -= 1
-            if _LIMIT_DEPTH == 0 and _LIMITER is not None:
-                _LIMITER.restore_original_limits()
-                _LIMITER = None
+# Small problems run with one BLAS thread (see skmtl.utils._blas).
+_SMALL = SMALL
+_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
 def _result(W, history, n_iter, gap, converged, rho):
@@ -386,7 +345,7 @@ def quadratic_eigh(H):
     ((3, 2), (3, 2, 2))
     """
     H = np.asarray(H, dtype=np.float64)
-    with _single_blas_thread(H.shape[-1] <= _SMALL):
+    with single_blas_thread(H.shape[-1] <= _SMALL):
         return np.linalg.eigh(H)
 
 
@@ -509,7 +468,7 @@ def solve_quadratic(
     fixed ``rho``).
 
     The problem sizes that fit (``d <= 512``) are solved with BLAS limited to
-    one thread (see ``_single_blas_thread``).
+    one thread (see :func:`skmtl.utils._blas.single_blas_thread`).
 
     Examples
     --------
@@ -535,12 +494,8 @@ def solve_quadratic(
     if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
         raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
     if W0 is not None:
-        W0 = np.asarray(W0, dtype=np.float64)
-        if W0.shape != (d, T):
-            raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
-        if not np.all(np.isfinite(W0)):
-            raise ValueError("W0 must not contain NaN or infinity.")
-    with _single_blas_thread(d <= _SMALL):
+        W0 = _check_start(W0, (d, T))
+    with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
             Q,
@@ -556,6 +511,53 @@ def solve_quadratic(
             verbose=verbose,
             penalty=make_penalty(penalty),
         )
+
+
+def solve_squared(
+    datafit, alpha, *, penalty=None, W0=None, tol=1e-6, max_iter=10_000, verbose=0
+):
+    """ADMM with exact per-task solves on a squared-loss data-fit, in its form.
+
+    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``;
+    ``"sample"``: :func:`~skmtl.solvers._admm_sample.solve_sample` (Woodbury,
+    n_t x n_t kernels). Both minimize the same objective with the same
+    certificate; the data-fit chose its form by estimated cost
+    (:func:`skmtl.datafits._linalg.choose_form`).
+    """
+    if datafit.form == "sample":
+        from ._admm_sample import solve_sample
+
+        if W0 is not None:
+            W0 = _check_start(W0, (datafit.n_features, datafit.n_tasks))
+        return solve_sample(
+            datafit,
+            _check_alpha(alpha),
+            penalty=make_penalty(penalty),
+            W0=W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            verbose=verbose,
+        )
+    return solve_quadratic(
+        datafit.H,
+        datafit.Q,
+        datafit.c,
+        alpha,
+        penalty=penalty,
+        W0=W0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+    )
+
+
+def _check_start(W0, shape):
+    W0 = np.asarray(W0, dtype=np.float64)
+    if W0.shape != shape:
+        raise ValueError(f"W0 must have shape {shape}; got {W0.shape}.")
+    if not np.all(np.isfinite(W0)):
+        raise ValueError("W0 must not contain NaN or infinity.")
+    return W0
 
 
 def _solve(
