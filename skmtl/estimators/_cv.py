@@ -400,7 +400,7 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     data.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`TraceNormMTLRegressor`
+    :class:`TraceNormMTLRegressor`,
 
     .. math::
 
@@ -550,7 +550,7 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     data.  Every training fold needs both labels of every task.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`TraceNormMTLClassifier`
+    :class:`TraceNormMTLClassifier`,
 
     .. math::
 
