@@ -349,6 +349,13 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         'distill' it trains on distillation targets and is activated less
         often (``distill_period``; local backends only, not 'dask').
         See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+    task_timeout : float or None, default=60.0
+        Seconds one task step (with a user's ``delay`` callable) may take.
+        Threading backend: the fit stops with a ``TimeoutError`` naming the
+        task; Dask: the task's node is re-created on another worker, and the
+        fit fails within about this time when no worker is left.  A user's
+        delay callable that blocks longer stops the fit on any backend.  None
+        waits forever.  Ignored for a Backend instance (set its own).
 
     Attributes
     ----------
@@ -515,6 +522,13 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         'distill' it trains on distillation targets and is activated less
         often (``distill_period``; local backends only, not 'dask').
         See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+    task_timeout : float or None, default=60.0
+        Seconds one task step (with a user's ``delay`` callable) may take.
+        Threading backend: the fit stops with a ``TimeoutError`` naming the
+        task; Dask: the task's node is re-created on another worker, and the
+        fit fails within about this time when no worker is left.  A user's
+        delay callable that blocks longer stops the fit on any backend.  None
+        waits forever.  Ignored for a Backend instance (set its own).
 
     Attributes
     ----------
