@@ -609,7 +609,7 @@ class L21MTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     The automatic grid starts at :func:`alpha_max` with ``penalty='l21'``.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`L21MTLRegressor`
+    :class:`L21MTLRegressor`,
 
     .. math::
 
@@ -752,7 +752,7 @@ class L21MTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     Every training fold needs both labels of every task.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`L21MTLClassifier`
+    :class:`L21MTLClassifier`,
 
     .. math::
 
