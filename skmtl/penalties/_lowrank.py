@@ -56,8 +56,12 @@ Two conditions are therefore checked:
    certainly missed.
 
 When a check fails the block grows (``k <- 2 k``); once ``k`` exceeds
-``max_fraction * min(d, T)`` the low-rank route gives up and the exact prox is
-used (:func:`skmtl.penalties._trace_norm.prox_trace_norm` does that).  Only
+``max_fraction * min(d, T)``, or the work exceeds that of an exact prox
+(counted as ``2 d T m + 20 m^3`` flops, ``m = min(d, T)``), the low-rank route gives up
+and the exact prox is used
+(:func:`skmtl.penalties._trace_norm.prox_trace_norm` does that); after such a
+failure the route is skipped for the next 1, 2, 4, ..., 32 calls (reset by a
+success), and the block that certified last is the next call's first size.  Only
 ``numpy.linalg`` is used, as in the exact prox (it releases the GIL).
 """
 
@@ -152,6 +156,9 @@ class ProxState:
         self.basis = None
         self.rank = None
         self.shape = None
+        self._good_k = self._good_shape = None
+        self._skip, self._skip_next = 0, 1
+        self._budget = self._spent = 0.0
         self.n_calls = 0
         self.n_lowrank = 0
         self.n_exact = 0
@@ -247,7 +254,13 @@ def _attempt(V, theta, k, state, start):
         Q = start[:, :k]
     Q = _orth(Q)
     info = state.last_info
+    failed_probes = 0
+    it_flops = 4.0 * d * T * k + 6.0 * (d + T) * k * k
+    probe_flops = 4.0 * d * T * state.n_probes
     for _ in range(state.max_iter):
+        if state._spent + it_flops > state._budget:
+            return "budget", None
+        state._spent += it_flops
         B = V @ Q
         Ub, S, Wt = np.linalg.svd(B, full_matrices=False)
         Z = V.T @ Ub
@@ -265,6 +278,7 @@ def _attempt(V, theta, k, state, start):
             j = int(np.searchsorted(cum, tol_abs, side="right"))
             j = max(j, r)
             upper, lower, q = _probe_bound(V, Ub[:, :j], X[:, :j], theta, state)
+            state._spent += q * probe_flops
             info.update(
                 residual=float(cum[j - 1]) / s_max if j else 0.0,
                 deflated=j,
@@ -278,6 +292,12 @@ def _attempt(V, theta, k, state, start):
             if lower > theta:
                 state.n_missed += 1
                 return "grow", None
+            # The deflated norm is too close to the threshold for the bound:
+            # more iterations help only by converging more triplets, which a
+            # larger block does faster.
+            failed_probes += 1
+            if failed_probes > 2:
+                return "stall", None
         Q = _orth(Z)
     return "stall", None
 
@@ -313,12 +333,26 @@ def lowrank_svt(V, theta, state):
         if state.basis is not None and state.shape == V.shape and state.rank is not None
         else None
     )
+    if state._skip > 0:  # the route failed recently: exact for a few calls
+        state._skip -= 1
+        state.last_info["reason"] = "skipped after a failure"
+        return None
     prev_rank = state.rank if warm is not None else None
     if prev_rank is None:
         k = 2 * state.oversampling
     else:
         k = prev_rank + state.oversampling
+        if state._good_k is not None and state._good_shape == V.shape:
+            k = max(k, state._good_k)  # the block that certified last time
+    d, T = V.shape
     k_max = int(state.max_fraction * m)
+    # Give up once the work exceeds the exact prox's (Gram + eigh: about
+    # 2 d T m + 20 m^3 flops of matrix products, eigh counted at the speed of
+    # a product, as measured at m = 1000): a failed attempt then costs at most
+    # two exact proxes, and the skipping below amortizes repeated failures.
+    state._budget = 2.0 * d * T * m + 20.0 * m**3
+    state._spent = 0.0
+    status = None
     while k <= k_max:
         status, payload = _attempt(V, theta, k, state, warm)
         state.last_info["k"] = k
@@ -326,10 +360,19 @@ def lowrank_svt(V, theta, state):
             P, r, X = payload
             state.n_lowrank += 1
             state._remember(V.shape, X, r)
+            state._good_k, state._good_shape = k, V.shape
+            state._skip_next = 1
             state.last_info["rank"] = r
             return P, r
         state.n_backoffs += 1
         state.last_info.setdefault("backoffs", []).append((k, status))
+        if status == "budget":
+            break
         k *= 2
-    state.last_info["reason"] = "block too large"
+    reason = "work budget" if status == "budget" else "block too large"
+    state.last_info["reason"] = reason
+    # Skip the route for the next 1, 2, 4, ... 32 calls after consecutive failures.
+    state._skip = state._skip_next
+    state._skip_next = min(2 * state._skip_next, 32)
+    state._good_k = None
     return None
