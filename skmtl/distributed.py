@@ -141,6 +141,7 @@ def _resolve_backend(estimator, client):
     return DaskBackend(
         client=estimator.client if client is None else client,
         n_jobs=estimator.n_jobs,
+        reply_timeout=getattr(estimator, "task_timeout", 60.0),
     )
 
 

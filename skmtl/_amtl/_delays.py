@@ -186,15 +186,19 @@ class DelaySource:
         self.in_worker = bool(getattr(backend, "samples_delays", False))
         self.timeout = getattr(backend, "task_timeout", None)
         self._guard = None
+        self._stuck = []  # guards left in a callable that timed out
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        guard, self._guard = self._guard, None
+        guard, stuck = self._guard, self._stuck
+        self._guard, self._stuck = None, []
+        for g in stuck:  # each exits when its blocked callable returns
+            g.requests.put(None)
         if guard is not None:
             guard.requests.put(None)
-            guard.join(timeout=1.0)  # it only lingers in a blocked callable
+            guard.join(timeout=1.0)
         return False
 
     def __call__(self, t):
@@ -210,7 +214,8 @@ class DelaySource:
         try:
             ok, value = self._guard.answers.get(timeout=self.timeout)
         except queue.Empty:
-            self._guard = None  # stuck in user code: a fresh one if ever needed
+            self._stuck.append(self._guard)  # stuck in user code
+            self._guard = None
             raise TimeoutError(
                 f"The delay callable did not return within task_timeout="
                 f"{self.timeout} s for task {t}; the fit is stopped."

@@ -9,6 +9,7 @@ from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_am
 from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
+from ..utils._validation import guard_divergence
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 
 
@@ -58,11 +59,12 @@ class _AsyncMTL(MTLBase):
         "max_time": [None, Interval(Real, 0, None, closed="neither")],
         "client": "no_validation",
         "task_monitor": [None, TaskMonitor],
+        "task_timeout": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
         self,
-        alpha=0.1,
+        alpha=0.05,
         *,
         task_column=None,
         fit_intercept=True,
@@ -85,6 +87,7 @@ class _AsyncMTL(MTLBase):
         random_state=None,
         client=None,
         task_monitor=None,
+        task_timeout=60.0,
     ):
         self.alpha = alpha
         self.task_column = task_column
@@ -108,6 +111,7 @@ class _AsyncMTL(MTLBase):
         self.random_state = random_state
         self.client = client
         self.task_monitor = task_monitor
+        self.task_timeout = task_timeout
 
     def _solve(self, datafit, W0, b0, monitor=None):
         penalty = self._penalty()
@@ -122,7 +126,12 @@ class _AsyncMTL(MTLBase):
                     "policy='freeze' or 'snapshot' with backend='dask'."
                 )
             hook = AMTLMonitorHook(monitor, datafit)
-        backend = make_backend(self.backend, n_jobs=self.n_jobs, client=self.client)
+        backend = make_backend(
+            self.backend,
+            n_jobs=self.n_jobs,
+            client=self.client,
+            task_timeout=self.task_timeout,
+        )
         if backend is self.backend:
             # A Backend instance is a parameter: run a (shallow: it may hold a
             # client) copy, so that fit neither mutates it nor leaves queues or
@@ -138,7 +147,7 @@ class _AsyncMTL(MTLBase):
                 self.step_size, datafit, self.alpha, self.splitting, penalty
             )
             V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = run_amtl(
+        result = guard_divergence(self, run_amtl)(
             datafit,
             self.alpha,
             backend,
@@ -232,7 +241,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
@@ -310,6 +319,13 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         'distill' it trains on distillation targets and is activated less
         often (``distill_period``; local backends only, not 'dask').
         See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+    task_timeout : float or None, default=60.0
+        Seconds one task step (with a user's ``delay`` callable) may take.
+        Threading backend: the fit stops with a ``TimeoutError`` naming the
+        task; Dask: the task's node is re-created on another worker, and the
+        fit fails within about this time when no worker is left.  A user's
+        delay callable that blocks longer stops the fit on any backend.  None
+        waits forever.  Ignored for a Backend instance (set its own).
 
     Attributes
     ----------
@@ -357,6 +373,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     TraceNormMTLRegressor : The same model, solved centrally.
     AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
 
+from ..utils._validation import guard_divergence
     Examples
     --------
     >>> import numpy as np
@@ -397,7 +414,7 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
@@ -475,6 +492,13 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         'distill' it trains on distillation targets and is activated less
         often (``distill_period``; local backends only, not 'dask').
         See :class:`skmtl.TaskMonitor`.  None (default): no monitoring.
+    task_timeout : float or None, default=60.0
+        Seconds one task step (with a user's ``delay`` callable) may take.
+        Threading backend: the fit stops with a ``TimeoutError`` naming the
+        task; Dask: the task's node is re-created on another worker, and the
+        fit fails within about this time when no worker is left.  A user's
+        delay callable that blocks longer stops the fit on any backend.  None
+        waits forever.  Ignored for a Backend instance (set its own).
 
     Attributes
     ----------

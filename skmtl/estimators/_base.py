@@ -1,8 +1,10 @@
 """What every skmtl estimator shares: parameters, fit plumbing and prediction.
 
-Concrete estimators only choose a solver (``_solve``); validation, warm start,
-storing results and predicting live here, so the centralized and asynchronous
-estimators behave the same way on the same data.
+Concrete estimators only choose a solver (``_solve``, which returns a
+:class:`~skmtl.solvers._result.SolverResult`); validation, warm start, storing
+results and predicting live here, so the centralized and asynchronous
+estimators behave the same way on the same data.  :meth:`MTLBase._set_fitted`
+is the one place where fitted attributes are written.
 """
 
 import warnings
@@ -141,11 +143,15 @@ class MTLBase(BaseEstimator):
             self.task_convergence_ = run.diagnostics()
         self._warn_if_zero(datafit)
         if not result.converged:
+            if getattr(self, "stop_reason_", None) == "max_time":
+                stop = f"stopped at max_time={self.max_time:g} s before converging"
+                fix = "max_time"
+            else:
+                stop, fix = f"did not converge in max_iter={self.max_iter}", "max_iter"
             warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter="
-                f"{self.max_iter} (final relative gap or residual "
-                f"{result.gap:.2e} > tol={self.tol}). Increase max_iter, raise "
-                "tol, or scale the features.",
+                f"{type(self).__name__} {stop} (final relative gap or residual "
+                f"{result.gap:.2e} > tol={self.tol}). Increase {fix}, raise tol, "
+                "or scale the features.",
                 ConvergenceWarning,
             )
 

@@ -62,7 +62,6 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-
 import numpy as np
 
 from ..penalties._base import make_penalty
@@ -92,6 +91,7 @@ _BALANCE = 1.5
 _MAX_FACTOR = 10.0
 # Small problems run with one BLAS thread (see skmtl.utils._blas).
 _SMALL = SMALL
+_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
 def _result(W, history, n_iter, gap, converged, rho):

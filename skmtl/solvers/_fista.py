@@ -10,7 +10,6 @@ and know nothing of estimators.
 with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 """
 
-
 import numpy as np
 
 from ..datafits._losses import LogisticLoss, SquaredLoss

@@ -71,6 +71,7 @@ class ThreadingBackend(Backend):
         self._results = queue.SimpleQueue()
         self._pending = DelayedReplies()
         self._running = {}  # worker index -> (task, started at)
+        self._stuck = set()  # workers past task_timeout
         self._closing = threading.Event()
         self._limiter = single_blas_thread()
         self._limiter.__enter__()
@@ -111,14 +112,15 @@ class ThreadingBackend(Backend):
             raise item.exc
         self._pending.push(*item)
 
-    def _stuck_since(self):
+    def _oldest_step_start(self):
         """When the longest-running step started (None: none is running)."""
         running = list(self._running.values())
         return min((started for _, started in running), default=None)
 
     def _check_workers(self, now):
-        for task, started in list(self._running.values()):
+        for index, (task, started) in list(self._running.items()):
             if self.task_timeout is not None and now - started > self.task_timeout:
+                self._stuck.add(index)  # close() will not wait for it
                 raise TimeoutError(
                     f"Task {task} did not answer: its step has run for "
                     f"{now - started:.1f} s, more than task_timeout="
@@ -144,7 +146,7 @@ class ThreadingBackend(Backend):
             if deadline is not None and now >= deadline:
                 return []
             self._check_workers(now)
-            stuck = self._stuck_since()
+            stuck = self._oldest_step_start()
             give_up = (
                 None
                 if stuck is None or self.task_timeout is None
@@ -166,14 +168,14 @@ class ThreadingBackend(Backend):
             for _ in threads:
                 self._jobs.put(None)
             deadline = time.perf_counter() + _JOIN_BUDGET
-            for thread in threads:
-                thread.join(timeout=max(deadline - time.perf_counter(), 0.0))
+            for i, thread in enumerate(threads):
+                if i not in self._stuck:  # a stuck step will not return soon
+                    thread.join(timeout=max(deadline - time.perf_counter(), 0.0))
             alive = [t.name for t in threads if t.is_alive()]
             if alive:
                 warnings.warn(
                     f"Task worker threads {alive} are still running a task step "
-                    f"{_JOIN_BUDGET:.0f} s after the fit ended; each exits when "
-                    "its step returns.",
+                    "after the fit ended; each exits when its step returns.",
                     RuntimeWarning,
                     stacklevel=2,
                 )
@@ -185,5 +187,6 @@ class ThreadingBackend(Backend):
             return
         # No queue outlives the fit: a closed backend pickles.
         self._jobs = self._results = self._running = self._closing = None
+        self._stuck = set()
         self._pending = None
         super().close()
