@@ -28,7 +28,10 @@ def rel_err(P, Q):
 
 
 def small_state(**kw):
+    # small matrices, where the exact prox is cheap: lift the size and work
+    # limits so that the low-rank route itself is exercised
     kw.setdefault("min_size", 16)
+    kw.setdefault("work_budget", 100.0)
     return ProxState(**kw)
 
 
@@ -145,7 +148,7 @@ def test_penalty_prox_state_and_transposed():
     pen = TraceNorm()
     state = pen.prox_state()
     assert isinstance(state, ProxState)
-    state.min_size = 16
+    state.min_size, state.work_budget = 16, 100.0
     V = low_rank_plus_noise(rng, 220, 180, rank=4, theta=0.3)
     P = pen.prox(V, 0.3, state=state)
     assert rel_err(P, pen.prox(V, 0.3)) < 1e-10
@@ -160,7 +163,13 @@ def test_penalty_prox_state_and_transposed():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"oversampling": 0}, {"n_probes": 0}, {"max_power": 0}, {"max_fraction": 0.0}],
+    [
+        {"oversampling": 0},
+        {"n_probes": 0},
+        {"max_power": 0},
+        {"max_fraction": 0.0},
+        {"work_budget": 0.0},
+    ],
 )
 def test_bad_options(kwargs):
     with pytest.raises(ValueError):
@@ -199,7 +208,8 @@ def test_exact_route_on_the_features_side_seeds_the_warm_start():
 def test_work_budget_and_skipping_after_failures():
     rng = np.random.default_rng(10)
     V = low_rank_plus_noise(rng, 200, 200, rank=3, theta=1.0, noise=0.99)
-    state = small_state(max_fraction=1.0)  # only the work budget stops it
+    # only the work budget stops it
+    state = small_state(max_fraction=1.0, work_budget=1.0)
     routes = []
     for _ in range(8):
         P = prox_trace_norm(V, 1.0, state=state)
