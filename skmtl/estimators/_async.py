@@ -3,15 +3,64 @@
 import copy
 from numbers import Integral, Real
 
+import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
-from .._amtl._engine import resolve_step_size
+from .._amtl._certified import (
+    GapCheck,
+    adapted_step,
+    balance_ratio,
+    certified_gap,
+    is_local,
+    restart_point,
+)
+from .._amtl._engine import (
+    resolve_max_staleness,
+    resolve_relaxation,
+    resolve_step_size,
+)
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
 from ..solvers._fista import SolverResult
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import _ATTRIBUTES, _OBJECTIVE
+
+# Epochs of the first run before the Douglas-Rachford step is adapted; each
+# restart doubles it (a good step is then rarely interrupted).
+_FIRST_CHUNK = 20
+
+
+def _merge_stats(stats):
+    """Per-task statistics of consecutive runs, as if of one run."""
+    if len(stats) == 1:
+        return stats[0]
+    n = np.array([s["n_updates"] for s in stats], dtype=float)
+    total = n.sum(axis=0)
+    weights = n / np.maximum(total, 1.0)
+    out = {"n_updates": total.astype(np.int64)}
+    for key in ("staleness_mean", "round_trip_mean", "relaxation_mean"):
+        out[key] = (weights * np.array([s[key] for s in stats])).sum(axis=0)
+    for key in ("staleness_max", "round_trip_max"):
+        out[key] = np.max([s[key] for s in stats], axis=0)
+    return out
+
+
+def _merge_history(histories):
+    """Histories of consecutive runs on one time and update axis."""
+    if len(histories) == 1:
+        return histories[0]
+    parts, t0, n0 = [], 0.0, 0
+    for h in histories:
+        h = h.copy()
+        h["time"] += t0
+        h["n_updates"] += n0
+        if len(h):
+            t0, n0 = float(h["time"][-1]), int(h["n_updates"][-1])
+        parts.append(h)
+    return np.concatenate(parts)
+
 
 _ASYNC_PARAMS = """
     Parameters
@@ -39,12 +88,11 @@ _ASYNC_PARAMS = """
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
+    splitting : {'douglas-rachford', 'forward-backward'}, default='douglas-rachford'
+        What a task node computes: an exact per-task prox (Douglas-Rachford),
+        which needs far fewer epochs on ill-conditioned tasks, or the paper's
+        gradient step ``z = u - eta grad l_t(u)`` (what ``python -m skmtl
+        paper`` reproduces).  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
@@ -70,9 +118,15 @@ _ASYNC_PARAMS = """
         Maximum number of epochs (T task updates each; rounds for 'sync').
     max_time : float or None, default=None
         Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
+    tol : float, default=1e-6
+        Stop when the certified relative duality gap of the published model
+        is at most ``tol``: the same criterion as the centralized estimators
+        (see ``dual_gap_``), checked every epoch.  When the data are remote
+        (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
+        ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
+        instead.  With ``step_size='auto'`` and Douglas-Rachford, a run that
+        is not certified after a few epochs restarts from its current model
+        with an adapted step (``n_restarts_``).
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -111,6 +165,11 @@ _ASYNC_ATTRIBUTES = """    n_iter_ : int
         'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
+    dual_gap_ : float
+        Final certified relative duality gap, as for
+        :class:`TraceNormMTLRegressor`; NaN when the data are remote.
+    n_restarts_ : int
+        Restarts of the asynchronous loop (with an adapted step).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float
@@ -173,7 +232,7 @@ class _AsyncMTL(MTLBase):
         backend="auto",
         n_jobs=None,
         schedule="async",
-        splitting="forward-backward",
+        splitting="douglas-rachford",
         step_size="auto",
         relaxation="auto",
         max_staleness="auto",
@@ -181,7 +240,7 @@ class _AsyncMTL(MTLBase):
         delay=None,
         max_iter=2000,
         max_time=None,
-        tol=1e-5,
+        tol=1e-6,
         warm_start=False,
         handle_unknown_task="error",
         verbose=0,
@@ -226,62 +285,184 @@ class _AsyncMTL(MTLBase):
                 )
             hook = AMTLMonitorHook(monitor, datafit)
         backend = make_backend(self.backend, n_jobs=self.n_jobs, client=self.client)
-        if backend is self.backend:
-            # A Backend instance is a parameter: run a (shallow: it may hold a
-            # client) copy, so that fit neither mutates it nor leaves queues or
-            # the training data on it.
-            backend = copy.copy(backend)
-            backend.events = []
+        template = backend if backend is self.backend else None
+        # Certified stopping needs the data here and the original targets (a
+        # distilling task monitor changes them): then ``tol`` bounds the
+        # relative duality gap, as for the centralized estimators.
+        certify = is_local(datafit) and (hook is None or monitor.policy != "distill")
+        # Restarts (with an adapted Douglas-Rachford step) re-create the task
+        # nodes: cheap on the local backends, not on a Dask cluster.
+        adapt = (
+            certify
+            and hook is None
+            and self.splitting == "douglas-rachford"
+            and self.step_size == "auto"
+            and getattr(backend, "name", None) != "dask"
+        )
+        step = resolve_step_size(
+            self.step_size, datafit, self.alpha, self.splitting, penalty
+        )
+        rng = check_random_state(self.random_state)
+        delay_model = make_delay_model(self.delay, datafit.n_tasks)
         V0 = None
+        if W0 is not None and adapt:
+            # Refitting: the step adapted by the previous fit of the same
+            # problem (W0 is only given when the shapes match).
+            previous = getattr(self, "step_size_", None)
+            if previous is not None and getattr(self, "_splitting_fit", None) == (
+                self.splitting
+            ):
+                step = float(previous)
+        if W0 is not None and certify:
+            gap, b_cert = certified_gap(datafit, W0, b0, self.alpha, penalty)
+            if gap <= self.tol:
+                # The warm start is already certified: no epoch to run.
+                return self._no_run(datafit, W0, b_cert, gap, step, penalty)
         if W0 is not None:
             # The engine holds V, whose prox is the model.  The optimum W* is
             # prox(V*) for V* = W* - eta grad f(W*) (both splittings), so start
             # there, not at V = W0 (whose prox shrinks W0 by eta * alpha).
-            step = resolve_step_size(
-                self.step_size, datafit, self.alpha, self.splitting, penalty
+            V0 = restart_point(datafit, W0, b0, step)
+        runs, used_epochs, used_time = [], 0, 0.0
+        chunk = _FIRST_CHUNK
+        gap, converged, stop_reason = np.nan, False, None
+        while True:
+            if template is not None:
+                # A Backend instance is a parameter: run a (shallow: it may
+                # hold a client) copy, so that fit neither mutates it nor
+                # leaves queues or the training data on it.
+                backend = copy.copy(template)
+                backend.events = []
+            elif runs:
+                backend = make_backend(
+                    self.backend, n_jobs=self.n_jobs, client=self.client
+                )
+            budget = self.max_iter - used_epochs
+            if adapt:
+                budget = min(budget, chunk)
+            check = GapCheck(datafit, self.alpha, penalty, self.tol, hook)
+            max_time = None if self.max_time is None else self.max_time - used_time
+            result = run_amtl(
+                datafit,
+                self.alpha,
+                backend,
+                schedule=self.schedule,
+                splitting=self.splitting,
+                step_size=step,
+                relaxation=self.relaxation,
+                max_staleness=self.max_staleness,
+                dynamic_step=self.dynamic_step or None,
+                delay_model=delay_model,
+                max_epochs=budget,
+                max_time=max_time,
+                # Without a certificate the residual decides (remote data).
+                tol=0.0 if certify else self.tol,
+                random_state=rng,
+                V0=V0,
+                b0=b0,
+                verbose=self.verbose,
+                on_check=check if certify else hook,
+                penalty=penalty,
             )
-            V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = run_amtl(
-            datafit,
-            self.alpha,
-            backend,
-            schedule=self.schedule,
-            splitting=self.splitting,
-            step_size=self.step_size,
-            relaxation=self.relaxation,
-            max_staleness=self.max_staleness,
-            dynamic_step=self.dynamic_step or None,
-            delay_model=make_delay_model(self.delay, datafit.n_tasks),
-            max_epochs=self.max_iter,
-            max_time=self.max_time,
-            tol=self.tol,
-            random_state=self.random_state,
-            V0=V0,
-            b0=b0,
-            verbose=self.verbose,
-            on_check=hook,
-            penalty=penalty,
-        )
-        W, b = result.W, result.b
-        converged, stop_reason = result.converged, result.stop_reason
+            runs.append(result)
+            used_epochs += result.n_epochs
+            if len(result.history):
+                used_time += float(result.history["time"][-1])
+            W, b = result.W, result.b
+            stop_reason = result.stop_reason
+            if not certify:
+                converged = result.converged
+                break
+            gap, b_cert = certified_gap(datafit, W, b, self.alpha, penalty)
+            if gap <= self.tol:
+                converged, stop_reason = True, "converged"
+                break
+            if stop_reason == "deactivated" and not check.converged:
+                break  # every task converged for the task monitor
+            if stop_reason == "max_time" or used_epochs >= self.max_iter:
+                stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
+                break
+            if result.n_epochs == 0 and not check.converged:
+                stop_reason = "max_iter"
+                break
+            # Not certified yet: restart from the current model, with a step
+            # balanced between the primal and dual residuals.
+            if adapt:
+                ratio = balance_ratio(datafit, W, b, step, self.alpha, penalty)
+                step = adapted_step(step, ratio)
+                chunk *= 2
+            V0, b0 = restart_point(datafit, W, b, step), b
         if hook is not None:
             W, b, self.updates_saved_ = hook.finish(
-                W, b, result.n_updates, result.task_stats["n_updates"]
+                W,
+                b,
+                sum(r.n_updates for r in runs),
+                sum(r.task_stats["n_updates"] for r in runs),
             )
             if stop_reason == "deactivated":
                 converged, stop_reason = True, "tasks_converged"
-        self.n_updates_ = result.n_updates
-        self.task_stats_ = result.task_stats
+            if certify:
+                gap, _ = certified_gap(datafit, W, b, self.alpha, penalty)
+        last = runs[-1]
+        self._splitting_fit = self.splitting
+        self.n_updates_ = sum(r.n_updates for r in runs)
+        self.task_stats_ = _merge_stats([r.task_stats for r in runs])
         self.stop_reason_ = stop_reason
-        self.residual_ = result.residual
-        self.step_size_ = result.step_size
-        self.relaxation_ = result.relaxation
-        self.max_staleness_ = result.max_staleness
-        self.relaxation_bound_ = result.relaxation_bound
-        self.events_ = result.events
+        self.residual_ = last.residual
+        self.dual_gap_ = float(gap)
+        self.n_restarts_ = len(runs) - 1
+        self.step_size_ = last.step_size
+        self.relaxation_ = last.relaxation
+        self.max_staleness_ = last.max_staleness
+        self.relaxation_bound_ = last.relaxation_bound
+        self.events_ = [event for r in runs for event in r.events]
+        measure = gap if certify else last.residual
         return SolverResult(
-            W, b, result.history, result.n_epochs, result.residual, converged
+            W,
+            b,
+            _merge_history([r.history for r in runs]),
+            self.n_updates_ // datafit.n_tasks,
+            measure,
+            converged,
         )
+
+    def _no_run(self, datafit, W, b, gap, step, penalty):
+        """Results of a fit whose warm start is already certified."""
+        T = datafit.n_tasks
+        tau = resolve_max_staleness(self.max_staleness, T)
+        relax, bound = resolve_relaxation(self.relaxation, self.schedule, T, tau)
+        history = np.zeros(
+            1,
+            dtype=[
+                ("time", float),
+                ("n_updates", np.int64),
+                ("residual", float),
+                ("objective", float),
+            ],
+        )
+        objective = datafit.value(W, b) + self.alpha * penalty.value(W)
+        history[0] = (0.0, 0, np.nan, objective)
+        zeros = np.zeros(T)
+        self.n_updates_ = 0
+        self.task_stats_ = {
+            "n_updates": np.zeros(T, dtype=np.int64),
+            "staleness_mean": zeros.copy(),
+            "staleness_max": np.zeros(T, dtype=np.int64),
+            "round_trip_mean": zeros.copy(),
+            "round_trip_max": zeros.copy(),
+            "relaxation_mean": zeros.copy(),
+        }
+        self.stop_reason_ = "converged"
+        self.residual_ = np.nan
+        self.dual_gap_ = float(gap)
+        self.n_restarts_ = 0
+        self.step_size_ = float(step)
+        self._splitting_fit = self.splitting
+        self.relaxation_ = relax
+        self.max_staleness_ = tau
+        self.relaxation_bound_ = bound
+        self.events_ = []
+        return SolverResult(W, b, history, 0, gap, True)
 
     def __sklearn_clone__(self):
         # A dask Client is a connection handle: clones share it (it cannot be
