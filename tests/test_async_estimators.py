@@ -506,7 +506,15 @@ def test_worker_failure_reraised_by_fit(cls, exc, monkeypatch, no_leaked_threads
         if cls is AsyncTraceNormMTLRegressor
         else shared_classification
     )(T=4)
-    est = cls(alpha=0.1, backend="threading", n_jobs=2, tol=0.0)
+    # FailingDatafit fails in task_gradient, the forward-backward task step
+    # (the default splitting is now douglas-rachford, whose step is task_prox).
+    est = cls(
+        alpha=0.1,
+        backend="threading",
+        n_jobs=2,
+        tol=0.0,
+        splitting="forward-backward",
+    )
     with pytest.raises(exc):
         est.fit(X, y)
     assert not hasattr(est, "coef_")

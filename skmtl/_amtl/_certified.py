@@ -23,17 +23,82 @@ progress on the model is lost.
 """
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
 
+from ..datafits._losses import _weighted_mean_rows
 from ..solvers._gaps import relative_gap
 
 __all__ = [
     "GapCheck",
-    "adapted_step",
-    "balance_ratio",
+    "douglas_rachford_step",
+    "StepSearch",
     "certified_gap",
     "is_local",
     "restart_point",
 ]
+
+
+def _mean_curvatures(datafit, W=None, b=None):
+    """Per task: the mean eigenvalue ``trace(H_t) / d`` of its loss's Hessian.
+
+    Squared loss: the (centered, with intercepts) weighted Gram over the
+    task's scale.  Logistic loss: the same with the weights ``p (1 - p)`` of
+    the model ``(W, b)``, or of the intercept-only model when ``W`` is None
+    (``p = 1/2`` without intercepts).  None when the data are not here.
+    """
+    blocks = getattr(datafit, "blocks", None)
+    if blocks is None:
+        return None
+    logistic = hasattr(datafit, "optimal_intercept")
+    centered = datafit.has_free_intercept if logistic else datafit.fit_intercept
+    d = blocks.n_features
+    out = np.empty(blocks.n_tasks)
+    for t in range(blocks.n_tasks):
+        X, s = blocks.Xs[t], blocks.sample_weights[t]
+        if logistic:
+            if W is not None:
+                m = np.asarray(X @ W[:, t]).ravel()
+                if b is not None:
+                    m = m + b[t]
+                p = expit(m)
+            elif centered:
+                total = s.sum()
+                p = float(s @ (blocks.ys[t] > 0)) / total if total > 0 else 0.5
+            else:
+                p = 0.5
+            s = s * (p * (1.0 - p))
+        total = s.sum()
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).T @ s).ravel()
+        else:
+            sq = s @ (X * X)
+        trace = float(sq.sum())
+        if centered and total > 0:
+            xbar = _weighted_mean_rows(X, s)
+            trace -= total * float(xbar @ xbar)
+        out[t] = max(trace, 0.0) / (d * blocks.scales[t])
+    return out
+
+
+def douglas_rachford_step(datafit, W=None, b=None):
+    """Default Douglas-Rachford step: ``1 / median_t (trace(H_t) / d)``.
+
+    The inverse of the typical curvature of a task's loss (the mean
+    eigenvalue of its Hessian, median over tasks), not of the largest one:
+    within a factor of 2 of the step with the fewest epochs on School (raw
+    and standardized), Parkinson's and the paper's synthetic data, where that
+    best step ranges from 1 / L to 5000 / L (measured, see
+    ``benchmarks/bench_async_defaults.py``).  None when the data are remote
+    or flat.
+    """
+    curvatures = _mean_curvatures(datafit, W, b)
+    if curvatures is None:
+        return None
+    typical = float(np.median(curvatures))
+    if not typical > 0 or not np.isfinite(typical):
+        return None
+    return 1.0 / typical
 
 
 def is_local(datafit):
@@ -71,6 +136,7 @@ class GapCheck:
         self.tol = tol
         self.inner = inner
         self.gap = np.inf
+        self.gaps = []
         self.converged = False
 
     def __call__(self, P, b, task_updates):
@@ -78,6 +144,7 @@ class GapCheck:
         # About one gradient and one dual norm: small next to an epoch of T
         # task updates, each followed by a refresh of the prox.
         self.gap, _ = certified_gap(self.datafit, P, b, self.alpha, self.penalty)
+        self.gaps.append(self.gap)
         if self.gap <= self.tol:
             self.converged = True
             return np.zeros(len(task_updates), dtype=np.int64)
@@ -89,46 +156,71 @@ def restart_point(datafit, W, b, step):
     return W - step * datafit.gradient(W, b)[0]
 
 
-def balance_ratio(datafit, W, b, step, alpha, penalty):
-    """Relative primal over relative dual residual of one synchronous DR step.
+class StepSearch:
+    """Douglas-Rachford step chosen from the progress it makes.
 
-    From ``V = W - step grad f(W)`` and ``P = prox_{step alpha}(V)``: every
-    task's prox ``y_t = prox_{step l_t}(2 P_t - V_t)`` gives the primal
-    residual ``||Y - P|| / max(||Y||, ||P||)``; the next penalty prox ``P'``
-    of ``V + Y - P`` gives the dual residual ``||P' - P|| / ||V - P||``.
-    Returns ``inf`` when ``P`` is zero (the threshold kills the model: the
-    step is too large), NaN when the ratio is undefined.
+    The best step varies by two orders of magnitude across data sets and
+    penalty strengths, more than any formula of the data follows (measured,
+    see ``benchmarks/bench_async_defaults.py``), so the estimators run short
+    probes: after a run of ``probe_epochs`` at the current step, if the rate
+    of decrease of the log gap per epoch promises to reach ``tol`` within
+    ``enough_epochs``, the search stops; otherwise the step is multiplied by
+    ``factor`` while that improves the rate, then divided by it, and the best
+    step seen is kept for the rest of the fit.  Every probe starts where the
+    previous one stopped, so no epoch is lost; at most ``max_probes`` runs.
     """
-    V = restart_point(datafit, W, b, step)
-    threshold = step * alpha
-    P = penalty.prox(V, threshold)
-    Y = np.empty_like(P)
-    for t in range(datafit.n_tasks):
-        bt = None if b is None else float(b[t])
-        Y[:, t] = datafit.task_prox(t, 2.0 * P[:, t] - V[:, t], bt, step)[0]
-    norm_p = np.linalg.norm(P)
-    if norm_p == 0.0:
-        return np.inf
-    primal = np.linalg.norm(Y - P) / max(norm_p, np.linalg.norm(Y))
-    P_next = penalty.prox(V + (Y - P), threshold)
-    dual_scale = np.linalg.norm(V - P)
-    if dual_scale == 0.0:
-        return np.nan
-    dual = np.linalg.norm(P_next - P) / dual_scale
-    if dual == 0.0:
-        return np.inf if primal > 0 else np.nan
-    return float(primal / dual)
 
+    def __init__(
+        self,
+        step,
+        tol,
+        *,
+        factor=4.0,
+        probe_epochs=10,
+        enough_epochs=40,
+        max_probes=5,
+    ):
+        self.step = float(step)
+        self.tol = tol
+        self.factor = factor
+        self.probe_epochs = probe_epochs
+        self.enough_epochs = enough_epochs
+        self.max_probes = max_probes
+        self.best = None  # (rate, step)
+        self.direction = 0
+        self.n_probes = 0
+        self.done = False
 
-def adapted_step(step, ratio, band=3.0, max_factor=10.0):
-    """The next step from a balance ratio: unchanged inside ``[1/band, band]``.
+    def budget(self, remaining):
+        """Epochs of the next run."""
+        return remaining if self.done else min(remaining, self.probe_epochs)
 
-    Outside, the step is divided by ``sqrt(ratio)`` (clipped to a factor of
-    ``max_factor``): a dominant primal residual means too long a step.
-    """
-    if not np.isfinite(ratio) and not ratio == np.inf:
-        return step
-    if 1.0 / band <= ratio <= band:
-        return step
-    factor = np.clip(np.sqrt(ratio), 1.0 / max_factor, max_factor)
-    return float(step / factor)
+    def update(self, gaps):
+        """Record a probe from its per-epoch gaps; returns the next step."""
+        self.n_probes += 1
+        gaps = np.asarray([g for g in gaps if np.isfinite(g) and g > 0])
+        if gaps.size < 2:
+            self.done = True
+            return self.step
+        rate = float(np.log(gaps[0] / gaps[-1]) / (gaps.size - 1))
+        needed = np.log(max(gaps[-1] / self.tol, 1.0)) / rate if rate > 0 else np.inf
+        improved = self.best is None or rate > 1.1 * self.best[0]
+        if improved:
+            self.best = (rate, self.step)
+        if needed <= self.enough_epochs and improved:
+            self.done = True
+        elif self.n_probes >= self.max_probes:
+            self.done = True
+        elif improved:
+            self.direction = self.direction or 1
+        elif self.direction == 1 and self.n_probes == 2:
+            self.direction = -1  # up did not help at once: try down
+            self.step = self.best[1] / self.factor
+            return self.step
+        else:
+            self.done = True
+        if self.done:
+            self.step = self.best[1]
+        else:
+            self.step *= self.factor**self.direction
+        return self.step

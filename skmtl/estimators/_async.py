@@ -10,9 +10,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
 from .._amtl._certified import (
     GapCheck,
-    adapted_step,
-    balance_ratio,
+    StepSearch,
     certified_gap,
+    douglas_rachford_step,
     is_local,
     restart_point,
 )
@@ -26,10 +26,6 @@ from ..monitoring._monitor import TaskMonitor
 from ..solvers._fista import SolverResult
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import _ATTRIBUTES, _OBJECTIVE
-
-# Epochs of the first run before the Douglas-Rachford step is adapted; each
-# restart doubles it (a good step is then rarely interrupted).
-_FIRST_CHUNK = 20
 
 
 def _merge_stats(stats):
@@ -96,8 +92,12 @@ _ASYNC_PARAMS = """
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' starts
+        at the inverse of the typical curvature of the tasks' losses (median
+        over tasks of the mean eigenvalue of their Hessians) and, when the
+        data are local, is then chosen by short probes of the progress of the
+        certified gap (each probe is a restart from the current model, see
+        ``n_restarts_``; not on the 'dask' backend).
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -124,9 +124,7 @@ _ASYNC_PARAMS = """
         (see ``dual_gap_``), checked every epoch.  When the data are remote
         (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
         ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
-        instead.  With ``step_size='auto'`` and Douglas-Rachford, a run that
-        is not certified after a few epochs restarts from its current model
-        with an adapted step (``n_restarts_``).
+        instead.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -169,7 +167,8 @@ _ASYNC_ATTRIBUTES = """    n_iter_ : int
         Final certified relative duality gap, as for
         :class:`TraceNormMTLRegressor`; NaN when the data are remote.
     n_restarts_ : int
-        Restarts of the asynchronous loop (with an adapted step).
+        Restarts of the asynchronous loop from its current model: probes of
+        the Douglas-Rachford step search (``step_size='auto'``).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float
@@ -299,9 +298,13 @@ class _AsyncMTL(MTLBase):
             and self.step_size == "auto"
             and getattr(backend, "name", None) != "dask"
         )
-        step = resolve_step_size(
-            self.step_size, datafit, self.alpha, self.splitting, penalty
-        )
+        step = None
+        if self.splitting == "douglas-rachford" and self.step_size == "auto":
+            step = douglas_rachford_step(datafit)
+        if step is None:
+            step = resolve_step_size(
+                self.step_size, datafit, self.alpha, self.splitting, penalty
+            )
         rng = check_random_state(self.random_state)
         delay_model = make_delay_model(self.delay, datafit.n_tasks)
         V0 = None
@@ -324,7 +327,7 @@ class _AsyncMTL(MTLBase):
             # there, not at V = W0 (whose prox shrinks W0 by eta * alpha).
             V0 = restart_point(datafit, W0, b0, step)
         runs, used_epochs, used_time = [], 0, 0.0
-        chunk = _FIRST_CHUNK
+        search = StepSearch(step, self.tol) if adapt else None
         gap, converged, stop_reason = np.nan, False, None
         while True:
             if template is not None:
@@ -338,8 +341,8 @@ class _AsyncMTL(MTLBase):
                     self.backend, n_jobs=self.n_jobs, client=self.client
                 )
             budget = self.max_iter - used_epochs
-            if adapt:
-                budget = min(budget, chunk)
+            if search is not None:
+                budget = search.budget(budget)
             check = GapCheck(datafit, self.alpha, penalty, self.tol, hook)
             max_time = None if self.max_time is None else self.max_time - used_time
             result = run_amtl(
@@ -385,12 +388,10 @@ class _AsyncMTL(MTLBase):
             if result.n_epochs == 0 and not check.converged:
                 stop_reason = "max_iter"
                 break
-            # Not certified yet: restart from the current model, with a step
-            # balanced between the primal and dual residuals.
-            if adapt:
-                ratio = balance_ratio(datafit, W, b, step, self.alpha, penalty)
-                step = adapted_step(step, ratio)
-                chunk *= 2
+            # Not certified yet: restart from the current model (with the
+            # next step of the search).
+            if search is not None and not search.done:
+                step = search.update(check.gaps)
             V0, b0 = restart_point(datafit, W, b, step), b
         if hook is not None:
             W, b, self.updates_saved_ = hook.finish(
