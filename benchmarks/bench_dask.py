@@ -1,4 +1,4 @@
-"""The Dask backend on a local cluster of 2 worker processes (BENCHMARKS.md figure 7).
+"""The Dask backend on a local cluster of 2 worker processes: round trips, traffic.
 
 (a) Round trip per task update, one activation in flight at a time: the
     client reads the prox column, sends it to the task node's worker, the node

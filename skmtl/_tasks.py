@@ -8,11 +8,14 @@ same data as per-task lists ``Xs[t]``, ``ys[t]``; :func:`stack_tasks` and
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "TaskGroups",
+    "group_rows",
     "resolve_task_column",
     "split_task_column",
     "stack_tasks",
@@ -77,6 +80,76 @@ def _encode_tasks(labels):
             "The task labels cannot be sorted: they mix types "
             f"{kinds}. Use labels that are all numbers or all strings."
         ) from exc
+
+
+class TaskGroups(NamedTuple):
+    """The rows of every task, from one sort of the labels.
+
+    ``order[starts[k]:starts[k + 1]]`` are the rows of task ``tasks[k]``, in
+    their original order (the sort is stable); ``codes[i]`` is the task index
+    of row ``i``.
+    """
+
+    tasks: np.ndarray
+    codes: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+
+    @property
+    def n_tasks(self):
+        return len(self.tasks)
+
+    @property
+    def counts(self):
+        return np.diff(self.starts)
+
+    @property
+    def is_sorted(self):
+        """Whether the rows are already grouped by task (``order`` is 0..n-1)."""
+        n = len(self.order)
+        return bool(n == 0 or (self.order[0] == 0 and np.all(np.diff(self.order) == 1)))
+
+    def rows(self, k):
+        """Indices of the rows of task ``k`` (a view into ``order``)."""
+        return self.order[self.starts[k] : self.starts[k + 1]]
+
+    def slices(self):
+        """Per task, the slice of its rows once the data are taken in ``order``."""
+        s = self.starts.tolist()
+        return [slice(a, b) for a, b in zip(s[:-1], s[1:], strict=True)]
+
+
+def group_rows(labels):
+    """Group the rows by task label with one sort: O(n log n), any number of tasks.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Task label of every row (numbers or strings, in any order).
+
+    Returns
+    -------
+    TaskGroups
+        ``tasks`` (sorted unique labels, as :func:`numpy.unique`), ``codes``
+        (task index of every row), ``order`` (the rows sorted by task, stable)
+        and ``starts`` (``n_tasks + 1`` offsets into ``order``).
+
+    Examples
+    --------
+    >>> from skmtl._tasks import group_rows
+    >>> g = group_rows(["b", "a", "b", "c", "a"])
+    >>> g.tasks.tolist(), g.codes.tolist()
+    (['a', 'b', 'c'], [1, 0, 1, 2, 0])
+    >>> [g.rows(k).tolist() for k in range(g.n_tasks)]
+    [[1, 4], [0, 2], [3]]
+    """
+    tasks, codes = _encode_tasks(np.asarray(labels))
+    codes = np.asarray(codes, dtype=np.intp).ravel()
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=len(tasks))
+    starts = np.zeros(len(tasks) + 1, dtype=np.intp)
+    np.cumsum(counts, out=starts[1:])
+    return TaskGroups(tasks, codes, order, starts)
 
 
 def resolve_task_column(task_column, n_columns, columns=None):
@@ -246,8 +319,10 @@ def split_task_column(X, task_column):
     keep = np.delete(np.arange(n_columns), index)
     if _is_dataframe(X):
         X_features = X.iloc[:, keep]
-    else:
+    elif sp.issparse(X):
         X_features = X[:, keep]
+    else:
+        X_features = np.take(X, keep, axis=1)
     return X_features, labels, index
 
 
@@ -524,8 +599,9 @@ def unstack_tasks(X, y=None, *, task_column=-1):
             raise ValueError(f"y must be 1-D in long format, got shape {y.shape}.")
         if len(y) != len(labels):
             raise ValueError(f"X has {len(labels)} rows but y has {len(y)}.")
-    tasks, codes = _encode_tasks(labels)
-    rows = [np.flatnonzero(codes == k) for k in range(len(tasks))]
+    groups = group_rows(labels)
+    tasks = groups.tasks
+    rows = [groups.rows(k) for k in range(groups.n_tasks)]
     if _is_dataframe(X_features):
         Xs = [X_features.iloc[r] for r in rows]
     else:

@@ -16,14 +16,13 @@ without Dask installed; using it needs ``pip install skmtl[dask]``.
 """
 
 import copy
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ._amtl.backends.dask._backend import DaskBackend
 from ._amtl.backends.dask._node import LoaderSpec, TaskLoaderError
+from .utils._validation import FitData
 
 __all__ = ["DaskBackend", "RemoteDatafit", "TaskLoaderError", "fit_from_loaders"]
 
@@ -142,6 +141,7 @@ def _resolve_backend(estimator, client):
     return DaskBackend(
         client=estimator.client if client is None else client,
         n_jobs=estimator.n_jobs,
+        reply_timeout=getattr(estimator, "task_timeout", 60.0),
     )
 
 
@@ -242,45 +242,28 @@ def fit_from_loaders(estimator, loaders, *, client=None):
         )
         datafit = RemoteDatafit(pool)
         _fit(estimator, datafit, labels)
-        estimator.events_ = list(pool.events)
     finally:
         pool.close()
     return estimator
 
 
 def _fit(est, datafit, labels):
-    """What ``MTLBase._fit`` does after validation, with a remote data-fit."""
-    W0, b0 = est._warm_start_point(datafit)
-    # _solve makes its own DaskBackend from the estimator's parameters; that
-    # backend adopts the loaded nodes (datafit.pool) instead of connecting.
-    result = est._solve(datafit, W0, b0)
-    W = result.W
-    if not np.all(np.isfinite(W)):
-        raise FloatingPointError(
-            "The fit produced non-finite coefficients; check the scale of the "
-            "loaded data and the step size."
-        )
+    """``fit`` after validation (:meth:`MTLBase._fit_datafit`), remote data-fit.
+
+    The loaded tasks play the part of the validated data: their labels are
+    ``tasks_``, ``y`` has one column per task in the shared design, and each
+    task's labels come from its node.  ``_solve`` makes its own DaskBackend
+    from the estimator's parameters; that backend adopts the loaded nodes
+    (``datafit.pool``) instead of connecting.
+    """
     T, d = datafit.n_tasks, datafit.n_features
-    est.coef_ = np.ascontiguousarray(W.T)
-    est.intercept_ = datafit.intercept(W, result.b)
-    est.tasks_ = np.asarray(labels)
+    # What validate_data records in fit: the width of X (with the task column).
     est.n_features_in_ = d if est.task_column is None else d + 1
     est.__dict__.pop("feature_names_in_", None)
-    est._y_ndim = 2 if est.task_column is None and T > 1 else 1
-    if est._loss == "logistic":
-        classes = datafit.classes
-        est._task_classes = classes
-        if est.task_column is None and est._y_ndim == 2:
-            est.classes_ = [np.asarray(c) for c in classes]
-        elif est.task_column is None:
-            est.classes_ = np.asarray(classes[0])
-        else:
-            est.classes_ = np.unique(np.concatenate(classes))
-    est.n_iter_ = int(result.n_iter)
-    est.objective_history_ = result.objective_history
-    if not result.converged:
-        warnings.warn(
-            f"{type(est).__name__} did not converge in max_iter={est.max_iter} "
-            f"(final relative residual {result.gap:.2e} > tol={est.tol}).",
-            ConvergenceWarning,
-        )
+    data = FitData(
+        blocks=None,
+        tasks=np.asarray(labels),
+        y_ndim=2 if est.task_column is None and T > 1 else 1,
+        classes=datafit.classes,
+    )
+    est._fit_datafit(datafit, data)

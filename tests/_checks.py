@@ -46,13 +46,13 @@ def long_format_pipeline(estimator):
 
 _MULTIOUTPUT_CLASSIFIER = (
     "With a 2-D y (shared design) classes_ and predict_proba are per-task lists, "
-    "as for scikit-learn's multi-output classifiers (API.md); the check's "
+    "as for scikit-learn's multi-output classifiers (doc/api.rst); the check's "
     "decision_function block indexes classes_ with an array and slices "
     "predict_proba, which assumes one shared label set (multilabel layout)."
 )
 _ZERO_WEIGHT_TASKS = (
     "Random float task labels make every row its own task; zero sample weights "
-    "then leave tasks with no positive weight, which is a ValueError by API.md "
+    "then leave tasks with no positive weight, which is a ValueError by design "
     "(and dropping those rows would change the set of tasks)."
 )
 _PIPELINE_STEPS = (

@@ -37,12 +37,12 @@ def test_max_time_simulated(schedule):
         tol=0.0,
     )
     assert res.stop_reason == "max_time" and not res.converged
-    # Stops at the first reply at or after max_time: SMTL finishes its round,
-    # AMTL stops after the first update at t = 11.
-    assert res.history["time"][-1] == 11.0
-    assert res.n_updates == (11 * prob.T if schedule == "sync" else 10 * prob.T + 1)
-    # One row per epoch and one for the final state, never a duplicate row.
-    assert len(res.history) == 11
+    # Stops at max_time on the virtual clock: the replies due at t = 11 are
+    # not applied (both schedules: ten rounds of T updates, at t = 1..10).
+    assert res.history["time"][-1] == 10.0
+    assert res.n_updates == 10 * prob.T
+    # One row per epoch (the final state is the last one), never a duplicate.
+    assert len(res.history) == 10
     assert res.history["n_updates"][-1] == res.n_updates
     assert np.all(np.diff(res.history["n_updates"]) > 0)
 
@@ -61,8 +61,8 @@ def test_max_time_threading(no_leaked_threads):
         max_epochs=10**6,
         tol=0.0,
     )
-    assert res.stop_reason == "max_time"
-    assert 0.3 <= res.history["time"][-1] <= time.perf_counter() - start
+    assert res.stop_reason == "max_time" and res.n_updates > 0
+    assert res.history["time"][-1] <= time.perf_counter() - start
     assert time.perf_counter() - start < 10.0
 
 

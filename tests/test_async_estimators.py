@@ -341,7 +341,7 @@ def test_backend_repr_is_stable():
         "AsyncTraceNormMTLRegressor(backend=SimulatedBackend(compute_time=0.1))"
     )
     assert repr(ThreadingBackend(n_jobs=3)) == (
-        "ThreadingBackend(n_jobs=3, reply_timeout=None)"
+        "ThreadingBackend(n_jobs=3, task_timeout=60.0)"
     )
     assert "0x" not in repr(AsyncTraceNormMTLClassifier(backend=SequentialBackend()))
 
@@ -461,11 +461,12 @@ def test_max_time_warns_simulated(schedule):
         max_time=9.0,
         tol=1e-12,
     )
-    with pytest.warns(ConvergenceWarning):
+    with pytest.warns(ConvergenceWarning, match=r"max_time=9(\.0)? s"):
         est.fit(X, Y)
     assert est.stop_reason_ == "max_time"
-    assert est.objective_history_["time"][-1] == 10.0
-    assert est.n_iter_ == (5 if schedule == "sync" else 4)
+    # Virtual time: the replies due at t = 10 come after max_time, unapplied.
+    assert est.objective_history_["time"][-1] == 8.0
+    assert est.n_iter_ == 4
 
 
 def test_max_time_warns_threading(no_leaked_threads):
@@ -536,7 +537,9 @@ def test_interrupt_in_delay_model_reraised_by_fit(no_leaked_threads):
     )
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, Y)
-    assert len(calls) == 25
+    # The delay is sampled by the worker threads: the other worker may sample
+    # a few more before the fit tears down, but the fit stops there.
+    assert 25 <= len(calls) <= 25 + 4 * 2
 
 
 # --------------------------------------------------------------------------- #
@@ -571,12 +574,15 @@ def test_invalid_parameters(params, match):
 
 @pytest.mark.parametrize("factor", [2.0, 3.0])
 def test_step_size_at_or_above_two_over_L(factor):
+    # The (0, 2/L) bound is forward-backward's (no longer the default
+    # splitting; Douglas-Rachford takes any step > 0).
     X, Y = shared_regression()
+    fb = dict(alpha=0.1, splitting="forward-backward")
     with pytest.warns(ConvergenceWarning):
-        est = AsyncTraceNormMTLRegressor(alpha=0.1, max_iter=1).fit(X, Y)
+        est = AsyncTraceNormMTLRegressor(max_iter=1, **fb).fit(X, Y)
     L = 1.0 / est.step_size_
     with pytest.raises(ValueError, match=r"step_size must be in \(0, 2/L\)"):
-        AsyncTraceNormMTLRegressor(alpha=0.1, step_size=factor / L).fit(X, Y)
+        AsyncTraceNormMTLRegressor(step_size=factor / L, **fb).fit(X, Y)
 
 
 def test_delay_model_must_match_tasks():
@@ -609,7 +615,7 @@ def _check_instances():
             )
             # Random float task labels make every row a task of its own: that
             # works for the regressor, but a one-row classifier task has one
-            # class (an error by API.md), so the long-format classifier is
+            # class (an error by design), so the long-format classifier is
             # checked on one task appended by a pipeline.
             out.append(
                 long

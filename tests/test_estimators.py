@@ -589,7 +589,9 @@ def test_warm_start(loss, rng):
     Est = ESTIMATORS[loss]
     params = dict(alpha=0.02, task_column=-1, tol=1e-8)
     cold = Est(**params).fit(X, y)
-    assert cold.n_iter_ >= 50
+    # n_iter_ counts ADMM iterations (squared) or proximal Newton steps
+    # (logistic, a handful from zero): a warm start must save most of them.
+    assert cold.n_iter_ >= (50 if loss == "squared" else 5)
 
     warm = Est(warm_start=True, **params).fit(X, y)
     first = warm.n_iter_

@@ -8,12 +8,18 @@ import numpy as np
 import pytest
 
 from skmtl.experiments import (
+    JITTERS,
     compare_schedules,
     dynamic_step_table,
+    expected_wait_ratio,
+    format_jitter_table,
     format_table,
+    jitter_delay,
+    jitter_table,
     make_datafit,
     objective_value,
     paper_delay,
+    paper_settings,
     reference_objective,
     run_centralized,
     run_schedule,
@@ -184,6 +190,87 @@ def test_dynamic_step_table():
     assert tab["const_staleness"] == pytest.approx(tab["with_staleness"])
     one = dynamic_step_table(3, 5.0, base=1.0, seeds=(0,), problem_kwargs=SMALL)
     assert one["relax_time"] == pytest.approx(1.4)  # clipped at max_relaxation
+
+
+def test_jitter_delay_models():
+    rng = np.random.RandomState(0)
+    for jitter in JITTERS:
+        model = jitter_delay(jitter, 2.0)
+        draws = np.array([model.sample(0, rng) for _ in range(4000)])
+        assert draws.min() >= 2.0
+        # offset + jitter of mean offset (no jitter for 'constant')
+        expected = 2.0 if jitter == "constant" else 4.0
+        assert draws.mean() == pytest.approx(expected, rel=0.05)
+    assert jitter_delay("constant", 2.0).jitter is None
+    assert jitter_delay("exponential", 2.0).jitter == "exponential"
+    slow = jitter_delay("uniform", 2.0, 3, stragglers=1)
+    assert slow.offset == [20.0, 2.0, 2.0] and slow.jitter == "uniform"
+    with pytest.raises(ValueError, match="jitter must be one of"):
+        jitter_delay("gamma", 2.0)
+    with pytest.raises(ValueError, match="stragglers"):
+        jitter_delay("uniform", 2.0, 3, stragglers=4)
+
+
+@pytest.mark.parametrize("jitter", JITTERS)
+@pytest.mark.parametrize("T", [1, 5, 10])
+def test_expected_wait_ratio_against_sampled_delays(jitter, T):
+    # Mean round trip over the mean of the slowest of T round trips, sampled
+    # from the delay model that the experiments use.
+    model, rng = jitter_delay(jitter, 1.0), np.random.RandomState(0)
+    draws = np.array([[model.sample(0, rng) for _ in range(T)] for _ in range(4000)])
+    sampled = draws.mean() / draws.max(axis=1).mean()
+    assert expected_wait_ratio(jitter, T) == pytest.approx(sampled, rel=0.03)
+
+
+def test_expected_wait_ratio_closed_forms():
+    harmonic = sum(1.0 / k for k in range(1, 16))
+    assert expected_wait_ratio("exponential", 15) == pytest.approx(2 / (1 + harmonic))
+    assert expected_wait_ratio("uniform", 15) == pytest.approx(2 / (1 + 30 / 16))
+    assert expected_wait_ratio("constant", 15) == 1.0
+    assert expected_wait_ratio("lognormal", 1) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="n_tasks"):
+        expected_wait_ratio("uniform", 0)
+
+
+def test_paper_settings_are_explicit():
+    assert paper_settings(7) == {"splitting": "forward-backward", "max_staleness": 28}
+
+
+def test_jitter_table_shape_and_values():
+    # Deterministic: the simulated clock with fixed seeds.
+    rows = jitter_table(
+        (10,), ("constant", "exponential"), stragglers=(0, 1), seeds=(0,),
+        problem_kwargs=SMALL,
+    )  # fmt: skip
+    assert [(r["jitter"], r["stragglers"], r["T"]) for r in rows] == [
+        ("constant", 0, 10), ("constant", 1, 10),
+        ("exponential", 0, 10), ("exponential", 1, 10),
+    ]  # fmt: skip
+    for r in rows:
+        assert r["reached"] == r["n_seeds"] == 1
+        assert r["amtl"] > 0 and r["smtl"] > 0
+        assert r["ratio"] == pytest.approx(r["amtl"] / r["smtl"])
+        # SMTL applies T updates per round; AMTL's updates are stale
+        assert r["updates"] >= 1.0
+    const, const_slow, expo, expo_slow = rows
+    # Under exponential jitter SMTL waits for the slowest of T messages.
+    assert expo["ratio"] < 0.9
+    assert expo["ratio"] >= expo["wait"] == pytest.approx(expected_wait_ratio(
+        "exponential", 10))  # fmt: skip
+    # Constant delays: nobody waits, and the stale updates make AMTL slower.
+    assert const["wait"] == 1.0 and const["ratio"] > 1.0
+    # On the simulated clock with constant delays SMTL's time is rounds x offset.
+    assert const["smtl"] % 5.0 == pytest.approx(0.0)
+    # A straggler makes SMTL wait every round; AMTL goes on without it.
+    assert const_slow["wait"] is None and expo_slow["wait"] is None
+    assert const_slow["ratio"] < 0.7 and expo_slow["ratio"] < expo["ratio"]
+    text = format_jitter_table(rows).splitlines()
+    assert "AMTL/SMTL" in text[0] and "wait ratio" in text[0]
+    assert len(text) == 2 + len(rows)
+    assert text[2].split("|")[-1].strip() == "SMTL"  # constant: SMTL is faster
+    assert text[4].split("|")[-1].strip() == "AMTL"
+    with pytest.raises(ValueError, match="jitter must be one of"):
+        jitter_table((3,), ("none",))
 
 
 def test_format_table():

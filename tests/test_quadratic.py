@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from skmtl.solvers._admm import (
-    QuadraticResult,
     quadratic_duality_gap,
     quadratic_eigh,
     solve_quadratic,
 )
+from skmtl.solvers._result import SolverResult
 
 cp = pytest.importorskip("cvxpy")
 
@@ -97,7 +97,8 @@ def test_objective_matches_cvxpy(d, T, n, shared, kind, fraction):
     As, ys, H, Q, c = make_problem(d * 100 + T, d, T, n, shared=shared, kind=kind)
     alpha = fraction * alpha_max(Q)
     res = solve_quadratic(H, Q, c, alpha, tol=1e-9)
-    assert isinstance(res, QuadraticResult)
+    assert isinstance(res, SolverResult)
+    assert res.b is None and res.stop_reason == "converged"
     assert res.converged and res.gap <= 1e-9
     assert res.W.shape == (d, T)
     W_ref, _ = cvxpy_solution(As, ys, alpha)

@@ -1,7 +1,7 @@
 """Asynchronous multi-task learning (AMTL): the engine, its backends and delays."""
 
 from ._delays import CallableDelay, DelayModel, NoDelay, make_delay_model
-from ._engine import AMTLResult, run_amtl
+from ._engine import run_amtl
 from ._update import DynamicStep, arock_relaxation_bound, forward_step, km_update
 from .backends import (
     Backend,
@@ -12,7 +12,6 @@ from .backends import (
 )
 
 __all__ = [
-    "AMTLResult",
     "Backend",
     "CallableDelay",
     "DelayModel",

@@ -203,7 +203,9 @@ class StepSearch:
             self.done = True
             return self.step
         rate = float(np.log(gaps[0] / gaps[-1]) / (gaps.size - 1))
-        needed = np.log(max(gaps[-1] / self.tol, 1.0)) / rate if rate > 0 else np.inf
+        needed = np.inf
+        if rate > 0 and self.tol > 0:
+            needed = np.log(max(gaps[-1] / self.tol, 1.0)) / rate
         improved = self.best is None or rate > 1.1 * self.best[0]
         if improved:
             self.best = (rate, self.step)

@@ -5,8 +5,13 @@ seconds that the round trip to the central node takes.  The engine samples it
 once per activation, so AMTL and SMTL see the same model on every backend:
 the threading backend holds the reply back for that long, the simulated
 backend advances its virtual clock, the sequential backend sleeps.
+:class:`DelaySource` decides where a draw runs, so that a user's callable can
+never freeze the central loop.
 """
 
+import functools
+import queue
+import threading
 from numbers import Real
 
 import numpy as np
@@ -137,3 +142,84 @@ def make_delay_model(delay, n_tasks):
         "delay must be None, a number of seconds, a DelayModel, an object with a "
         f"sample(t, rng) method, or a callable(t, rng); got {delay!r}."
     )
+
+
+class _Guard(threading.Thread):
+    """A helper thread that runs a user's delay callable for the central loop."""
+
+    def __init__(self):
+        super().__init__(name="skmtl-delay-sampler", daemon=True)
+        self.requests = queue.SimpleQueue()
+        self.answers = queue.SimpleQueue()
+
+    def run(self):
+        while True:
+            item = self.requests.get()
+            if item is None:
+                return
+            func, args = item
+            try:
+                self.answers.put((True, func(*args)))
+            except BaseException as exc:  # re-raised in the central loop
+                self.answers.put((False, exc))
+
+
+class DelaySource:
+    """Draws the delay of each activation without letting user code block the
+    central loop.
+
+    The built-in models (:class:`DelayModel`, :class:`NoDelay`) draw in the
+    central loop, in activation order (reproducible: the sequential and
+    simulated backends stay bit for bit deterministic).  A user's callable or
+    model is drawn where it cannot freeze the central node: by the task node
+    itself on backends that support it (threading: in the worker thread, under
+    the step's ``task_timeout``), otherwise by a helper thread that the central
+    loop waits for at most ``backend.task_timeout`` seconds before failing
+    with an error naming the task.  A context manager: the helper thread stops
+    on exit.
+    """
+
+    def __init__(self, model, rng, backend):
+        self.model = model
+        self.rng = rng
+        self.trusted = type(model) in (DelayModel, NoDelay)
+        self.in_worker = bool(getattr(backend, "samples_delays", False))
+        self.timeout = getattr(backend, "task_timeout", None)
+        self._guard = None
+        self._stuck = []  # guards left in a callable that timed out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        guard, stuck = self._guard, self._stuck
+        self._guard, self._stuck = None, []
+        for g in stuck:  # each exits when its blocked callable returns
+            g.requests.put(None)
+        if guard is not None:
+            guard.requests.put(None)
+            guard.join(timeout=1.0)
+        return False
+
+    def __call__(self, t):
+        """The delay of task ``t``'s next activation (seconds, or a callable)."""
+        if self.trusted:
+            return self.model.sample(t, self.rng)
+        if self.in_worker:
+            return functools.partial(self.model.sample, t, self.rng)
+        if self._guard is None:
+            self._guard = _Guard()
+            self._guard.start()
+        self._guard.requests.put((self.model.sample, (t, self.rng)))
+        try:
+            ok, value = self._guard.answers.get(timeout=self.timeout)
+        except queue.Empty:
+            self._stuck.append(self._guard)  # stuck in user code
+            self._guard = None
+            raise TimeoutError(
+                f"The delay callable did not return within task_timeout="
+                f"{self.timeout} s for task {t}; the fit is stopped."
+            ) from None
+        if not ok:
+            raise value
+        return value

@@ -1,186 +1,41 @@
 """The central AMTL loop, shared by every backend and by both schedules.
 
-``schedule='async'`` is AMTL: whenever a task's reply arrives, the central node
-applies its KM update, republishes the prox and reactivates the task, without
-waiting for the others.  ``schedule='sync'`` is the paper's SMTL baseline on the
-same machinery: each round activates all T tasks on the same prox, waits for
-all T replies, applies them and computes one prox (with relaxation 1 this is
-exactly proximal gradient descent).
+``run_amtl`` runs in named phases, as joblib's ``Parallel`` does:
+
+1. resolve the configuration once (:mod:`._config`);
+2. build the central node, the checker (residual, history, stopping rules,
+   printing: :mod:`._history`) and the schedule (async back-pressure or
+   synchronous rounds, with the activation periods: :mod:`._schedules`);
+3. hold every resource in one ``ExitStack`` (the BLAS limit, the backend, the
+   delay sampler), so nothing outlives the fit on any exit, including a
+   backend that fails to start;
+4. loop: wait for replies (at most until ``max_time``), let the schedule
+   apply them, refresh the prox, let the checker decide, resume the schedule.
 
 Staleness is exact: a reply computed from the prox of version ``r`` and applied
 when V is at version ``k`` has staleness ``k - r`` (writes by other tasks it did
-not see).  It is bounded by back-pressure: a task is reactivated only when no
-outstanding read could end up more than ``max_staleness`` versions old, even if
-every other outstanding task wrote first; otherwise it waits (blocks).
+not see); the async schedule bounds it by ``max_staleness``.
 """
 
-import time
-from collections import deque
-from numbers import Real
-from typing import NamedTuple
+from contextlib import ExitStack
 
 import numpy as np
-from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 
-from ..penalties._base import make_penalty
-from ..solvers._gaps import alpha_max, penalized_objective
+from ..solvers._gaps import penalized_objective
+from ..solvers._result import SolverResult
+from ..utils._blas import SMALL, single_blas_thread
 from ._central import CentralNode
-from ._delays import NoDelay
-from ._periods import ActivationPeriods
-from ._update import SPLITTINGS, DynamicStep, TaskStep, arock_relaxation_bound
-
-# Memory for the model snapshots kept to evaluate the objective after the run.
-_SNAPSHOT_BYTES = 256 << 20
-
-
-class AMTLResult(NamedTuple):
-    """What :func:`run_amtl` returns (plain arrays and dicts)."""
-
-    W: np.ndarray
-    b: np.ndarray | None
-    history: np.ndarray  # structured: time, n_updates, residual, objective
-    n_epochs: int
-    n_updates: int
-    residual: float
-    converged: bool
-    stop_reason: str
-    task_stats: dict
-    splitting: str
-    step_size: float
-    relaxation: float
-    max_staleness: int
-    relaxation_bound: float
-    events: list
-
-
-def resolve_step_size(
-    step_size, datafit, alpha, splitting="forward-backward", penalty=None
-):
-    """The step ``eta`` shared by the task steps and the threshold ``eta alpha``.
-
-    Forward-backward: 'auto' is ``1 / L`` and a float must lie in
-    ``(0, 2 / L)``.  Douglas-Rachford converges for any ``eta > 0``; 'auto' is
-    ``alpha_max / (alpha L)`` (clipped to ``[1, 1e4] / L``), which put the
-    threshold where the fewest epochs were needed on School and synthetic data
-    for alpha from alpha_max / 1000 to alpha_max / 10.
-    """
-    L = float(np.max(datafit.lipschitz))
-    L = L if L > 0 else 1.0
-    if isinstance(step_size, str):
-        if step_size != "auto":
-            raise ValueError(f"step_size must be 'auto' or a float; got {step_size!r}.")
-        if splitting == "forward-backward":
-            return 1.0 / L
-        amax = alpha_max(datafit, penalty)
-        ratio = amax / alpha if alpha > 0 else np.inf
-        return float(np.clip(ratio, 1.0, 1e4)) / L
-    step = float(step_size)
-    if not step > 0:
-        raise ValueError(f"step_size must be > 0; got {step}.")
-    if splitting == "forward-backward" and step >= 2.0 / L:
-        raise ValueError(
-            f"step_size must be in (0, 2/L) = (0, {2.0 / L:.4g}) for this data "
-            f"(L = {L:.4g}, the largest per-task Lipschitz constant); got {step}."
-        )
-    return step
-
-
-def resolve_max_staleness(max_staleness, n_tasks):
-    if isinstance(max_staleness, str):
-        if max_staleness != "auto":
-            raise ValueError(
-                f"max_staleness must be 'auto' or an int; got {max_staleness!r}."
-            )
-        # A cap of T throttles AMTL to nearly synchronous under the conservative
-        # back-pressure rule; 4T lets tasks run ahead (measured, see the docs).
-        return 4 * int(n_tasks)
-    tau = int(max_staleness)
-    if tau < 0:
-        raise ValueError(f"max_staleness must be >= 0; got {max_staleness}.")
-    return tau
-
-
-def resolve_relaxation(relaxation, schedule, n_tasks, max_staleness):
-    """The KM relaxation: 'auto', 'arock' (the guaranteed bound) or a float."""
-    bound = arock_relaxation_bound(n_tasks, max_staleness)
-    if isinstance(relaxation, str):
-        if relaxation == "arock":
-            return bound, bound
-        if relaxation != "auto":
-            raise ValueError(
-                f"relaxation must be 'auto', 'arock' or a float; got {relaxation!r}."
-            )
-        # Plain KM for both schedules (SMTL is then exactly proximal gradient):
-        # beyond ARock's bound, but it converged in every experiment together
-        # with the staleness cap (see the docs); 'arock' gives the guarantee.
-        return 1.0, bound
-    value = float(relaxation)
-    if not 0 < value < 2:
-        raise ValueError(f"relaxation must be in (0, 2); got {relaxation}.")
-    return value, bound
-
-
-class _TaskStats:
-    def __init__(self, n_tasks):
-        self.n_updates = np.zeros(n_tasks, dtype=np.int64)
-        self.staleness_sum = np.zeros(n_tasks)
-        self.staleness_max = np.zeros(n_tasks, dtype=np.int64)
-        self.round_trip_sum = np.zeros(n_tasks)
-        self.round_trip_max = np.zeros(n_tasks)
-        self.relaxation_sum = np.zeros(n_tasks)
-
-    def record(self, t, staleness, round_trip, relaxation):
-        self.n_updates[t] += 1
-        self.staleness_sum[t] += staleness
-        self.staleness_max[t] = max(self.staleness_max[t], staleness)
-        self.round_trip_sum[t] += round_trip
-        self.round_trip_max[t] = max(self.round_trip_max[t], round_trip)
-        self.relaxation_sum[t] += relaxation
-
-    def as_dict(self):
-        n = np.maximum(self.n_updates, 1)
-        return {
-            "n_updates": self.n_updates.copy(),
-            "staleness_mean": self.staleness_sum / n,
-            "staleness_max": self.staleness_max.copy(),
-            "round_trip_mean": self.round_trip_sum / n,
-            "round_trip_max": self.round_trip_max.copy(),
-            "relaxation_mean": self.relaxation_sum / n,
-        }
-
-
-class _History:
-    """Checks of the run; model snapshots are thinned to a memory budget."""
-
-    def __init__(self, size):
-        self.rows = []  # (time, n_updates, residual)
-        self.snaps = {}  # row index -> (P, b)
-        self.max_snaps = max(16, _SNAPSHOT_BYTES // max(8 * size, 1))
-
-    def append(self, elapsed, n_updates, residual, snapshot):
-        self.snaps[len(self.rows)] = (snapshot.P, snapshot.b)
-        self.rows.append((elapsed, n_updates, residual))
-        if len(self.snaps) > self.max_snaps:  # keep every other one
-            keys = sorted(self.snaps)
-            for k in keys[1:-1:2]:
-                del self.snaps[k]
-
-    def to_array(self, objective):
-        out = np.zeros(
-            len(self.rows),
-            dtype=[
-                ("time", float),
-                ("n_updates", np.int64),
-                ("residual", float),
-                ("objective", float),
-            ],
-        )
-        for i, (elapsed, n_updates, residual) in enumerate(self.rows):
-            snap = self.snaps.get(i)
-            obj = np.nan if snap is None or objective is None else objective(*snap)
-            out[i] = (elapsed, n_updates, residual, obj)
-        return out
+from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
+    AMTLConfig,
+    resolve_config,
+    resolve_max_staleness,
+    resolve_relaxation,
+    resolve_step_size,
+)
+from ._delays import DelaySource
+from ._history import Checker
+from ._schedules import make_schedule
+from ._update import TaskStep
 
 
 def run_amtl(
@@ -249,33 +104,31 @@ def run_amtl(
 
     Returns
     -------
-    AMTLResult
+    SolverResult
+        ``objective_history`` is the structured history (one row per epoch:
+        'time', 'n_updates', 'residual', 'objective'), ``n_iter`` the epochs,
+        ``gap`` the final relative residual; ``info`` holds 'history',
+        'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
+        'step_size', 'relaxation', 'max_staleness', 'relaxation_bound' and
+        'events'.
     """
-    if schedule not in ("async", "sync"):
-        raise ValueError(f"schedule must be 'async' or 'sync'; got {schedule!r}.")
-    if splitting not in SPLITTINGS:
-        raise ValueError(f"splitting must be one of {SPLITTINGS}; got {splitting!r}.")
+    cfg = resolve_config(
+        datafit,
+        alpha,
+        schedule=schedule,
+        splitting=splitting,
+        step_size=step_size,
+        relaxation=relaxation,
+        max_staleness=max_staleness,
+        dynamic_step=dynamic_step,
+        delay_model=delay_model,
+        max_epochs=max_epochs,
+        max_time=max_time,
+        tol=tol,
+        random_state=random_state,
+        penalty=penalty,
+    )
     T, d = datafit.n_tasks, datafit.n_features
-    penalty = make_penalty(penalty)
-    step = resolve_step_size(step_size, datafit, alpha, splitting, penalty)
-    tau = resolve_max_staleness(max_staleness, T)
-    relax, bound = resolve_relaxation(relaxation, schedule, T, tau)
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
-        raise ValueError(f"max_epochs must be an int; got {max_epochs!r}.")
-    if max_time is not None and not (isinstance(max_time, Real) and max_time > 0):
-        raise ValueError(f"max_time must be None or > 0 seconds; got {max_time!r}.")
-    delay_model = NoDelay() if delay_model is None else delay_model
-    if hasattr(delay_model, "check"):  # per-task sizes must match T
-        delay_model.check(T)
-    if dynamic_step is True:
-        dynamic_step = DynamicStep()
-    dyn_state = dynamic_step.new_state(T) if dynamic_step else None
-    rng = check_random_state(random_state)
-    if objective is None:
-
-        def objective(W, b):
-            return penalized_objective(datafit, penalty, W, b, alpha)
-
     if V0 is None:
         V0 = np.zeros((d, T))
     if b0 is None and datafit.has_free_intercept:
@@ -283,154 +136,65 @@ def run_amtl(
     central = CentralNode(
         V0,
         b0,
-        step * alpha,
-        publish_v=splitting == "douglas-rachford",
-        penalty=penalty,
+        cfg.step_size * alpha,
+        publish_v=cfg.splitting == "douglas-rachford",
+        penalty=cfg.penalty,
     )
-    stats = _TaskStats(T)
-    last_sq = np.full(T, np.nan)  # latest ||z_t - v_t||^2 per task
-    history = _History(d * T)
-    outstanding = {}  # task -> lower bound of the version it reads
-    blocked = deque()
-    synchronous = schedule == "sync"
-    periods = None if on_check is None else ActivationPeriods(T)
-
-    def activate(t):
-        outstanding[t] = central.prox_version
-        backend.activate(t, delay_model.sample(t, rng))
-
-    def start_round():
-        tasks = range(T) if periods is None else periods.round_tasks()
-        for t in tasks:
-            activate(t)
-        return len(tasks)
-
-    def may_activate():
-        oldest = min(outstanding.values(), default=central.prox_version)
-        oldest = min(oldest, central.prox_version)
-        return central.version + len(outstanding) <= oldest + tau
-
-    def apply(reply, staleness):
-        t = reply.task
-        rate = relax
-        if dynamic_step:
-            measure = (
-                staleness if dynamic_step.measure == "staleness" else reply.round_trip
-            )
-            dynamic_step.record(dyn_state, t, measure)
-            rate = dynamic_step.relaxation(dyn_state, t, relax)
-        last_sq[t] = central.write(t, reply.z, reply.zb, rate)
-        stats.record(t, staleness, reply.round_trip, rate)
-
-    # Multi-threaded BLAS stalls on the small factorizations of the central
-    # node (measured: a 28 x 28 eigh took 5 ms instead of 70 us on a loaded
-    # 2-core machine); one thread is faster below a few hundred tasks/features.
-    limiter = threadpool_limits(limits=1) if min(d, T) <= 512 else None
-    backend.start(datafit, TaskStep(splitting, step), central.read)
-    stop_reason, residual = None, np.inf
-    wall_start = last_print = time.perf_counter()
-    try:
-        t0 = backend.now()
-        if synchronous:
-            round_size = start_round()
-        else:
-            blocked.extend(range(T))
-            while blocked and may_activate():
-                activate(blocked.popleft())
-        next_check = T
-        round_replies = []
-        while stop_reason is None:
-            replies = backend.next_replies()
-            if synchronous:
-                round_replies.extend(replies)
-                if len(round_replies) < round_size:
-                    continue
-                base = central.version
-                for reply in sorted(round_replies, key=lambda r: r.task):
-                    apply(reply, base - reply.version)
-                round_replies = []
-                outstanding.clear()
-            else:
-                for reply in replies:
-                    apply(reply, central.version - reply.version)
-                    del outstanding[reply.task]
-                    if periods is None:
-                        blocked.append(reply.task)
-                    else:
-                        periods.requeue(reply.task, central.version, blocked)
-            central.refresh()
-            elapsed = backend.now() - t0
-            if central.version >= next_check:
-                next_check += T
-                if on_check is not None:
-                    snap = central.snapshot
-                    new = on_check(snap.P, snap.b, stats.n_updates.copy())
-                    if new is not None:
-                        periods.set(new, blocked, outstanding)
-                norm_v = np.linalg.norm(central.V)
-                if central.b is not None:
-                    norm_v = np.hypot(norm_v, np.linalg.norm(central.b))
-                sq = last_sq if periods is None else last_sq[periods.active]
-                if not np.isnan(sq).any():
-                    residual = float(np.sqrt(sq.sum()) / max(norm_v, 1e-300))
-                history.append(elapsed, central.version, residual, central.snapshot)
-                if periods is not None and not periods.active.any():
-                    stop_reason = "deactivated"
-                elif residual <= tol:
-                    stop_reason = "converged"
-                elif central.version // T >= max_epochs:
-                    stop_reason = "max_iter"
-            if stop_reason is None and max_time is not None and elapsed >= max_time:
-                stop_reason = "max_time"
-            if verbose and time.perf_counter() - last_print >= 1.0:
-                last_print = time.perf_counter()
-                print(
-                    f"[amtl:{schedule}] epoch {central.version // T:5d}  "
-                    f"updates {central.version:8d}  residual {residual:.3e}  "
-                    f"time {elapsed:9.3f}s  max staleness "
-                    f"{int(stats.staleness_max.max())}"
-                )
-            if stop_reason is None:
-                if synchronous:
-                    round_size = start_round()
-                    if round_size == 0:
-                        stop_reason = "deactivated"
-                else:
-                    if periods is not None and not periods.wake(
-                        central.version, blocked, outstanding
-                    ):
-                        stop_reason = "deactivated"
-                    while blocked and may_activate():
-                        activate(blocked.popleft())
-    finally:
-        backend.close()
-        if limiter is not None:
-            limiter.restore_original_limits()
-    # A last row for the final state, unless the last check already recorded it
-    # (a check and the stop can fall on the same update, e.g. at max_time).
-    if not history.rows or history.rows[-1][1] != central.version:
-        history.append(backend.now() - t0, central.version, residual, central.refresh())
-    W, b = central.final_model()
-    if verbose:
-        print(
-            f"[amtl:{schedule}] stopped ({stop_reason}) after {central.version} "
-            f"updates in {time.perf_counter() - wall_start:.3f}s wall, residual "
-            f"{residual:.3e}"
+    checker = Checker(central, cfg, on_check=on_check, verbose=verbose)
+    with ExitStack() as resources:
+        # Multi-threaded BLAS stalls on the small factorizations of the central
+        # node (a 28 x 28 eigh: 5 ms instead of 70 us on a loaded 2-core machine).
+        resources.enter_context(single_blas_thread(min(d, T) <= SMALL))
+        resources.callback(backend.close)  # before start: a failed start cleans up
+        delays = resources.enter_context(DelaySource(cfg.delay_model, cfg.rng, backend))
+        plan = make_schedule(
+            cfg, central, backend, checker.record, delays, on_check is not None
         )
-    return AMTLResult(
-        W=W,
-        b=b,
-        history=history.to_array(objective),
-        n_epochs=central.version // T,
-        n_updates=central.version,
-        residual=residual,
-        converged=stop_reason == "converged",
-        stop_reason=stop_reason,
-        task_stats=stats.as_dict(),
-        splitting=splitting,
-        step_size=step,
-        relaxation=relax,
-        max_staleness=tau,
-        relaxation_bound=bound,
-        events=list(backend.events),
+        backend.start(datafit, TaskStep(cfg.splitting, cfg.step_size), central.read)
+        t0 = backend.now()
+        plan.start()
+        while checker.stop_reason is None:
+            replies = backend.next_replies(checker.time_left(backend.now() - t0))
+            if not replies:  # max_time came first
+                checker.stop_reason = "max_time"
+            elif plan.receive(replies):
+                central.refresh()
+                checker.check(backend.now() - t0, plan)
+                if checker.stop_reason is None and not plan.resume():
+                    checker.stop_reason = "deactivated"
+    checker.finish(backend.now() - t0)
+    return _result(central, checker, cfg, backend, objective, datafit, alpha)
+
+
+def _result(central, checker, cfg, backend, objective, datafit, alpha):
+    if objective is None:
+
+        def objective(W, b):
+            return penalized_objective(datafit, cfg.penalty, W, b, alpha)
+
+    W, b = central.final_model()
+    T = checker.n_tasks
+    history = checker.history.to_array(objective)
+    n_epochs = central.version // T
+    return SolverResult(
+        W,
+        b,
+        history,
+        n_epochs,
+        checker.residual,
+        checker.stop_reason == "converged",
+        checker.stop_reason,
+        dict(
+            history=history,
+            n_epochs=n_epochs,
+            n_updates=central.version,
+            residual=checker.residual,
+            task_stats=checker.stats.as_dict(),
+            splitting=cfg.splitting,
+            step_size=cfg.step_size,
+            relaxation=cfg.relaxation,
+            max_staleness=cfg.max_staleness,
+            relaxation_bound=cfg.relaxation_bound,
+            events=list(backend.events),
+        ),
     )

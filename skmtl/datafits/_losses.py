@@ -27,6 +27,14 @@ import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
 from ..solvers._gaps import squared_dual
+from ._linalg import (
+    RowOperator,
+    centered_gram,
+    centered_kernel,
+    choose_form,
+    max_eig_gram,
+    weighted_mean_rows,
+)
 
 # Gram matrices are precomputed for the squared loss while they cost less than
 # this many bytes in all (and while they make an iteration cheaper, see below).
@@ -47,6 +55,9 @@ class TaskBlocks:
     sample_weights: list
     scales: np.ndarray
     shared: bool = False
+    # Long format: the validated rows in task order, of which the Xs[t] are
+    # consecutive slices (lets solvers handle all tasks in one pass).
+    stacked: object = None
 
     @property
     def n_tasks(self):
@@ -57,66 +68,9 @@ class TaskBlocks:
         return self.Xs[0].shape[1]
 
 
-def _weighted_mean_rows(X, s):
-    """Weighted column means of X (dense or sparse)."""
-    total = s.sum()
-    if sp.issparse(X):
-        return np.asarray(X.T @ s).ravel() / total
-    return (s @ X) / total
-
-
-def _centered_gram(X, s, xbar):
-    """``(X - 1 xbar)^T S (X - 1 xbar)`` without densifying a sparse X."""
-    if sp.issparse(X):
-        A = np.asarray((X.T @ X.multiply(s[:, None])).todense())
-    else:
-        A = X.T @ (X * s[:, None])
-    if xbar is not None:
-        A -= s.sum() * np.outer(xbar, xbar)
-    return A
-
-
-def _max_eig_gram(X, s, xbar, extra_ones=False):
-    """Largest eigenvalue of the weighted (centered, optionally augmented) Gram."""
-    n, d = X.shape
-    if min(n, d) <= 2000:
-        if d <= n or sp.issparse(X):
-            A = _centered_gram(X, s, xbar)
-            if extra_ones:
-                col = np.asarray(X.T @ s).ravel()
-                A = np.block([[A, col[:, None]], [col[None, :], np.array([[s.sum()]])]])
-            return float(np.linalg.eigvalsh(A)[-1])
-        Xd = X - xbar if xbar is not None else X
-        sq = np.sqrt(s)
-        B = Xd * sq[:, None]
-        K = B @ B.T
-        if extra_ones:
-            K += np.outer(sq, sq)
-        return float(np.linalg.eigvalsh(K)[-1])
-    # Large in both dimensions: a few Lanczos steps, then a small safety margin
-    # because the step size must not exceed 1/L.
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
-    sq = np.sqrt(s)
-    ones = extra_ones
-
-    def matvec(v):
-        v = np.ravel(v)
-        w, c = (v[:-1], v[-1]) if ones else (v, 0.0)
-        u = X @ w + c
-        if xbar is not None:
-            u = u - xbar @ w
-        u = u * s
-        out = np.asarray(X.T @ u).ravel()
-        if xbar is not None:
-            out = out - xbar * u.sum()
-        return np.append(out, u.sum()) if ones else out
-
-    del sq
-    size = d + 1 if ones else d
-    op = LinearOperator((size, size), matvec=matvec, dtype=np.float64)
-    val = eigsh(op, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0]
-    return float(val) * 1.01
+_weighted_mean_rows = weighted_mean_rows
+_centered_gram = centered_gram
+_max_eig_gram = max_eig_gram
 
 
 def _task_max_eigs(blocks, xbar=None, extra_ones=False):
@@ -147,36 +101,58 @@ class SquaredLoss:
 
     has_free_intercept = False
 
-    def __init__(self, blocks, *, fit_intercept=True, use_gram="auto"):
+    def __init__(self, blocks, *, fit_intercept=True, use_gram="auto", form=None):
         self.blocks = blocks
         self.fit_intercept = fit_intercept
         T, d = blocks.n_tasks, blocks.n_features
         self.n_tasks, self.n_features = T, d
-        self.xbar = np.zeros((d, T))
+        # Task-major storage: row t of _xbarT is contiguous (read per task);
+        # xbar (d x T) is its transposed view.
+        self._xbarT = np.zeros((T, d))
+        self.xbar = self._xbarT.T
         self.ybar = np.zeros(T)
         if fit_intercept:
             for t in range(T):
                 s = blocks.sample_weights[t]
                 if blocks.shared and t > 0 and s is blocks.sample_weights[0]:
-                    self.xbar[:, t] = self.xbar[:, 0]
+                    self._xbarT[t] = self._xbarT[0]
                 else:
-                    self.xbar[:, t] = _weighted_mean_rows(blocks.Xs[t], s)
+                    self._xbarT[t] = _weighted_mean_rows(blocks.Xs[t], s)
                 self.ybar[t] = s @ blocks.ys[t] / s.sum()
         self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar, strict=True)]
         shared_gram = blocks.shared and all(
             s is blocks.sample_weights[0] for s in blocks.sample_weights
         )
         self._shared_gram = shared_gram
-        if use_gram == "auto":
-            n_gram = 1 if shared_gram else T
-            n_total = sum(X.shape[0] for X in blocks.Xs)
-            use_gram = (
-                n_gram * d * d * 8 <= _GRAM_MAX_BYTES and n_gram * d <= 2 * n_total
-            )
-        self.use_gram = bool(use_gram)
+        self.form = self._resolve_form(use_gram if form is None else form)
+        self.use_gram = self.form == "gram"
         if self.use_gram:
             self._build_gram()
         self._lipschitz = None
+
+    def _resolve_form(self, form):
+        """``"gram"``, ``"sample"`` or ``"data"`` (see :func:`choose_form`)."""
+        if form is True or form is False:
+            return "gram" if form else "data"
+        if form not in ("auto", "gram", "sample", "data"):
+            raise ValueError(
+                f"form must be 'auto', 'gram', 'sample' or 'data'; got {form!r}."
+            )
+        if form != "auto":
+            return form
+        b = self.blocks
+        sizes = [X.shape[0] for X in b.Xs]
+        d = self.n_features
+        if self._shared_gram:
+            X = b.Xs[0]
+            nnz = X.nnz if sp.issparse(X) else X.size
+            limit = min(max(24.0 * nnz, 64.0 * 2**20), _GRAM_MAX_BYTES)
+            return choose_form(
+                sizes, d, nnz * self.n_tasks, shared=True, max_bytes=limit
+            )
+        nnz = sum(X.nnz if sp.issparse(X) else X.size for X in b.Xs)
+        limit = min(max(24.0 * nnz, 64.0 * 2**20), 2 * _GRAM_MAX_BYTES)
+        return choose_form(sizes, d, nnz, max_bytes=limit)
 
     # -- Gram form -----------------------------------------------------------
     def _build_gram(self):
@@ -211,7 +187,7 @@ class SquaredLoss:
         X = self.blocks.Xs[t]
         r = np.asarray(X @ w).ravel() - self.ycs[t]
         if self.fit_intercept:
-            r -= self.xbar[:, t] @ w
+            r -= self._xbarT[t] @ w
         return r
 
     # -- protocol --------------------------------------------------------------
@@ -235,10 +211,11 @@ class SquaredLoss:
     def gradient(self, W, b=None):
         if self.use_gram:
             return self._HW(W) - self.Q, None
-        G = np.empty_like(W)
+        WT = np.ascontiguousarray(W.T)
+        GT = np.empty_like(WT)  # task-major: each task writes a contiguous row
         for t in range(self.n_tasks):
-            G[:, t] = self.task_gradient(t, W[:, t])[0]
-        return G, None
+            GT[t] = self.task_gradient(t, WT[t])[0]
+        return GT.T, None
 
     def task_gradient(self, t, w, bt=None):
         if self.use_gram:
@@ -295,12 +272,32 @@ class SquaredLoss:
     def initial_intercept(self):
         return None
 
+    def task_operator(self, t):
+        """Task ``t``'s :class:`RowOperator` ``B_t`` (``H_t = B_t^T B_t``)."""
+        b = self.blocks
+        xb = self.xbar[:, t] if self.fit_intercept else None
+        return RowOperator(b.Xs[t], b.sample_weights[t], xb, b.scales[t])
+
+    def linear_terms(self):
+        """``(Q, c)``: ``q_t = B_t^T D_t yc_t`` (d x T) and ``c_t = ||D_t yc_t||^2``."""
+        if self.use_gram:
+            return self.Q, self.c
+        b = self.blocks
+        Q = np.empty((self.n_features, self.n_tasks))
+        c = np.empty(self.n_tasks)
+        for t in range(self.n_tasks):
+            s, yc = b.sample_weights[t], self.ycs[t]
+            Q[:, t] = np.asarray(b.Xs[t].T @ (s * yc)).ravel() / b.scales[t]
+            c[t] = s @ (yc * yc) / b.scales[t]
+        return Q, c
+
     def _task_eig(self, t):
         """Cached eigendecomposition of task t's Hessian (in the cheaper space).
 
         Returns ``(lam, U, B)``: with ``B`` None, ``H_t = U diag(lam) U^T``
-        (d x d); otherwise ``B`` (n_t x d) with ``H_t = B^T B`` and
-        ``B B^T = U diag(lam) U^T`` (n_t x n_t, for the Woodbury identity).
+        (d x d); otherwise ``B`` (the task's :class:`RowOperator`, n_t x d) with
+        ``H_t = B^T B`` and ``B B^T = U diag(lam) U^T`` (n_t x n_t, for the
+        Woodbury identity). Sparse X stays sparse in both.
         """
         cache = self.__dict__.setdefault("_eig_cache", {})
         key = 0 if (self.use_gram and self.H.ndim == 2) else t
@@ -310,24 +307,22 @@ class SquaredLoss:
                 cache[key] = (lam, U, None)
             else:
                 b = self.blocks
-                X, s = b.Xs[t], b.sample_weights[t]
-                Xd = X.toarray() if sp.issparse(X) else X
-                if self.fit_intercept:
-                    Xd = Xd - self.xbar[:, t]
-                B = Xd * np.sqrt(s / b.scales[t])[:, None]
-                if B.shape[1] <= B.shape[0]:
-                    lam, U = np.linalg.eigh(B.T @ B)
+                X, s, scale = b.Xs[t], b.sample_weights[t], b.scales[t]
+                xb = self.xbar[:, t] if self.fit_intercept else None
+                if X.shape[1] <= X.shape[0]:
+                    lam, U = np.linalg.eigh(centered_gram(X, s, xb) / scale)
                     cache[key] = (lam, U, None)
                 else:
-                    lam, U = np.linalg.eigh(B @ B.T)
-                    cache[key] = (lam, U, B)
+                    lam, U = np.linalg.eigh(centered_kernel(X, s, xb, scale))
+                    cache[key] = (lam, U, self.task_operator(t))
         return cache[key]
 
     def task_prox(self, t, x, xb=None, step_size=1.0):
         """``argmin_w l_t(w) + ||w - x||^2 / (2 step_size)`` (exact).
 
         One linear solve with the task's cached eigendecomposition, so every
-        step size costs the same.
+        step size costs the same; in sample space (n_t < d) by the Woodbury
+        identity, without densifying a sparse X.
         """
         lam, U, B = self._task_eig(t)
         inv = 1.0 / step_size
@@ -340,9 +335,9 @@ class SquaredLoss:
         if B is None:
             return U @ ((U.T @ rhs) / (np.maximum(lam, 0.0) + inv)), None
         # (B^T B + I/eta)^{-1} = eta (I - B^T (B B^T + I/eta)^{-1} B)
-        Br = B @ rhs
+        Br = B.matvec(rhs)
         inner = U @ ((U.T @ Br) / (np.maximum(lam, 0.0) + inv))
-        return step_size * (rhs - B.T @ inner), None
+        return step_size * (rhs - B.rmatvec(inner)), None
 
     def gradient_at_zero(self):
         return self.gradient(np.zeros((self.n_features, self.n_tasks)))[0]
@@ -453,14 +448,15 @@ class LogisticLoss:
         return g, (float(u.sum()) if self.has_free_intercept else None)
 
     def gradient(self, W, b=None):
-        G = np.empty_like(W)
+        WT = np.ascontiguousarray(W.T)
+        GT = np.empty_like(WT)  # task-major: each task writes a contiguous row
         gb = np.empty(self.n_tasks) if self.has_free_intercept else None
         for t in range(self.n_tasks):
-            g, gbt = self.task_gradient(t, W[:, t], None if b is None else b[t])
-            G[:, t] = g
+            g, gbt = self.task_gradient(t, WT[t], None if b is None else b[t])
+            GT[t] = g
             if gb is not None:
                 gb[t] = gbt
-        return G, gb
+        return GT.T, gb
 
     @property
     def lipschitz(self):
@@ -536,46 +532,45 @@ class LogisticLoss:
         """
         X, y, s = self.blocks.Xs[t], self.blocks.ys[t], self.blocks.sample_weights[t]
         scale = self.blocks.scales[t]
-        Xd = X.toarray() if sp.issparse(X) else X
         free = self.has_free_intercept
         inv = 1.0 / step_size
         w = np.array(x, dtype=float)
         b = float(xb) if free else 0.0
-
         soft = t in self.soft_targets
+        kernel = None
+        if X.shape[1] + free > X.shape[0]:  # Newton systems in sample space
+            cache = self.__dict__.setdefault("_kernel_cache", {})
+            if t not in cache:
+                cache[t] = centered_kernel(X, np.ones(X.shape[0]), None)
+            kernel = cache[t]
+
+        def margins(w, b):
+            return np.asarray(X @ w).ravel() + b
 
         def value(w, b):
             reg = np.dot(w - x, w - x) + ((b - xb) ** 2 if free else 0.0)
             if soft:
-                loss = s @ self._soft_terms(t, Xd @ w + b)[0]
+                loss = s @ self._soft_terms(t, margins(w, b))[0]
                 return loss / scale + 0.5 * inv * reg
-            m = y * (Xd @ w + b)
+            m = y * margins(w, b)
             return s @ np.logaddexp(0.0, -m) / scale + 0.5 * inv * reg
 
         f = value(w, b)
         for _ in range(max_newton):
             if soft:
-                _, deriv, curv = self._soft_terms(t, Xd @ w + b)
+                _, deriv, curv = self._soft_terms(t, margins(w, b))
                 u = s * deriv / scale
                 dcurv = s * curv / scale
             else:
-                m = y * (Xd @ w + b)
-                p = expit(-m)
+                p = expit(-y * margins(w, b))
                 u = -(s * y * p) / scale
                 dcurv = s * p * (1.0 - p) / scale
-            g = Xd.T @ u + inv * (w - x)
-            H = Xd.T @ (Xd * dcurv[:, None])
-            H[np.diag_indices_from(H)] += inv
+            g = np.asarray(X.T @ u).ravel() + inv * (w - x)
             if free:
-                gb = u.sum() + inv * (b - xb)
-                col = Xd.T @ dcurv
-                H = np.block(
-                    [[H, col[:, None]], [col[None, :], np.array([[dcurv.sum() + inv]])]]
-                )
-                g = np.append(g, gb)
+                g = np.append(g, u.sum() + inv * (b - xb))
             if np.sqrt(np.dot(g, g)) <= tol * max(1.0, inv):
                 break
-            step = np.linalg.solve(H, g)
+            step = _newton_step(X, dcurv, g, inv, free, kernel)
             for _ in range(40):  # backtracking keeps the damped step monotone
                 w_new = w - step[: w.size]
                 b_new = b - step[-1] if free else 0.0
@@ -618,6 +613,37 @@ class LogisticLoss:
             p = kappa * expit(-ym)
             conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
         return -conj
+
+
+def _newton_step(X, dcurv, g, inv, free, kernel=None):
+    """``(A^T diag(dcurv) A + inv I)^{-1} g`` with ``A = X`` or ``[X, 1]``.
+
+    In feature space (a (d + 1)-square system, sparse-safe Gram) or, given
+    ``kernel = X X^T`` (n < d), in sample space by the Woodbury identity
+    ``(aI + E^T E)^{-1} g = (g - E^T (aI + E E^T)^{-1} E g) / a`` with
+    ``E = diag(sqrt(dcurv)) A``; X is never densified.
+    """
+    d = X.shape[1]
+    if kernel is None:
+        H = centered_gram(X, dcurv, None)
+        H[np.diag_indices_from(H)] += inv
+        if free:
+            col = np.asarray(X.T @ dcurv).ravel()
+            H = np.block(
+                [[H, col[:, None]], [col[None, :], np.array([[dcurv.sum() + inv]])]]
+            )
+        return np.linalg.solve(H, g)
+    sq = np.sqrt(dcurv)
+    M = (kernel + 1.0) if free else kernel.copy()
+    M *= sq[:, None]
+    M *= sq[None, :]
+    M[np.diag_indices_from(M)] += inv
+    Eg = sq * (np.asarray(X @ g[:d]).ravel() + (g[d] if free else 0.0))
+    z = sq * np.linalg.solve(M, Eg)
+    ETz = np.asarray(X.T @ z).ravel()
+    if free:
+        ETz = np.append(ETz, z.sum())
+    return (g - ETz) / inv
 
 
 def _bernoulli_negentropy(p):

@@ -1,8 +1,10 @@
 """What every skmtl estimator shares: parameters, fit plumbing and prediction.
 
-Concrete estimators only choose a solver (``_solve``); validation, warm start,
-storing results and predicting live here, so the centralized and asynchronous
-estimators behave the same way on the same data.
+Concrete estimators only choose a solver (``_solve``, which returns a
+:class:`~skmtl.solvers._result.SolverResult`); validation, warm start, storing
+results and predicting live here, so the centralized and asynchronous
+estimators behave the same way on the same data.  :meth:`MTLBase._set_fitted`
+is the one place where fitted attributes are written.
 """
 
 import warnings
@@ -17,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._exceptions import ZeroCoefficientsWarning
+from ..datafits._linalg import row_margins
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..monitoring._hooks import prepare_monitor
 from ..penalties._trace_norm import TraceNorm
@@ -80,15 +83,37 @@ class MTLBase(BaseEstimator):
         if monitored or X_val is not None or y_val is not None:
             # Opt-in (TaskMonitor): hold out validation rows, monitor each task.
             data, run = prepare_monitor(self, data, X_val, y_val, classifier)
-        datafit = self._make_datafit(data.blocks)
+        return self._fit_datafit(self._make_datafit(data.blocks), data, run)
+
+    def _fit_datafit(self, datafit, data, run=None):
+        """Solve on a data-fit and store the result: ``fit`` after validation.
+
+        ``data`` gives the tasks and the layout of ``y`` (a
+        :class:`~skmtl.utils._validation.FitData`; its blocks are not read),
+        ``run`` the monitor of a ``task_monitor`` fit.  Shared with
+        :func:`skmtl.distributed.fit_from_loaders`, whose data-fit lives on
+        the Dask workers.
+        """
         W0, b0 = self._warm_start_point(datafit)
-        for stale in ("task_convergence_", "updates_saved_"):  # from a monitored fit
-            self.__dict__.pop(stale, None)
         if run is None:
             result = self._solve(datafit, W0, b0)
         else:
             result = self._solve(datafit, W0, b0, monitor=run)
-            self.task_convergence_ = run.diagnostics()
+        self._set_fitted(datafit, data, result, run)
+        return self
+
+    # Fitted attributes read from the SolverResult besides coef_, intercept_,
+    # n_iter_ and objective_history_: {attribute: field or info key}.  An
+    # attribute whose key is absent from the result is removed (e.g.
+    # ``updates_saved_``, only set by a monitored fit).
+    _result_attributes = {}
+
+    def _set_fitted(self, datafit, data, result, run=None):
+        """Write every fitted attribute, from the data and a SolverResult.
+
+        The one place where a fit's outcome becomes estimator state (the CV
+        estimators copy a refitted model's state with :meth:`_copy_fitted`).
+        """
         W = result.W
         if not np.all(np.isfinite(W)):
             raise FloatingPointError(
@@ -100,20 +125,59 @@ class MTLBase(BaseEstimator):
         self.tasks_ = data.tasks
         self._y_ndim = data.y_ndim
         self._multiclass = data.multiclass
-        if classifier:
+        if self._loss == "logistic":
             self._task_classes = data.classes
+            self.classes_ = self._fitted_classes(data)
         self.n_iter_ = int(result.n_iter)
         self.objective_history_ = result.objective_history
+        for name, key in self._result_attributes.items():
+            if key in result._fields:
+                setattr(self, name, getattr(result, key))
+            elif result.info is not None and key in result.info:
+                setattr(self, name, result.info[key])
+            else:
+                self.__dict__.pop(name, None)
+        if run is None:
+            self.__dict__.pop("task_convergence_", None)
+        else:
+            self.task_convergence_ = run.diagnostics()
         self._warn_if_zero(datafit)
         if not result.converged:
+            if getattr(self, "stop_reason_", None) == "max_time":
+                stop = f"stopped at max_time={self.max_time:g} s before converging"
+                fix = "max_time"
+            else:
+                stop, fix = f"did not converge in max_iter={self.max_iter}", "max_iter"
             warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter="
-                f"{self.max_iter} (final relative gap or residual "
-                f"{result.gap:.2e} > tol={self.tol}). Increase max_iter, raise "
-                "tol, or scale the features.",
+                f"{type(self).__name__} {stop} (final relative gap or residual "
+                f"{result.gap:.2e} > tol={self.tol}). Increase {fix}, raise tol, "
+                "or scale the features.",
                 ConvergenceWarning,
             )
-        return self
+
+    def _fitted_classes(self, data):
+        """``classes_`` of a classifier: every label, or the labels per task."""
+        classes = data.classes
+        if data.multiclass:
+            return np.concatenate(classes)
+        if self.task_column is None and data.y_ndim == 2:
+            return [np.asarray(c) for c in classes]
+        if self.task_column is None:
+            return np.asarray(classes[0])
+        return np.unique(np.concatenate(classes))
+
+    def _copy_fitted(self, other):
+        """Make ``other``'s fitted state (public and private) this estimator's.
+
+        Removes this estimator's own fitted attributes first, so nothing is
+        left over from an earlier fit.
+        """
+        for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
+            delattr(self, name)
+        params = other.get_params(deep=False)
+        for name, value in vars(other).items():
+            if name not in params:
+                setattr(self, name, value)
 
     def _warn_if_zero(self, datafit):
         """ZeroCoefficientsWarning when ``coef_ == 0`` because alpha >= alpha_max."""
@@ -132,7 +196,7 @@ class MTLBase(BaseEstimator):
                 "constant). Use an alpha well below alpha_max (see "
                 "skmtl.alpha_max), or a CV estimator to choose it.",
                 ZeroCoefficientsWarning,
-                stacklevel=6,  # the caller of fit
+                stacklevel=8,  # the caller of fit
             )
 
     # -- predicting ------------------------------------------------------------
@@ -153,10 +217,8 @@ class MTLBase(BaseEstimator):
             return M
         # The caller gets ``idx`` with -1 for unknown tasks (see _row_classes).
         coef, intercept, model = self._task_models(idx)
-        out = np.empty(Xf.shape[0])
-        for t in np.unique(model):
-            rows = np.flatnonzero(model == t)
-            out[rows] = np.asarray(Xf[rows] @ coef[t]).ravel() + intercept[t]
+        # One gather of each row's coefficients: O(nnz + n), whatever n_tasks.
+        out = row_margins(Xf, coef, model) + np.take(intercept, model)
         return out, idx
 
     def __sklearn_tags__(self):
@@ -249,17 +311,7 @@ class MTLClassifierMixin(ClassifierMixin):
         self : object
             The fitted estimator.
         """
-        self._fit_with_context(X, y, sample_weight, X_val, y_val)
-        classes = self._task_classes
-        if self._multiclass:
-            self.classes_ = np.concatenate(classes)
-        elif self.task_column is None and self._y_ndim == 2:
-            self.classes_ = [np.asarray(c) for c in classes]
-        elif self.task_column is None:
-            self.classes_ = np.asarray(classes[0])
-        else:
-            self.classes_ = np.unique(np.concatenate(classes))
-        return self
+        return self._fit_with_context(X, y, sample_weight, X_val, y_val)
 
     def decision_function(self, X):
         """Margin ``x . w_t + b_t`` of the task's positive (larger) label.

@@ -1,13 +1,15 @@
 """Trace-norm MTL with the penalty ``alpha`` chosen by cross-validation.
 
-As :class:`~sklearn.linear_model.LassoCV`: every fold fits the whole path of
-``alpha`` values, from the largest down, each fit warm-started from the
+As :class:`~sklearn.linear_model.LassoCV`: every fold fits the path of
+``alpha`` values (:func:`~skmtl.solvers._path.datafit_path`: its training rows
+validated once), from the largest down, each fit warm-started from the
 previous one; the ``alpha`` with the best mean held-out score is then refitted
-on all the data.  :func:`alpha_max`, the smallest ``alpha`` whose solution is
+on all the data.  On the automatic grid the folds stop descending once one of
+them has scored below its ``alpha_max`` score three times in a row
+(:func:`_should_stop`).  :func:`alpha_max`, the smallest ``alpha`` whose solution is
 ``W = 0``, anchors the default grid.
 """
 
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,7 +21,6 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples
-from threadpoolctl import threadpool_limits
 
 from .._tasks import split_task_column
 from ..datafits._losses import LogisticLoss, SquaredLoss
@@ -27,6 +28,8 @@ from ..metrics import get_task_scorer, get_task_scorer_names
 from ..model_selection import TaskStratifiedKFold
 from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
+from ..solvers._path import datafit_path
+from ..utils._blas import single_blas_thread
 from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
@@ -136,114 +139,80 @@ def alpha_max(
     return float(_alpha_max_of_datafit(datafit, make_penalty(penalty)))
 
 
-def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer):
+def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer, limit):
     """Held-out scores of one fold along the path (``alphas`` decreasing).
 
-    Each fit starts from the previous solution: the path is cheap because
-    neighbouring solutions are close.
+    The training rows are validated and turned into a data-fit once; every
+    ``alpha`` is then solved warm-started from the previous solution
+    (:func:`~skmtl.solvers._path.datafit_path`) and scored on the held-out
+    rows.  ``limit`` is None (every ``alpha``) or a one-element list shared
+    by the folds: the index of the last ``alpha`` any fold still needs.  A fold
+    whose held-out score has plainly degraded (:func:`_should_stop`) lowers it
+    to its own index, and every fold stops there: the ``alpha`` below are not
+    fitted on every fold, so the choice cannot fall on them.  Scores not
+    computed are NaN.
     """
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
-    est = clone(estimator).set_params(warm_start=True)
-    scores = np.empty(len(alphas))
+    est = clone(estimator)
     est._warn_zero_coef = False  # the grid starts at alpha_max on purpose
-    for k, alpha in enumerate(alphas):
-        est.set_params(alpha=alpha).fit(X_train, y_train, sample_weight=sw)
+    data = validate_fit_data(
+        est, X_train, y_train, sw, classifier=est._loss == "logistic"
+    )
+    datafit = est._make_datafit(data.blocks)
+    scores = np.full(len(alphas), np.nan)
+
+    def callback(k, alpha, result):
+        est.alpha = alpha
+        est._set_fitted(datafit, data, result)
         scores[k] = scorer(est, X_test, y_test)
+        if limit is None:
+            return False
+        if _should_stop(scores[: k + 1]):
+            limit[0] = min(limit[0], k)
+        return k >= limit[0]
+
+    datafit_path(
+        datafit,
+        alphas,
+        penalty=est._penalty(),
+        tol=est.tol,
+        max_iter=est.max_iter,
+        verbose=est.verbose,
+        callback=callback,
+    )
     return scores
 
 
-_CV_PARAMS = """
-    Parameters
-    ----------
-    alphas : int or array-like of shape (n_alphas,), default=20
-        An int: that many values of ``alpha`` on a geometric grid from
-        :func:`alpha_max` (computed on all the data) down to
-        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
-        order).
-    eps : float, default=1e-3
-        Length of the automatic grid: ``alpha_min / alpha_max``.
-    cv : int, cross-validation generator or iterable, default=5
-        How to split the data.  An int is a number of folds: in long format
-        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
-        (so the fit is deterministic), which keeps every task, and for a
-        classifier every class of a task, in every training fold; in the
-        shared design ``KFold`` (or
-        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
-        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
-        task labels are passed to the splitter as ``groups``, so group-aware
-        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
-    scoring : str, callable or None, default=None
-        The held-out score to maximize.  None: the estimator's ``score``
-        ({score}).  A scikit-learn scorer name, a callable
-        ``scorer(estimator, X, y)``, or in long format the name of a task
-        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
-        or ``'r2_macro'``), which reads the task column.
-    n_jobs : int, default=None
-        Number of folds fitted in parallel (threads).  None means 1 unless in a
-        :obj:`joblib.parallel_backend` context; -1 means all processors.
-    task_column : int, str or None, default=None
-        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
-        column of ``X`` (position or DataFrame name) that holds each row's task
-        label (long format).
-    fit_intercept : bool, default=True
-        Fit one unpenalized intercept per task.
-    loss_scaling : {{'mean', 'sum'}}, default='mean'
-        ``'mean'`` divides each task's loss by its total sample weight so every
-        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
-    max_iter : int, default=10000
-        Maximum number of solver iterations of every fit.
-    tol : float, default=1e-6
-        Tolerance on the certified relative duality gap of every fit.
-    handle_unknown_task : {{'error', 'mean'}}, default='error'
-        At predict time (and on held-out folds), a task not seen in fit raises,
-        or is predicted with the average task model.
-    verbose : int, default=0
-        Verbosity of the solver.
-    random_state : int, RandomState instance or None, default=None
-        Unused by the deterministic centralized solver; kept for a uniform API.
-        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
-"""
+# Early termination of a fold's path (automatic grid only): stop descending
+# once the held-out score has been below the score at alpha_max (the
+# intercept-only model) for _STOP_PATIENCE consecutive alphas: the fold then
+# overfits plainly, and smaller alphas only fit the noise further.  Measured
+# with benchmarks/bench_cv_path.py on School, Landmine and Parkinson's (20
+# alphas down to 1e-3 alpha_max, 5 folds): CV chose 0.055, 0.16 and 0.003
+# alpha_max, so the grid must reach 1e-3 (Parkinson's scores dip on a plateau,
+# then rise again below 0.02 alpha_max: a rule that stops on a drop from the
+# best, even 25 % of the gain over alpha_max, stopped a Parkinson's fold on
+# that plateau and changed the choice); this rule stops the Landmine folds that
+# overfit and leaves every choice unchanged.
+_STOP_PATIENCE = 3
 
-_CV_ATTRIBUTES = """
-    Attributes
-    ----------
-    alpha_ : float
-        The chosen ``alpha``: the best mean held-out score (the largest such
-        ``alpha`` on ties).
-    alphas_ : ndarray of shape (n_alphas,)
-        The grid, in decreasing order.
-    cv_scores_ : ndarray of shape (n_folds, n_alphas)
-        Held-out score of every fold and ``alpha`` (greater is better).
-    mean_cv_scores_ : ndarray of shape (n_alphas,)
-        Mean of ``cv_scores_`` over the folds.
-    best_estimator_ : {estimator}
-        The model with ``alpha_`` refitted on all the data; its fitted
-        attributes are also set on this estimator.
-    coef_ : ndarray of shape (n_tasks, n_features)
-        One row of weights per task (of the refitted model).
-    intercept_ : ndarray of shape (n_tasks,)
-        Per-task intercepts.
-    tasks_ : ndarray of shape (n_tasks,)
-        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
-    n_iter_ : int
-        Solver iterations of the refit.
-    dual_gap_ : float
-        Final certified relative duality gap of the refit.
-    objective_history_ : ndarray
-        Objective value at each convergence check of the refit.
-    n_features_in_ : int
-        Number of columns of X seen in fit (the task column included).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Column names, when X has string column names.
-"""
+
+def _should_stop(scores):
+    """Whether a fold's path may stop after these scores (decreasing alphas)."""
+    if len(scores) <= _STOP_PATIENCE or not np.all(np.isfinite(scores)):
+        return False
+    return bool(np.all(scores[-_STOP_PATIENCE:] < scores[0]))
 
 
 class _TraceNormMTLCV(MTLBase):
     """Cross-validation over ``alpha`` around a centralized estimator."""
 
     _estimator_class = None  # set by the concrete classes
+    # Early termination of the folds' paths on the automatic grid (see
+    # _should_stop); False fits the whole grid (benchmarks, tests).
+    _early_stopping = True
 
     _parameter_constraints = {
         **{
@@ -377,22 +346,27 @@ class _TraceNormMTLCV(MTLBase):
             )
         scorer = self._scorer(estimator)
         splits = self._splits(X, y)
+        # Early termination only on the automatic grid: explicit alphas are
+        # all fitted, as asked.
+        stop = isinstance(self.alphas, Integral) and self._early_stopping
+        limit = [len(alphas) - 1] if stop else None
         parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
         # Folds in parallel threads: one BLAS thread each, or the many small
         # BLAS calls of a fit wait on each other's worker threads.  The limit
         # is process-wide, so it is set once, here, around all the folds.
-        if effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1:
-            limit = threadpool_limits(limits=1, user_api="blas")
-        else:
-            limit = nullcontext()
-        with limit:
+        parallel_folds = effective_n_jobs(self.n_jobs) > 1 and len(splits) > 1
+        with single_blas_thread(parallel_folds):
             scores = parallel(
                 delayed(_path_scores)(
-                    estimator, X, y, sample_weight, train, test, alphas, scorer
+                    estimator, X, y, sample_weight, train, test, alphas, scorer, limit
                 )
                 for train, test in splits
             )
         cv_scores = np.array(scores).reshape(len(splits), len(alphas))
+        if limit is not None:
+            # Folds run in parallel may have gone past the final limit: the
+            # result does not depend on n_jobs.
+            cv_scores[:, limit[0] + 1 :] = np.nan
         mean_scores = cv_scores.mean(axis=0)
         if np.all(np.isnan(mean_scores)):
             raise ValueError(
@@ -408,12 +382,7 @@ class _TraceNormMTLCV(MTLBase):
         # The refitted model's fitted state (coef_, tasks_, classes_,
         # n_features_in_ and the private state predict needs) becomes this
         # estimator's; nothing is left over from an earlier fit.
-        for name in [n for n in vars(self) if n.endswith("_") and n[0] != "_"]:
-            delattr(self, name)
-        refit_params = refit.get_params(deep=False)
-        for name, value in vars(refit).items():
-            if name not in refit_params:
-                setattr(self, name, value)
+        self._copy_fitted(refit)
         self.best_estimator_ = refit
         self.alpha_ = float(alphas[best])
         self.alphas_ = alphas
@@ -423,17 +392,108 @@ class _TraceNormMTLCV(MTLBase):
 
 
 class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
-    __doc__ = (
-        """Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task least squares with ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLRegressor` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.
-"""
-        + _CV_PARAMS.format(score="R^2 of all rows")
-        + _CV_ATTRIBUTES.format(estimator="TraceNormMTLRegressor")
-        + """
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLRegressor`,
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the squared loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
+
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=20
+        An int: that many values of ``alpha`` on a geometric grid from
+        :func:`alpha_max` (computed on all the data) down to
+        ``eps * alpha_max``; the folds stop descending once one of them has
+        scored below the intercept-only model (``alpha_max``) for three
+        ``alpha`` in a row, and the ``alpha`` below are not fitted (NaN
+        scores).  An array: the values to try (sorted in decreasing order),
+        all fitted.
+    eps : float, default=1e-3
+        Length of the automatic grid: ``alpha_min / alpha_max``.
+    cv : int, cross-validation generator or iterable, default=5
+        How to split the data.  An int is a number of folds: in long format
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
+        (so the fit is deterministic), which keeps every task, and for a
+        classifier every class of a task, in every training fold; in the
+        shared design ``KFold`` (or
+        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
+        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
+        task labels are passed to the splitter as ``groups``, so group-aware
+        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
+    scoring : str, callable or None, default=None
+        The held-out score to maximize.  None: the estimator's ``score``
+        (R^2 of all rows).  A scikit-learn scorer name, a callable
+        ``scorer(estimator, X, y)``, or in long format the name of a task
+        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
+        or ``'r2_macro'``), which reads the task column.
+    n_jobs : int, default=None
+        Number of folds fitted in parallel (threads).  None means 1 unless in a
+        :obj:`joblib.parallel_backend` context; -1 means all processors.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) that holds each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight so every
+        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
+    max_iter : int, default=10000
+        Maximum number of solver iterations of every fit.
+    tol : float, default=1e-6
+        Tolerance on the certified relative duality gap of every fit.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time (and on held-out folds), a task not seen in fit raises,
+        or is predicted with the average task model.
+    verbose : int, default=0
+        Verbosity of the solver.
+    random_state : int, RandomState instance or None, default=None
+        Unused by the deterministic centralized solver; kept for a uniform API.
+        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen ``alpha``: the best mean held-out score (the largest such
+        ``alpha`` on ties).
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    cv_scores_ : ndarray of shape (n_folds, n_alphas)
+        Held-out score of every fold and ``alpha`` (greater is better); NaN
+        for the ``alpha`` below an early termination of the automatic grid.
+    mean_cv_scores_ : ndarray of shape (n_alphas,)
+        Mean of ``cv_scores_`` over the folds (NaN where they are).
+    best_estimator_ : TraceNormMTLRegressor
+        The model with ``alpha_`` refitted on all the data; its fitted
+        attributes are also set on this estimator.
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task (of the refitted model).
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_iter_ : int
+        Solver iterations of the refit.
+    dual_gap_ : float
+        Final certified relative duality gap of the refit.
+    objective_history_ : ndarray
+        Objective value at each convergence check of the refit.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+
     See Also
     --------
     TraceNormMTLRegressor : The model at one ``alpha``.
@@ -454,8 +514,7 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     True
     >>> print(round(model.score(X, Y), 2))
     0.94
-"""
-    )
+    """
 
     _estimator_class = TraceNormMTLRegressor
 
@@ -483,17 +542,108 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
 
 
 class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
-    __doc__ = (
-        """Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
+    r"""Trace-norm multi-task logistic regression, ``alpha`` set by cross-validation.
 
     Fits :class:`TraceNormMTLClassifier` along a decreasing grid of ``alpha``
     values on every fold (warm-started from one ``alpha`` to the next), picks
     the ``alpha`` with the best mean held-out score, and refits on all the
     data.  Every training fold needs both labels of every task.
-"""
-        + _CV_PARAMS.format(score="accuracy of all rows")
-        + _CV_ATTRIBUTES.format(estimator="TraceNormMTLClassifier")
-        + """    classes_ : ndarray or list of ndarray
+
+    For each ``alpha`` of the grid, every fold solves the problem of
+    :class:`TraceNormMTLClassifier`,
+
+    .. math::
+
+        \min_{W, b} \; \sum_{t=1}^{T} \frac{1}{c_t} \sum_{i \in t} s_i \,
+        \ell(y_i, x_i^\top w_t + b_t) + \alpha \, \|W\|_*
+
+    with the logistic loss (:math:`c_t`, :math:`s_i` and :math:`\ell` as there).
+
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=20
+        An int: that many values of ``alpha`` on a geometric grid from
+        :func:`alpha_max` (computed on all the data) down to
+        ``eps * alpha_max``; the folds stop descending once one of them has
+        scored below the intercept-only model (``alpha_max``) for three
+        ``alpha`` in a row, and the ``alpha`` below are not fitted (NaN
+        scores).  An array: the values to try (sorted in decreasing order),
+        all fitted.
+    eps : float, default=1e-3
+        Length of the automatic grid: ``alpha_min / alpha_max``.
+    cv : int, cross-validation generator or iterable, default=5
+        How to split the data.  An int is a number of folds: in long format
+        :class:`~skmtl.model_selection.TaskStratifiedKFold` without shuffling
+        (so the fit is deterministic), which keeps every task, and for a
+        classifier every class of a task, in every training fold; in the
+        shared design ``KFold`` (or
+        ``StratifiedKFold`` for a classifier with a 1-D ``y``), as
+        :func:`~sklearn.model_selection.check_cv` picks.  In long format the
+        task labels are passed to the splitter as ``groups``, so group-aware
+        splitters (``GroupKFold``, ``LeaveOneGroupOut``) split by task.
+    scoring : str, callable or None, default=None
+        The held-out score to maximize.  None: the estimator's ``score``
+        (accuracy of all rows).  A scikit-learn scorer name, a callable
+        ``scorer(estimator, X, y)``, or in long format the name of a task
+        scorer of :func:`skmtl.metrics.get_task_scorer` (such as ``'nmse'``
+        or ``'r2_macro'``), which reads the task column.
+    n_jobs : int, default=None
+        Number of folds fitted in parallel (threads).  None means 1 unless in a
+        :obj:`joblib.parallel_backend` context; -1 means all processors.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` holds one column per task.  Otherwise the
+        column of ``X`` (position or DataFrame name) that holds each row's task
+        label (long format).
+    fit_intercept : bool, default=True
+        Fit one unpenalized intercept per task.
+    loss_scaling : {'mean', 'sum'}, default='mean'
+        ``'mean'`` divides each task's loss by its total sample weight so every
+        task weighs the same; ``'sum'`` is the MALSAR/paper convention.
+    max_iter : int, default=10000
+        Maximum number of solver iterations of every fit.
+    tol : float, default=1e-6
+        Tolerance on the certified relative duality gap of every fit.
+    handle_unknown_task : {'error', 'mean'}, default='error'
+        At predict time (and on held-out folds), a task not seen in fit raises,
+        or is predicted with the average task model.
+    verbose : int, default=0
+        Verbosity of the solver.
+    random_state : int, RandomState instance or None, default=None
+        Unused by the deterministic centralized solver; kept for a uniform API.
+        Pass a splitter with its own ``random_state`` as ``cv`` to shuffle.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen ``alpha``: the best mean held-out score (the largest such
+        ``alpha`` on ties).
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid, in decreasing order.
+    cv_scores_ : ndarray of shape (n_folds, n_alphas)
+        Held-out score of every fold and ``alpha`` (greater is better); NaN
+        for the ``alpha`` below an early termination of the automatic grid.
+    mean_cv_scores_ : ndarray of shape (n_alphas,)
+        Mean of ``cv_scores_`` over the folds (NaN where they are).
+    best_estimator_ : TraceNormMTLClassifier
+        The model with ``alpha_`` refitted on all the data; its fitted
+        attributes are also set on this estimator.
+    coef_ : ndarray of shape (n_tasks, n_features)
+        One row of weights per task (of the refitted model).
+    intercept_ : ndarray of shape (n_tasks,)
+        Per-task intercepts.
+    tasks_ : ndarray of shape (n_tasks,)
+        Task labels (sorted) in long format, ``arange(n_tasks)`` otherwise.
+    n_iter_ : int
+        Solver iterations of the refit.
+    dual_gap_ : float
+        Final certified relative duality gap of the refit.
+    objective_history_ : ndarray
+        Objective value at each convergence check of the refit.
+    n_features_in_ : int
+        Number of columns of X seen in fit (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when X has string column names.
+    classes_ : ndarray or list of ndarray
         Every label seen in fit (long format); the two labels of the single
         task, or a list of them per task (shared design).
 
@@ -518,8 +668,7 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     array([0., 1., 2.])
     >>> print(clf.score(Xl, y) > 0.8)
     True
-"""
-    )
+    """
 
     _estimator_class = TraceNormMTLClassifier
 

@@ -163,8 +163,9 @@ def paper_delay(offset, n_tasks=None, *, stragglers=0, straggler_factor=10.0):
 def time_to_target(history, f_star, rel_gap=1e-4):
     """First check of a run whose objective is within ``rel_gap`` of ``F*``.
 
-    ``history`` has fields 'time', 'n_updates' and 'objective' (as
-    ``AMTLResult.history``); the target is ``(F - F*) / |F*| <= rel_gap``.
+    ``history`` has fields 'time', 'n_updates' and 'objective' (as the
+    ``objective_history`` of :func:`~skmtl._amtl.run_amtl`'s result); the
+    target is ``(F - F*) / |F*| <= rel_gap``.
     Returns a dict: ``reached``, and ``time`` and ``n_updates`` at that check
     (NaN and -1 when the run never got there).
 

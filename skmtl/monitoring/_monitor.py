@@ -1,4 +1,6 @@
-"""Per-task convergence monitoring and distillation (ALGORITHM.md section 6).
+"""Per-task convergence monitoring and distillation.
+
+User guide: ``doc/user_guide/per_task_convergence.rst``.
 
 Opt-in: an estimator given ``task_monitor=TaskMonitor(...)`` holds out a
 validation fraction of every task, scores each task on it during the fit, and
@@ -109,8 +111,9 @@ class TaskMonitor:
     proximal gradient (FISTA), also for the squared loss whose default solver
     is ADMM: per-task early stopping needs a gradient path, which ADMM does not
     follow, and ADMM cannot be paused and resumed without its dual state.
-    ALGORITHM.md section 6 warns that gains were seen only with early stopping
-    and a small ``alpha``; measure before relying on it
+    The user guide (``doc/user_guide/per_task_convergence.rst``) warns that
+    gains were seen only with early stopping and a small ``alpha``; measure
+    before relying on it
     (``benchmarks/bench_distillation.py``).
 
     Examples

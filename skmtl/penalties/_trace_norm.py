@@ -43,6 +43,7 @@ import operator
 import numpy as np
 
 from ._base import Penalty
+from ._lowrank import ProxState, lowrank_svt
 
 __all__ = [
     "TraceNorm",
@@ -139,6 +140,18 @@ def _svt_from_eigh(V, lam, vecs, threshold, tasks_side):
     else:  # Q_k: left singular vectors (d x k)
         P = (Q_k * factor) @ (Q_k.T @ V)
     return P, s_k
+
+
+def _record_eigh(state, V, lam, vecs, rank, tasks_side):
+    """Keep the top right singular vectors of an exact prox in ``state``."""
+    n = lam.shape[0]
+    k = min(rank + state.oversampling, n)
+    top = vecs[:, n - k :][:, ::-1]
+    if not tasks_side:  # left vectors: map to the right ones, x = V^T u / s
+        s = np.sqrt(np.maximum(lam[n - k :][::-1], 0.0))
+        keep = s > s[0] * 1e-8 if k else s > 0
+        top = (V.T @ top[:, keep]) / s[keep]
+    state.record_exact(V.shape, np.ascontiguousarray(top), rank, "not certified")
 
 
 def _svt_svd(V, threshold):
@@ -251,7 +264,7 @@ def spectral_norm(A):
     return float(np.sqrt(max(lam[-1], 0.0)) / scale)
 
 
-def prox_trace_norm(V, threshold, *, return_rank=False):
+def prox_trace_norm(V, threshold, *, return_rank=False, state=None):
     """Proximal map of the trace norm: singular value thresholding (SVT).
 
     .. math::
@@ -275,6 +288,16 @@ def prox_trace_norm(V, threshold, *, return_rank=False):
         The threshold ``theta >= 0`` (``step * alpha`` in a proximal gradient).
     return_rank : bool, default=False
         Also return the rank of the result.
+    state : ProxState or None, default=None
+        Warm-start state from :meth:`TraceNorm.prox_state`, kept by the caller
+        across calls. None (the default) computes the exact prox as described
+        above. With a state, the certified low-rank route of
+        :func:`skmtl.penalties._lowrank.lowrank_svt` is tried first when
+        ``min(d, T)`` is large enough; its result is within ``1e-12 * s_max``
+        (Frobenius) of the exact prox, and no singular value above the
+        threshold is missed except with probability at most ``1e-10``. When it
+        is not certified the exact prox is computed, and the state keeps the
+        right singular vectors for the next call.
 
     Returns
     -------
@@ -318,16 +341,31 @@ def prox_trace_norm(V, threshold, *, return_rank=False):
     if scale != 1.0:  # exact: powers of two
         V64, th = V64 * scale, th * scale
 
+    lowrank = None
+    if state is not None:
+        state.n_calls += 1
     if th >= np.linalg.norm(V64):  # ||V||_F >= s_max: everything is thresholded
         P, s_k = np.zeros(V64.shape), ()
+        if state is not None:
+            state.record_exact(V64.shape, None, 0, "zero")
     else:
-        tasks_side = V64.shape[1] <= V64.shape[0]
-        lam, vecs = np.linalg.eigh(_gram(V64, tasks_side))
-        s_max = np.sqrt(max(lam[-1], 0.0))
-        if th < _GRAM_RTOL * s_max:
-            P, s_k = _svt_svd(V64, th)
+        if state is not None:
+            lowrank = lowrank_svt(V64, th, state)
+        if lowrank is not None:
+            P, rank = lowrank
+            s_k = range(rank)
         else:
-            P, s_k = _svt_from_eigh(V64, lam, vecs, th, tasks_side)
+            tasks_side = V64.shape[1] <= V64.shape[0]
+            lam, vecs = np.linalg.eigh(_gram(V64, tasks_side))
+            s_max = np.sqrt(max(lam[-1], 0.0))
+            if th < _GRAM_RTOL * s_max:
+                P, s_k = _svt_svd(V64, th)
+                if state is not None:
+                    state.record_exact(V64.shape, None, len(s_k), "svd")
+            else:
+                P, s_k = _svt_from_eigh(V64, lam, vecs, th, tasks_side)
+                if state is not None:
+                    _record_eigh(state, V64, lam, vecs, len(s_k), tasks_side)
         if scale != 1.0:
             P /= scale
 
@@ -377,6 +415,14 @@ class TraceNormProx:
         Number of :meth:`set_column` calls after which the next :meth:`refresh`
         recomputes the Gram exactly from ``V``. None means ``max(T, 50)``, which
         keeps the amortized cost of the recompute at that of the updates.
+    state : ProxState, 'auto' or None, default='auto'
+        Warm start of the certified low-rank prox
+        (:mod:`skmtl.penalties._lowrank`), tried at each :meth:`refresh` before
+        the Gram route: after a few column changes the previous right singular
+        vectors are nearly invariant, so a refresh costs a few products with
+        ``V`` instead of an ``eigh`` of the Gram. 'auto' creates a fresh
+        :class:`ProxState` (which declines matrices with ``min(d, T) < 128``,
+        so small problems keep the exact route bit for bit); None disables it.
 
     Attributes
     ----------
@@ -414,8 +460,15 @@ class TraceNormProx:
     ((6,), 1)
     """
 
-    def __init__(self, V, threshold, *, recompute_every=None):
+    def __init__(self, V, threshold, *, recompute_every=None, state="auto"):
         V64, _ = _check_matrix(V)
+        if isinstance(state, str) and state == "auto":
+            state = ProxState()
+        if state is not None and not isinstance(state, ProxState):
+            raise ValueError(
+                f"state must be 'auto', None or a ProxState; got {state!r}."
+            )
+        self.state = state
         _check_finite(V64)
         self._V = np.array(V64, dtype=np.float64, order="F", copy=True)
         self._threshold = _check_threshold(threshold)
@@ -582,6 +635,12 @@ class TraceNormProx:
             P, rank = V.copy(), _numerical_rank(V)
         elif th * th >= self._total_sq:  # ||V||_F <= theta: everything vanishes
             P, rank = np.zeros(V.shape), 0
+        elif (
+            self._eig is None
+            and self.state is not None
+            and (lowrank := lowrank_svt(V, th, self.state)) is not None
+        ):
+            P, rank = lowrank  # certified; the Gram stays lazily out of date
         else:
             if self._eig is None:
                 if self._gram_needs_recompute():
@@ -595,6 +654,8 @@ class TraceNormProx:
                 P, s_k = _svt_svd(V, th)
             else:
                 P, s_k = _svt_from_eigh(V, lam, vecs, th, self._tasks_side)
+                if self.state is not None and min(V.shape) >= self.state.min_size:
+                    _record_eigh(self.state, V, lam, vecs, len(s_k), self._tasks_side)
             rank = len(s_k)
         P.flags.writeable = False
         self.P, self.rank = P, rank
@@ -656,6 +717,10 @@ class TraceNorm(Penalty):
 
     def dual_norm(self, G):
         return spectral_norm(G)
+
+    def prox_state(self):
+        """A :class:`~skmtl.penalties._lowrank.ProxState` (warm low-rank prox)."""
+        return ProxState()
 
     def incremental_prox(self, V, threshold):
         return TraceNormProx(V, threshold)

@@ -62,20 +62,18 @@ pseudo-inverse (minimum-norm solution), whose dual value is the closed form
 ``sum_t (c_t - q_t^T H_t^+ q_t) / 2``.
 """
 
-import contextlib
-import threading
-from typing import NamedTuple
-
 import numpy as np
 
 from ..penalties._base import make_penalty
+from ..utils._blas import SMALL, single_blas_thread
 from ._gaps import squared_dual
+from ._result import SolverResult
 
 __all__ = [
-    "QuadraticResult",
     "quadratic_duality_gap",
     "quadratic_eigh",
     "solve_quadratic",
+    "solve_squared",
 ]
 
 _TINY = np.finfo(np.float64).tiny
@@ -91,79 +89,24 @@ _NUC_RTOL = 1e-6
 # [1/b^2, b^2], by the factor sqrt(ratio) clipped to [1/m, m].
 _BALANCE = 1.5
 _MAX_FACTOR = 10.0
-# Problems whose matrices are all at most this size run with one BLAS thread.
-_SMALL = 512
-_CONTROLLER = None
-_LIMITER = None
-_LIMIT_DEPTH = 0
-_LIMIT_LOCK = threading.Lock()
+# Small problems run with one BLAS thread (see skmtl.utils._blas).
+_SMALL = SMALL
+_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
-@contextlib.contextmanager
-def _single_blas_thread(small):
-    """Limit BLAS to one thread while a small problem is solved.
-
-    The iteration is a long sequence of small BLAS/LAPACK calls. With a
-    multi-threaded OpenBLAS, each of them may wake a worker thread; when the
-    other cores are busy, waiting for it costs a scheduler time slice per call
-    (measured: ``eigh`` of a 28 x 28 matrix took 5 ms instead of 70 us on a
-    loaded 2-core machine, which made a School solve 50 times slower). The
-    limit is process-wide (that is how BLAS works); concurrent solves share one
-    limit through a counter, and the last one to finish restores the original.
-    """
-    global _CONTROLLER, _LIMITER, _LIMIT_DEPTH
-    if not small:
-        yield
-        return
-    with _LIMIT_LOCK:
-        if _LIMIT_DEPTH == 0:
-            try:
-                if _CONTROLLER is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _CONTROLLER = ThreadpoolController()
-                _LIMITER = _CONTROLLER.limit(limits=1, user_api="blas")
-            except Exception:  # pragma: no cover - threadpoolctl missing or failing
-                _LIMITER = None
-        _LIMIT_DEPTH += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_DEPTH -= 1
-            if _LIMIT_DEPTH == 0 and _LIMITER is not None:
-                _LIMITER.restore_original_limits()
-                _LIMITER = None
-
-
-class QuadraticResult(NamedTuple):
-    """What :func:`solve_quadratic` returns.
-
-    Attributes
-    ----------
-    W : ndarray of shape (n_features, n_tasks)
-        The solution (for ``0 < alpha < alpha_max``, the last SVT iterate, so
-        its rank is exact).
-    objective_history : ndarray of shape (n_iter + 1,)
-        The objective ``F`` at the starting point and after every iteration.
-    n_iter : int
-        Number of ADMM iterations (0 when the start is already certified, for
-        ``alpha >= alpha_max`` and for ``alpha == 0``).
-    gap : float
-        Final relative duality gap ``max(P - D, 0) / max(P, tiny)``.
-    converged : bool
-        Whether ``gap <= tol``.
-    rho : float
-        Final ADMM penalty; pass it back as ``rho`` to warm-start a nearby
-        problem (a regularization path). NaN when ADMM did not run.
-    """
-
-    W: np.ndarray
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
-    rho: float
+def _result(W, history, n_iter, gap, converged, rho):
+    """The :class:`SolverResult` of :func:`solve_quadratic` (no intercepts)."""
+    converged = bool(converged)
+    return SolverResult(
+        W,
+        None,
+        np.asarray(history),
+        n_iter,
+        float(gap),
+        converged,
+        "converged" if converged else "max_iter",
+        {"rho": rho},
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -402,7 +345,7 @@ def quadratic_eigh(H):
     ((3, 2), (3, 2, 2))
     """
     H = np.asarray(H, dtype=np.float64)
-    with _single_blas_thread(H.shape[-1] <= _SMALL):
+    with single_blas_thread(H.shape[-1] <= _SMALL):
         return np.linalg.eigh(H)
 
 
@@ -493,8 +436,15 @@ def solve_quadratic(
 
     Returns
     -------
-    QuadraticResult
-        ``(W, objective_history, n_iter, gap, converged, rho)``.
+    SolverResult
+        ``W`` (for ``0 < alpha < alpha_max`` the last SVT iterate, so its rank
+        is exact), ``b=None``, ``objective_history`` (the objective at the
+        starting point and after every iteration), ``n_iter`` (0 when the
+        start is already certified: ``alpha >= alpha_max`` or ``alpha == 0``),
+        ``gap`` (``max(P - D, 0) / max(P, tiny)``), ``converged``
+        (``gap <= tol``), ``stop_reason`` and ``info={'rho': rho}``: the
+        final ADMM penalty, to pass back as ``rho`` to warm-start a nearby
+        problem (a regularization path); NaN when ADMM did not run.
 
     Raises
     ------
@@ -518,7 +468,7 @@ def solve_quadratic(
     fixed ``rho``).
 
     The problem sizes that fit (``d <= 512``) are solved with BLAS limited to
-    one thread (see ``_single_blas_thread``).
+    one thread (see :func:`skmtl.utils._blas.single_blas_thread`).
 
     Examples
     --------
@@ -544,12 +494,8 @@ def solve_quadratic(
     if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
         raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
     if W0 is not None:
-        W0 = np.asarray(W0, dtype=np.float64)
-        if W0.shape != (d, T):
-            raise ValueError(f"W0 must have shape {(d, T)}; got {W0.shape}.")
-        if not np.all(np.isfinite(W0)):
-            raise ValueError("W0 must not contain NaN or infinity.")
-    with _single_blas_thread(d <= _SMALL):
+        W0 = _check_start(W0, (d, T))
+    with single_blas_thread(d <= _SMALL):
         return _solve(
             H,
             Q,
@@ -565,6 +511,53 @@ def solve_quadratic(
             verbose=verbose,
             penalty=make_penalty(penalty),
         )
+
+
+def solve_squared(
+    datafit, alpha, *, penalty=None, W0=None, tol=1e-6, max_iter=10_000, verbose=0
+):
+    """ADMM with exact per-task solves on a squared-loss data-fit, in its form.
+
+    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``;
+    ``"sample"``: :func:`~skmtl.solvers._admm_sample.solve_sample` (Woodbury,
+    n_t x n_t kernels). Both minimize the same objective with the same
+    certificate; the data-fit chose its form by estimated cost
+    (:func:`skmtl.datafits._linalg.choose_form`).
+    """
+    if datafit.form == "sample":
+        from ._admm_sample import solve_sample
+
+        if W0 is not None:
+            W0 = _check_start(W0, (datafit.n_features, datafit.n_tasks))
+        return solve_sample(
+            datafit,
+            _check_alpha(alpha),
+            penalty=make_penalty(penalty),
+            W0=W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            verbose=verbose,
+        )
+    return solve_quadratic(
+        datafit.H,
+        datafit.Q,
+        datafit.c,
+        alpha,
+        penalty=penalty,
+        W0=W0,
+        tol=tol,
+        max_iter=max_iter,
+        verbose=verbose,
+    )
+
+
+def _check_start(W0, shape):
+    W0 = np.asarray(W0, dtype=np.float64)
+    if W0.shape != shape:
+        raise ValueError(f"W0 must have shape {shape}; got {W0.shape}.")
+    if not np.all(np.isfinite(W0)):
+        raise ValueError("W0 must not contain NaN or infinity.")
+    return W0
 
 
 def _solve(
@@ -585,103 +578,144 @@ def _solve(
 ):
     """:func:`solve_quadratic` on validated input."""
     d, T = Q.shape
-    # The iterates are task-major (T x d): the penalty is applied to W^T.
-    pen_t = penalty.transposed()
-    prox_state = pen_t.prox_state()
-    csum = float(c.sum())
-    if W0 is None:
-        Z = np.zeros((T, d))
-    else:
-        Z = np.array(W0.T, dtype=np.float64, order="C")
-
     alpha_max = penalty.dual_norm(Q) if Q.size else 0.0
     if alpha >= alpha_max:  # W = 0 is optimal (the gradient at 0 is -Q)
-        P0 = 0.5 * csum
-        _, D, gap = quadratic_duality_gap(
-            H, Q, c, np.zeros((d, T)), alpha, penalty=penalty
-        )
-        rel = _relative(gap, P0, csum)
-        return QuadraticResult(
-            np.zeros((d, T)),
-            np.array([P0]),
-            0,
-            float(rel),
-            bool(rel <= tol),
-            float("nan"),
-        )
-
+        return _zero_solution(H, Q, c, alpha, tol, penalty)
     eig = _Eig(H, T, H_eig)
-    lam = eig.lam
     qe = eig.to_eig(np.ascontiguousarray(Q.T))
     _check_consistent(eig, qe, c)
-
     if alpha == 0.0:  # separable least squares, exact minimum-norm solution
-        We = np.zeros((T, d))
-        We[eig.nonzero] = qe[eig.nonzero] / lam[eig.nonzero]
-        W = eig.from_eig(We)
-        S, _ = _fit_terms(lam, qe, csum, We)
-        P = 0.5 * S
-        D = _least_squares_dual(eig, qe, c)
-        rel = _relative(P - D, P, csum)
-        return QuadraticResult(
-            np.ascontiguousarray(W.T),
-            np.array([P]),
-            0,
-            float(rel),
-            bool(rel <= tol),
-            float("nan"),
-        )
-
-    lam_max = float(lam.max())
+        return _least_squares_solution(eig, qe, c, tol)
+    lam_max = float(eig.lam.max())
     if rho is None:
         rho = alpha * lam_max / alpha_max if lam_max > 0 else alpha / alpha_max
-    rho = float(rho)
+    Z = np.zeros((T, d)) if W0 is None else np.array(W0.T, order="C")
+    space = _GramSpace(eig, qe, float(c.sum()), alpha, penalty, relaxation)
+    space.start(Z, float(rho), warm=W0 is not None)
+    return run_admm(space, float(rho), tol, max_iter, check_every, verbose)
 
-    # Start: Z = W0, scaled dual U = -grad f(Z) / rho (the fixed-point value).
-    # U is also kept in the eigen-basis (Ue), so that an iteration needs two
-    # batched products with the V_t, not three (they dominate for large d).
-    Ze = eig.to_eig(Z)
-    Ue = (qe - lam * Ze) / rho
-    U = eig.from_eig(Ue)
-    S, R = _fit_terms(lam, qe, csum, Ze)
-    nuc = pen_t.value(Z) if W0 is not None else 0.0
-    P = 0.5 * S + alpha * nuc
-    D_best = _dual_value(S, R, rho * pen_t.dual_norm(U), alpha)
+
+def _zero_solution(H, Q, c, alpha, tol, penalty):
+    """``W = 0`` for ``alpha >= alpha_max``, with its certificate."""
+    d, T = Q.shape
+    csum = float(c.sum())
+    P0 = 0.5 * csum
+    _, _, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha, penalty=penalty)
+    rel = _relative(gap, P0, csum)
+    nan = float("nan")
+    return _result(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
+
+
+def _least_squares_solution(eig, qe, c, tol):
+    """The minimum-norm least-squares solution (``alpha = 0``), certified."""
+    csum = float(c.sum())
+    We = np.zeros(qe.shape)
+    We[eig.nonzero] = qe[eig.nonzero] / eig.lam[eig.nonzero]
+    W = eig.from_eig(We)
+    P = 0.5 * _fit_terms(eig.lam, qe, csum, We)[0]
+    rel = _relative(P - _least_squares_dual(eig, qe, c), P, csum)
+    W = np.ascontiguousarray(W.T)
+    return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
+
+
+class _GramSpace:
+    """ADMM iterates with exact per-task solves in the eigen-basis of the H_t.
+
+    Task-major iterates (T x d): ``Z`` (the SVT iterate), ``U`` (scaled dual),
+    and their images ``Ze``, ``Ue`` in the eigen-basis, so that an iteration
+    needs two batched products with the ``V_t``, not three.
+    """
+
+    def __init__(self, eig, qe, csum, alpha, penalty, relaxation):
+        self.eig, self.qe, self.csum = eig, qe, csum
+        self.lam = eig.lam
+        self.alpha, self.relaxation = alpha, relaxation
+        # The iterates are task-major (T x d): the penalty is applied to W^T.
+        self.pen = penalty.transposed()
+        self.prox_state = self.pen.prox_state()
+
+    def start(self, Z, rho, warm):
+        """Set ``Z`` and ``U = -grad f(Z) / rho``; return ``(P, D)`` at the start."""
+        self.Z, self.Ze = Z, self.eig.to_eig(Z)
+        self.Ue = (self.qe - self.lam * self.Ze) / rho
+        self.U = self.eig.from_eig(self.Ue)
+        S, R = _fit_terms(self.lam, self.qe, self.csum, self.Ze)
+        P = 0.5 * S + self.alpha * (self.pen.value(Z) if warm else 0.0)
+        self.P0, self.D0 = (
+            P,
+            _dual_value(S, R, rho * self.pen.dual_norm(self.U), self.alpha),
+        )
+
+    def iterate(self, rho):
+        """One over-relaxed ADMM iteration; return the objective at ``Z``."""
+        r, Z, Ze, U, Ue = self.relaxation, self.Z, self.Ze, self.U, self.Ue
+        # W step: (H_t + rho I) w_t = q_t + rho (z_t - u_t), in the eigen-basis.
+        self.B = Z - U
+        We = (self.qe + rho * (Ze - Ue)) / (self.lam + rho)
+        W = self.eig.from_eig(We)
+        if r != 1.0:
+            Wr, Wre = r * W + (1.0 - r) * Z, r * We + (1.0 - r) * Ze
+        else:
+            Wr, Wre = W, We
+        M = Wr + U
+        self.Z_old = Z
+        self.Z, nuc = _svt(M, self.alpha / rho, self.pen, self.prox_state)
+        self.U = M - self.Z
+        self.Ze = self.eig.to_eig(self.Z)
+        self.Ue = Wre + Ue - self.Ze
+        self.W, self.We = W, We
+        S, _ = _fit_terms(self.lam, self.qe, self.csum, self.Ze)
+        return 0.5 * S + self.alpha * nuc
+
+    def dual(self, rho):
+        """Dual value at the ``W`` iterate, whose gradient ``rho (b_t - w_t)`` is
+        ``-rho U`` up to ``Z - Z_old``, so nearly dual feasible already."""
+        Sw, Rw = _fit_terms(self.lam, self.qe, self.csum, self.We)
+        gw = rho * self.pen.dual_norm(self.B - self.W)
+        return _dual_value(Sw, Rw, gw, self.alpha)
+
+    def rescale(self, f):
+        self.U /= f
+        self.Ue /= f
+
+    def solution(self):
+        return np.ascontiguousarray(self.Z.T)
+
+
+def _balance_factor(W, Z, Z_old, U):
+    """Relative residual balancing: the factor of rho (1.0: keep it)."""
+    scale_p = max(np.linalg.norm(W), np.linalg.norm(Z))
+    scale_d = np.linalg.norm(U)
+    if scale_p > 0 and scale_d > 0:
+        r_p = np.linalg.norm(W - Z) / scale_p
+        r_d = np.linalg.norm(Z - Z_old) / scale_d
+        ratio = r_p / r_d if r_d > 0 else np.inf
+        if ratio > _BALANCE**2 or ratio < _BALANCE**-2:
+            return min(max(np.sqrt(ratio), 1.0 / _MAX_FACTOR), _MAX_FACTOR)
+    return 1.0
+
+
+def run_admm(space, rho, tol, max_iter, check_every, verbose):
+    """The ADMM loop shared by the Gram and sample-space forms.
+
+    ``space`` holds the iterates (see :class:`_GramSpace`), already started.
+    The gap is checked every ``check_every`` iterations; ``rho`` adapts by
+    residual balancing while ``it < 1000`` and for at most 200 changes, so
+    that it is eventually constant.
+    """
+    P, D_best, csum = space.P0, space.D0, space.csum
     gap = _relative(P - D_best, P, csum)
     history = [P]
     if verbose > 0:
         print(f"[admm] iter      0  objective {P:.10g}  gap {gap:.3e}  rho {rho:.3g}")
     converged = gap <= tol
-    it = 0
-    n_adapt = 0
+    it = n_adapt = 0
     while not converged and it < max_iter:
         it += 1
-        # W step: (H_t + rho I) w_t = q_t + rho (z_t - u_t), in the eigen-basis.
-        B = Z - U
-        We = (qe + rho * (Ze - Ue)) / (lam + rho)
-        W = eig.from_eig(We)
-        # Z step (over-relaxed) and dual update.
-        if relaxation != 1.0:
-            Wr = relaxation * W + (1.0 - relaxation) * Z
-            Wre = relaxation * We + (1.0 - relaxation) * Ze
-        else:
-            Wr, Wre = W, We
-        M = Wr + U
-        Z_old = Z
-        Z, nuc = _svt(M, alpha / rho, pen_t, prox_state)
-        U = M - Z
-        Ze = eig.to_eig(Z)
-        Ue = Wre + Ue - Ze
-        # Objective at Z.
-        S, _ = _fit_terms(lam, qe, csum, Ze)
-        P = 0.5 * S + alpha * nuc
+        P = space.iterate(rho)
         history.append(P)
         if it % check_every == 0 or it == max_iter:
-            # Dual at the W iterate, whose gradient H_t w_t - q_t = rho (b_t - w_t)
-            # is nearly dual feasible already (it is -rho U up to Z - Z_old).
-            Sw, Rw = _fit_terms(lam, qe, csum, We)
-            gw = rho * pen_t.dual_norm(B - W)
-            D_best = max(D_best, _dual_value(Sw, Rw, gw, alpha))
+            D_best = max(D_best, space.dual(rho))
             gap = _relative(P - D_best, P, csum)
             if verbose > 0:
                 print(
@@ -691,32 +725,17 @@ def _solve(
             if gap <= tol:
                 converged = True
                 break
-        # Penalty adaptation by relative residual balancing (while it < 1000 or
-        # for at most 200 changes, so that rho is eventually constant).
         if it < 1000 and n_adapt < 200:
-            scale_p = max(np.linalg.norm(W), np.linalg.norm(Z))
-            scale_d = np.linalg.norm(U)
-            if scale_p > 0 and scale_d > 0:
-                r_p = np.linalg.norm(W - Z) / scale_p
-                r_d = np.linalg.norm(Z - Z_old) / scale_d
-                ratio = r_p / r_d if r_d > 0 else np.inf
-                if ratio > _BALANCE**2 or ratio < _BALANCE**-2:
-                    f = min(max(np.sqrt(ratio), 1.0 / _MAX_FACTOR), _MAX_FACTOR)
-                    rho *= f
-                    U /= f
-                    Ue /= f
-                    n_adapt += 1
-
+            f = _balance_factor(space.W, space.Z, space.Z_old, space.U)
+            if f != 1.0:
+                rho *= f
+                space.rescale(f)
+                n_adapt += 1
+    Z = space.solution()
     if not np.all(np.isfinite(Z)):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; check that H is positive "
             "semi-definite and that (H, Q) come from the same data."
         )
-    return QuadraticResult(
-        np.ascontiguousarray(Z.T),
-        np.asarray(history),
-        it,
-        float(gap),
-        bool(converged),
-        float(rho),
-    )
+    history = np.asarray(history)
+    return _result(Z, history, it, float(gap), bool(converged), float(rho))

@@ -10,34 +10,21 @@ and know nothing of estimators.
 with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 """
 
-from contextlib import nullcontext
-from typing import NamedTuple
-
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..penalties._base import make_penalty
-from ._admm import solve_quadratic
+from ..utils._blas import SMALL, single_blas_thread
+from ._admm import solve_squared
 from ._gaps import alpha_max, relative_gap
+from ._newton import newton_logistic
+from ._result import SolverResult
+
+# Proximal Newton holds one d x d matrix per task (its model's Hessians): it is
+# used while they fit in this many bytes, FISTA beyond.
+_NEWTON_MAX_BYTES = 1 << 30
 
 __all__ = ["SolverResult", "alpha_max", "fista", "relative_gap", "solve"]
-
-
-class SolverResult(NamedTuple):
-    """What a centralized solver returns.
-
-    ``W`` is d x T, ``b`` the free intercepts (None when the data-fit has
-    none), ``objective_history`` the objective at each convergence check,
-    ``gap`` the final relative duality gap.
-    """
-
-    W: np.ndarray
-    b: np.ndarray | None
-    objective_history: np.ndarray
-    n_iter: int
-    gap: float
-    converged: bool
 
 
 def fista(
@@ -85,13 +72,13 @@ def fista(
     YW, Yb = W.copy(), (None if b is None else b.copy())
     t_k = 1.0
     history = []
-    gap, converged, it = np.inf, False, 0
+    gap, converged, it, stop_reason = np.inf, False, 0, "max_iter"
     for it in range(1, max_iter + 1):
         G, gb = datafit.gradient(YW, Yb)
         W_new = penalty.prox(YW - step * G, step * alpha, state=prox_state)
         b_new = None if b is None else Yb - step * gb
         if callback is not None and callback(it, W_new, b_new):
-            W, b = W_new, b_new
+            W, b, stop_reason = W_new, b_new, "callback"
             break
         # Restart when the momentum points against the proximal-gradient step.
         restart = np.vdot(YW - W_new, W_new - W)
@@ -112,13 +99,28 @@ def fista(
                 print(f"[fista] iter {it:6d}  objective {primal:.10g}  gap {gap:.3e}")
             if gap <= tol:
                 b = b_ref
-                converged = True
+                converged, stop_reason = True, "converged"
                 break
     if not np.all(np.isfinite(W)):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; check the scale of X."
         )
-    return SolverResult(W, b, np.asarray(history), it, float(gap), converged)
+    return SolverResult(
+        W, b, np.asarray(history), it, float(gap), converged, stop_reason
+    )
+
+
+# Newton steps allowed (``max_iter`` of the estimators counts FISTA iterations;
+# a certified Newton solve takes 8-20 steps on Landmine).
+_NEWTON_MAX_STEPS = 200
+
+
+def use_newton(datafit):
+    """Whether :func:`solve` gives ``datafit`` to proximal Newton."""
+    if not isinstance(datafit, LogisticLoss) or datafit.soft_targets:
+        return False
+    d = datafit.n_features
+    return datafit.n_tasks * d * d * 8 <= _NEWTON_MAX_BYTES
 
 
 def solve(
@@ -134,17 +136,19 @@ def solve(
 ):
     """Solve the centralized problem with the fastest solver for the data-fit.
 
-    Squared loss in Gram form goes to ADMM with exact per-task solves
-    (:func:`skmtl.solvers._admm.solve_quadratic`); everything else to FISTA.
-    Both stop on a certified relative duality gap.
+    Squared loss in Gram or sample-space form goes to ADMM with exact per-task
+    solves (:func:`skmtl.solvers._admm.solve_squared`); the logistic loss to
+    proximal Newton (:func:`skmtl.solvers._newton.newton_logistic`, whose
+    ``n_iter`` counts Newton steps) unless some task is trained on soft
+    targets or the per-task ``d x d`` Hessians would exceed about 1 GB (wide
+    ``X``, dense or sparse: then FISTA, which never forms them); everything
+    else to FISTA. All stop on a certified relative duality gap.
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):
         raise TypeError(f"Unknown data-fit {type(datafit).__name__}.")
-    if isinstance(datafit, SquaredLoss) and datafit.use_gram:
-        res = solve_quadratic(
-            datafit.H,
-            datafit.Q,
-            datafit.c,
+    if isinstance(datafit, SquaredLoss) and datafit.form in ("gram", "sample"):
+        res = solve_squared(
+            datafit,
             alpha,
             penalty=penalty,
             W0=W0,
@@ -152,13 +156,21 @@ def solve(
             max_iter=max_iter,
             verbose=verbose,
         )
-        return SolverResult(
-            res.W, None, res.objective_history, res.n_iter, res.gap, res.converged
+        return res
+    if use_newton(datafit):
+        return newton_logistic(
+            datafit,
+            alpha,
+            penalty=penalty,
+            W0=W0,
+            b0=b0,
+            tol=tol,
+            max_iter=min(int(max_iter), _NEWTON_MAX_STEPS),
+            verbose=verbose,
         )
     # Multi-threaded BLAS stalls on the small factorizations of the prox when
     # the cores are shared (a 27 x 27 eigh: 8 ms instead of 0.2 ms, measured).
-    small = min(datafit.n_features, datafit.n_tasks) <= 512
-    with threadpool_limits(limits=1) if small else nullcontext():
+    with single_blas_thread(min(datafit.n_features, datafit.n_tasks) <= SMALL):
         return fista(
             datafit,
             alpha,

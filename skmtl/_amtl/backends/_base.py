@@ -3,7 +3,8 @@
 The central loop (:func:`skmtl._amtl._engine.run_amtl`) is the same for every
 backend.  It calls :meth:`Backend.activate` to ask task ``t`` for one forward
 step (with the network delay sampled for that round trip) and
-:meth:`Backend.next_replies` to wait for answers.  A backend reads the task's
+:meth:`Backend.next_replies` to wait for answers, at most for the time left
+before ``max_time`` (an empty list means that time is up).  A backend reads the task's
 prox column through the ``read`` callable it was started with, at the moment
 its task node starts the activation, and runs the task step (forward or
 Douglas-Rachford) where the task's data live.  Lifecycle (as joblib's
@@ -11,9 +12,12 @@ backends): ``start`` creates workers lazily, ``close`` always runs (in a
 ``finally``) and tears everything down.
 """
 
+import heapq
 import inspect
+import itertools
 import time
 from abc import ABC, abstractmethod
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +33,61 @@ class Reply(NamedTuple):
     round_trip: float  # seconds (virtual for the simulated backend)
 
 
+class DelayedReplies:
+    """Replies held back until their injected network delay has passed.
+
+    A heap ordered by due time (ties: in order of arrival), shared by the
+    backends whose replies arrive in real time (threading, Dask).
+    """
+
+    def __init__(self):
+        self._heap = []
+        self._seq = itertools.count()
+
+    def __len__(self):
+        return len(self._heap)
+
+    def push(self, ready_at, reply):
+        heapq.heappush(self._heap, (ready_at, next(self._seq), reply))
+
+    def pop_due(self, now):
+        """Every reply due at ``now``, in order."""
+        due = []
+        while self._heap and self._heap[0][0] <= now:
+            due.append(heapq.heappop(self._heap)[2])
+        return due
+
+    def next_due(self):
+        """When the next held reply is due (None: none is held)."""
+        return self._heap[0][0] if self._heap else None
+
+
+def wait_seconds(now, *deadlines, poll=None):
+    """Seconds to wait until the earliest of ``deadlines`` (None ignored),
+    at most ``poll``; 0 when one has passed."""
+    times = [t for t in deadlines if t is not None]
+    if poll is not None:
+        times.append(now + poll)
+    return max(min(times) - now, 0.0) if times else None
+
+
+def check_task_timeout(task_timeout):
+    """``task_timeout`` as a float, or None; a clear error otherwise."""
+    if task_timeout is None:
+        return None
+    if (
+        isinstance(task_timeout, bool)
+        or not isinstance(task_timeout, Real)
+        or not task_timeout > 0
+        or task_timeout != task_timeout
+    ):
+        raise ValueError(
+            f"task_timeout must be None or a number of seconds > 0; got "
+            f"{task_timeout!r}."
+        )
+    return float(task_timeout)
+
+
 class Backend(ABC):
     """Base class of the AMTL backends.
 
@@ -38,10 +97,22 @@ class Backend(ABC):
         Whether a run is reproducible bit for bit for a fixed random state.
     events : list of dict
         Notable events during the run (e.g. a worker lost), for diagnostics.
+    task_timeout : float or None
+        Seconds a task step may take before the backend gives up on it
+        (threads: an error naming the task; Dask: the node is re-created
+        elsewhere), and that a user's delay callable may take to return.
+        None waits forever.  :func:`make_backend` sets it from the
+        estimators' ``task_timeout``.
+    samples_delays : bool
+        Whether :meth:`activate` accepts a delay to be drawn by the task node
+        (a callable returning seconds) rather than a number: the threading
+        backend draws it in its worker thread, never in the central one.
     """
 
     name = None
     deterministic = False
+    task_timeout = 60.0
+    samples_delays = False
 
     def __init__(self):
         self.events = []
@@ -73,11 +144,21 @@ class Backend(ABC):
 
     @abstractmethod
     def activate(self, task, delay):
-        """Ask ``task`` for one forward step; its reply is delayed ``delay`` s."""
+        """Ask ``task`` for one forward step; its reply is delayed ``delay`` s.
+
+        ``delay`` is a number of seconds, or (only when ``samples_delays``)
+        a callable drawing it, called where the task step runs.
+        """
 
     @abstractmethod
-    def next_replies(self):
-        """Block until at least one reply is available and return them all."""
+    def next_replies(self, timeout=None):
+        """Wait for replies and return every one available (in order).
+
+        Waits at most ``timeout`` seconds on the backend's clock (None: until
+        a reply comes) and returns an empty list when that time has passed
+        with no reply: the engine passes the time left before ``max_time``,
+        so a fit stops on time even while every task waits for a straggler.
+        """
 
     def now(self):
         """The backend's clock in seconds."""

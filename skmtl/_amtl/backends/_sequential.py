@@ -3,7 +3,10 @@
 Deterministic and bit-for-bit reproducible: the reference for the other
 backends.  Activations are served first-in first-out and every read sees the
 latest published prox, so with no delays it is a cyclic block KM iteration.
-Delays are slept in full: it shows no benefit of asynchrony, by design.
+Delays are slept in full: it shows no benefit of asynchrony, by design (but
+never past ``max_time``).  A user's delay callable is drawn by the engine with
+a guard (:class:`~skmtl._amtl._delays.DelaySource`): one that blocks ends the
+fit after ``task_timeout`` seconds.
 """
 
 import time
@@ -25,10 +28,16 @@ class SequentialBackend(Backend):
     def activate(self, task, delay):
         self._queue.append((task, delay, self.now()))
 
-    def next_replies(self):
-        task, delay, issued = self._queue.popleft()
+    def next_replies(self, timeout=None):
+        task, delay, issued = self._queue[0]
         if delay > 0:
+            if timeout is not None and delay > timeout:
+                # max_time falls within this delay: sleep until then only.
+                time.sleep(max(timeout, 0.0))
+                self._queue[0] = (task, delay - max(timeout, 0.0), issued)
+                return []
             time.sleep(delay)
+        self._queue.popleft()
         read = self.read(task)
         z, zb = self.step(self.datafit, task, read)
         return [Reply(task, z, zb, read.version, self.now() - issued)]

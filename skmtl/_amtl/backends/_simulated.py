@@ -5,7 +5,8 @@ Each activation of task ``t`` reads the prox when it starts (virtual time
 are delivered in order of arrival (ties: in order of activation), so the
 asynchronous algorithm, its staleness and its timeline are reproduced exactly
 and deterministically, much faster than real time.  Central-node work takes no
-virtual time.
+virtual time.  ``max_time`` is on the virtual clock: a reply that would
+arrive after it is not applied.
 """
 
 import heapq
@@ -53,7 +54,10 @@ class SimulatedBackend(Backend):
         heapq.heappush(self._heap, (self._clock + duration, self._seq, reply))
         self._seq += 1
 
-    def next_replies(self):
+    def next_replies(self, timeout=None):
+        if timeout is not None and self._heap[0][0] > self._clock + timeout:
+            self._clock += max(timeout, 0.0)  # virtual time runs out first
+            return []
         arrival, _, reply = heapq.heappop(self._heap)
         self._clock = arrival
         return [reply]

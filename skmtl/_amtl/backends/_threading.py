@@ -2,26 +2,35 @@
 
 ``n_jobs`` worker threads take activations from a queue; each reads its task's
 column of the published prox (an immutable snapshot), runs the forward step
-with numpy (``numpy.linalg`` only: SciPy's factorizations hold the GIL), and
-hands the reply back.  The central loop runs in the caller's thread: it applies
-the KM updates and refreshes the prox while the workers compute.  Network
-delays hold a reply back without occupying a worker.  BLAS is limited to one
-thread while the workers run, so the threads do not oversubscribe the cores.
+with numpy (``numpy.linalg`` only: SciPy's factorizations hold the GIL), draws
+the round trip's delay when the delay is a user's callable, and hands the
+reply back.  The central loop runs in the caller's thread: it applies the KM
+updates and refreshes the prox while the workers compute.  Network delays hold
+a reply back without occupying a worker.  BLAS is limited to one thread while
+the workers run, so the threads do not oversubscribe the cores.
 
-Any exception in a worker stops the fit and is re-raised in the caller; on
-every exit (success, error, KeyboardInterrupt) all worker threads are stopped
-and joined, so none outlives the fit.
+Stops: :meth:`ThreadingBackend.next_replies` waits at most the time the engine
+gives it (what is left before ``max_time``), and a step (with its delay
+callable) that runs longer than ``task_timeout`` stops the fit with a
+``TimeoutError`` naming the task.  Any exception in a worker stops the fit and
+is re-raised in the caller.  On every exit (success, error, KeyboardInterrupt)
+the workers are told to stop and joined for at most 5 s in total; a worker
+still stuck in user code after that is reported (a Python thread cannot be
+killed) and exits as soon as its step returns.
 """
 
-import heapq
 import queue
 import threading
 import time
 import warnings
 
-from threadpoolctl import threadpool_limits
+from ...utils._blas import single_blas_thread
+from ._base import Backend, DelayedReplies, Reply, check_task_timeout, wait_seconds
 
-from ._base import Backend, Reply
+# Seconds between checks on the workers while nothing else is due.
+_POLL = 0.5
+# Total seconds close() waits for the worker threads.
+_JOIN_BUDGET = 5.0
 
 
 class _Failure:
@@ -37,54 +46,63 @@ class ThreadingBackend(Backend):
     ----------
     n_jobs : int, default=2
         Number of worker threads.
-    reply_timeout : float or None, default=None
-        Raise ``TimeoutError`` when no reply arrives for this many seconds
-        (beyond the injected delays).
+    task_timeout : float or None, default=60.0
+        Seconds one task step (with its delay callable) may run before the
+        fit stops with a ``TimeoutError`` naming the task; None waits forever.
     """
 
     name = "threading"
+    samples_delays = True
 
-    def __init__(self, n_jobs=2, reply_timeout=None):
+    def __init__(self, n_jobs=2, task_timeout=60.0):
         super().__init__()
         if int(n_jobs) < 1:
             raise ValueError(
                 f"n_jobs must be >= 1 for the threading backend; got {n_jobs}."
             )
         self.n_jobs = int(n_jobs)
-        self.reply_timeout = reply_timeout
+        self.task_timeout = check_task_timeout(task_timeout)
         self._threads = []
+        self._limiter = None
 
     def start(self, datafit, step, read):
         super().start(datafit, step, read)
         self._jobs = queue.SimpleQueue()
         self._results = queue.SimpleQueue()
-        self._pending = []  # heap of (ready_at, seq, reply)
-        self._seq = 0
-        self._limiter = threadpool_limits(limits=1, user_api="blas")
+        self._pending = DelayedReplies()
+        self._running = {}  # worker index -> (task, started at)
+        self._stuck = set()  # workers past task_timeout
+        self._closing = threading.Event()
+        self._limiter = single_blas_thread()
+        self._limiter.__enter__()
         self._threads = [
             threading.Thread(
-                target=self._work, name=f"skmtl-task-worker-{i}", daemon=True
+                target=self._work, args=(i,), name=f"skmtl-task-worker-{i}", daemon=True
             )
             for i in range(self.n_jobs)
         ]
         for thread in self._threads:
             thread.start()
 
-    def _work(self):
+    def _work(self, index):
         while True:
             job = self._jobs.get()
-            if job is None:
+            if job is None or self._closing.is_set():
                 return
             task, delay, issued = job
+            self._running[index] = (task, time.perf_counter())
             try:
                 read = self.read(task)
                 z, zb = self.step(self.datafit, task, read)
+                if callable(delay):  # a user's delay callable: drawn here
+                    delay = delay()
             except BaseException as exc:  # re-raised in the caller
                 self._results.put(_Failure(task, exc))
                 return
+            finally:
+                self._running.pop(index, None)
             ready = time.perf_counter() + delay
-            reply = Reply(task, z, zb, read.version, ready - issued)
-            self._results.put((ready, reply))
+            self._results.put((ready, Reply(task, z, zb, read.version, ready - issued)))
 
     def activate(self, task, delay):
         self._jobs.put((task, delay, self.now()))
@@ -92,12 +110,29 @@ class ThreadingBackend(Backend):
     def _push(self, item):
         if isinstance(item, _Failure):
             raise item.exc
-        ready, reply = item
-        heapq.heappush(self._pending, (ready, self._seq, reply))
-        self._seq += 1
+        self._pending.push(*item)
 
-    def next_replies(self):
-        waited_since = time.perf_counter()
+    def _oldest_step_start(self):
+        """When the longest-running step started (None: none is running)."""
+        running = list(self._running.values())
+        return min((started for _, started in running), default=None)
+
+    def _check_workers(self, now):
+        for index, (task, started) in list(self._running.items()):
+            if self.task_timeout is not None and now - started > self.task_timeout:
+                self._stuck.add(index)  # close() will not wait for it
+                raise TimeoutError(
+                    f"Task {task} did not answer: its step has run for "
+                    f"{now - started:.1f} s, more than task_timeout="
+                    f"{self.task_timeout} s (threading backend). The fit is "
+                    "stopped; raise task_timeout (None waits forever) if the "
+                    "task's steps are just slow."
+                )
+        if not any(t.is_alive() for t in self._threads):
+            raise RuntimeError("Every task worker thread has stopped.")
+
+    def next_replies(self, timeout=None):
+        deadline = None if timeout is None else time.perf_counter() + timeout
         while True:
             while True:  # everything that has arrived
                 try:
@@ -105,27 +140,23 @@ class ThreadingBackend(Backend):
                 except queue.Empty:
                     break
             now = time.perf_counter()
-            due = []
-            while self._pending and self._pending[0][0] <= now:
-                due.append(heapq.heappop(self._pending)[2])
+            due = self._pending.pop_due(now)
             if due:
                 return due
-            if self._pending:
-                timeout = self._pending[0][0] - now
-            else:
-                timeout = 0.5  # wake up now and then to check on the workers
-                if not any(t.is_alive() for t in self._threads):
-                    raise RuntimeError("Every task worker thread has stopped.")
-                if (
-                    self.reply_timeout is not None
-                    and now - waited_since > self.reply_timeout
-                ):
-                    raise TimeoutError(
-                        f"No task node replied within reply_timeout="
-                        f"{self.reply_timeout} s."
-                    )
+            if deadline is not None and now >= deadline:
+                return []
+            self._check_workers(now)
+            stuck = self._oldest_step_start()
+            give_up = (
+                None
+                if stuck is None or self.task_timeout is None
+                else stuck + self.task_timeout + 1e-3
+            )
+            wait = wait_seconds(
+                now, self._pending.next_due(), deadline, give_up, poll=_POLL
+            )
             try:
-                self._push(self._results.get(timeout=max(timeout, 0.0)))
+                self._push(self._results.get(timeout=wait))
             except queue.Empty:
                 pass
 
@@ -133,21 +164,29 @@ class ThreadingBackend(Backend):
         threads, self._threads = self._threads, []
         alive = []
         if threads:
+            self._closing.set()
             for _ in threads:
                 self._jobs.put(None)
-            for thread in threads:
-                thread.join(timeout=10.0)
+            deadline = time.perf_counter() + _JOIN_BUDGET
+            for i, thread in enumerate(threads):
+                if i not in self._stuck:  # a stuck step will not return soon
+                    thread.join(timeout=max(deadline - time.perf_counter(), 0.0))
             alive = [t.name for t in threads if t.is_alive()]
             if alive:
                 warnings.warn(
-                    f"Task worker threads {alive} did not stop within 10 s.",
+                    f"Task worker threads {alive} are still running a task step "
+                    "after the fit ended; each exits when its step returns.",
                     RuntimeWarning,
+                    stacklevel=2,
                 )
-            self._limiter.restore_original_limits()
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.__exit__(None, None, None)
         if alive:  # keep what the stuck workers still use
             self._started = False
             return
-        # No queue or limiter outlives the fit: a closed backend pickles.
-        self._jobs = self._results = self._limiter = None
-        self._pending = []
+        # No queue outlives the fit: a closed backend pickles.
+        self._jobs = self._results = self._running = self._closing = None
+        self._stuck = set()
+        self._pending = None
         super().close()

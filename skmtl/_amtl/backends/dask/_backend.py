@@ -24,7 +24,6 @@ created, and closes a ``LocalCluster`` it started.
 """
 
 import asyncio
-import heapq
 import itertools
 import queue
 import time
@@ -33,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._base import Backend, Reply
+from .._base import Backend, DelayedReplies, Reply, check_task_timeout, wait_seconds
 from ._pool import (
     Created,
     CreateFailed,
@@ -72,6 +71,12 @@ class _StepError(NamedTuple):
     error: BaseException
 
 
+def _worker_closing(error):
+    """Whether an actor call failed because its worker is shutting down (its
+    executor refuses new work) rather than in the task step."""
+    return isinstance(error, RuntimeError) and "after shutdown" in str(error)
+
+
 def _wire_bytes(msg):
     """Bytes of a message as the TCP comm sends it: frames plus their lengths."""
     from distributed.protocol import dumps
@@ -95,9 +100,11 @@ class DaskBackend(Backend):
         Number of task nodes, one per worker while there are enough workers
         (None or -1: one per worker); for a ``LocalCluster`` started here, its
         number of worker processes (None or -1: one per core).
-    reply_timeout : float, default=60.0
+    reply_timeout : float or None, default=60.0
         Seconds a task step may take, round trip included, before its worker
-        is declared lost and its tasks are re-created elsewhere.
+        is declared lost and its tasks are re-created elsewhere; also how
+        long the fit waits for a usable worker when every one is lost (then
+        it fails).  The estimators' ``task_timeout``.  None waits forever.
     load_timeout : float, default=300.0
         Seconds allowed to create one task node (ship its data, or run its
         loaders on the worker) before trying another worker.
@@ -122,22 +129,32 @@ class DaskBackend(Backend):
             not isinstance(n_jobs, Integral) or (n_jobs < 1 and n_jobs != -1)
         ):
             raise ValueError(f"n_jobs must be None, -1 or >= 1; got {n_jobs!r}.")
-        for name, value in (
-            ("reply_timeout", reply_timeout),
-            ("load_timeout", load_timeout),
+        if not (isinstance(load_timeout, Real) and np.isfinite(load_timeout)) or not (
+            load_timeout > 0
         ):
-            if not (isinstance(value, Real) and np.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number of seconds > 0.")
+            raise ValueError("load_timeout must be a finite number of seconds > 0.")
+        try:
+            reply_timeout = check_task_timeout(reply_timeout)
+        except ValueError:
+            raise ValueError(
+                f"reply_timeout must be None or a number of seconds > 0; got "
+                f"{reply_timeout!r}."
+            ) from None
         if not isinstance(max_recoveries, Integral) or max_recoveries < 0:
             raise ValueError(
                 f"max_recoveries must be an int >= 0; got {max_recoveries}."
             )
         self.client = client
         self.n_jobs = n_jobs
-        self.reply_timeout = float(reply_timeout)
+        self.reply_timeout = reply_timeout
         self.load_timeout = float(load_timeout)
         self.max_recoveries = int(max_recoveries)
         self._pool = None
+
+    @property
+    def task_timeout(self):
+        """The estimators' name for ``reply_timeout``."""
+        return self.reply_timeout
 
     def make_pool(self):
         """A :class:`NodePool` with this backend's settings (not connected)."""
@@ -156,8 +173,7 @@ class DaskBackend(Backend):
         self._calls = {}  # task -> _Call in flight (or waiting for its node)
         self._waiting = {}  # node index -> tasks waiting for the node
         self._inflight = {}  # call id -> concurrent future of the rpc
-        self._pending = []  # heap of (ready_at, seq, Reply)
-        self._seq = itertools.count()
+        self._pending = DelayedReplies()
         self._ids = itertools.count()
         self._n_replies = 0
         self._bytes = [0, 0]  # sent, received
@@ -241,10 +257,13 @@ class DaskBackend(Backend):
         except BaseException as exc:
             results.put(_Lost(call_id, task, address, f"{type(exc).__name__}: {exc}"))
         else:
+            error = msg.get("exception")
             if msg.get("status") == "OK":
                 results.put(_Done(call_id, task, time.perf_counter(), msg["result"]))
+            elif _worker_closing(error):  # the worker, not the step, failed
+                results.put(_Lost(call_id, task, address, "the worker is closing"))
             else:
-                results.put(_StepError(call_id, task, address, msg.get("exception")))
+                results.put(_StepError(call_id, task, address, error))
 
     # -- replies -----------------------------------------------------------------
     def _label(self, task):
@@ -276,7 +295,7 @@ class DaskBackend(Backend):
             z, zb = msg.result
             ready = msg.arrival + call.delay
             reply = Reply(msg.task, z, zb, call.version, ready - call.issued)
-            heapq.heappush(self._pending, (ready, next(self._seq), reply))
+            self._pending.push(ready, reply)
         elif isinstance(msg, _StepError):
             error = msg.error
             if isinstance(error, BaseException):
@@ -337,9 +356,12 @@ class DaskBackend(Backend):
                 self._pool.lose(node.address, "the worker left the cluster")
                 self._hold_lost_calls()
 
-    def next_replies(self):
+    def next_replies(self, timeout=None):
         results = self._pool.queue
-        patience = self.reply_timeout + self.load_timeout + 30.0
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        patience = None
+        if self.reply_timeout is not None:
+            patience = self.reply_timeout + self.load_timeout + 30.0
         last_message = time.perf_counter()
         while True:
             while True:
@@ -349,19 +371,19 @@ class DaskBackend(Backend):
                 except queue.Empty:
                     break
             now = time.perf_counter()
-            due = []
-            while self._pending and self._pending[0][0] <= now:
-                due.append(heapq.heappop(self._pending)[2])
+            due = self._pending.pop_due(now)
             if due:
                 return due
-            if now - last_message > patience:
+            if deadline is not None and now >= deadline:
+                return []
+            if patience is not None and now - last_message > patience:
                 raise TimeoutError(
                     f"No message from the Dask task nodes for {patience:.0f} s."
                 )
             self._check_workers()
-            wait = self._pending[0][0] - now if self._pending else 0.5
+            wait = wait_seconds(now, self._pending.next_due(), deadline, poll=0.5)
             try:
-                self._handle(results.get(timeout=max(min(wait, 0.5), 0.0)))
+                self._handle(results.get(timeout=wait))
                 last_message = time.perf_counter()
             except queue.Empty:
                 pass
@@ -384,6 +406,7 @@ class DaskBackend(Backend):
                 pool.close()
             else:
                 pool.events = list(pool.events)  # detach from this backend
-        self._calls, self._waiting, self._inflight, self._pending = {}, {}, {}, []
-        self._seq = self._ids = None
+        self._calls, self._waiting, self._inflight = {}, {}, {}
+        self._pending = DelayedReplies()
+        self._ids = None
         super().close()

@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from ._node import BlocksSpec, TaskLoaderError, TaskNode
 
 _POLL = 0.25  # seconds between checks of a node being created
+_JOIN_BUDGET = 5.0  # seconds close() waits for the node-creating threads
 
 
 def import_distributed():
@@ -390,7 +391,12 @@ class NodePool:
         return lost
 
     def _pick_worker(self, node):
-        deadline = time.perf_counter() + self.load_timeout
+        # With every worker lost, wait for a new one for at most one task
+        # timeout (the reply_timeout), then fail: never minutes.
+        patience = self.load_timeout
+        if self.reply_timeout is not None:
+            patience = min(patience, self.reply_timeout)
+        deadline = time.perf_counter() + patience
         while True:
             workers = self.usable_workers()
             if workers:
@@ -470,8 +476,9 @@ class NodePool:
     def close(self):
         """Release every actor and future created; close what was started here."""
         self._closing.set()
-        for thread in self._threads:
-            thread.join(timeout=self.load_timeout + 5.0)
+        deadline = time.perf_counter() + _JOIN_BUDGET
+        for thread in self._threads:  # they poll _closing every _POLL s
+            thread.join(timeout=max(deadline - time.perf_counter(), 0.0))
         self._threads = []
         with self._lock:
             futures = list(self._futures)

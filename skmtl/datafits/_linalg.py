@@ -1,0 +1,270 @@
+"""Linear algebra of the per-task data, sparse-safe and cost-aware.
+
+A task's (weighted, centered, scaled) design is the operator
+
+.. math::
+
+    B_t = D_t (X_t - 1 \\bar x_t^T), \\quad D_t = \\mathrm{diag}(\\sqrt{s / c_t}),
+
+so that its Hessian (squared loss) is ``H_t = B_t^T B_t`` (d x d, the *Gram*
+form) and its kernel ``K_t = B_t B_t^T`` (n_t x n_t, the *sample-space* form).
+Neither ``B_t`` nor the centered ``X_t`` is ever formed: :class:`RowOperator`
+applies them, so a sparse ``X`` stays sparse.  This module also holds
+
+* :func:`max_eig_gram`: the largest eigenvalue of ``H_t`` (a Lipschitz
+  constant) exactly in the smaller of the two spaces, or by Lanczos on the
+  operator when both are large (never a dense d x d Gram of a wide or sparse
+  ``X``);
+* :func:`form_costs` and :func:`choose_form`: estimated flops and bytes of the
+  Gram, data and sample-space forms of a squared-loss fit;
+* :func:`row_margins`: ``x_i . c_{k_i}`` for every row ``i`` with its own
+  coefficient row ``k_i``, in O(nnz + n) memory-bounded chunks.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "RowOperator",
+    "centered_gram",
+    "centered_kernel",
+    "choose_form",
+    "form_costs",
+    "max_eig_gram",
+    "row_margins",
+]
+
+# Exact eigenvalue problems up to this size; Lanczos on the operator beyond.
+_EXACT_MAX = 1500
+# Lanczos returns a Ritz value <= lambda_max; the step 1/L must not exceed it.
+_LANCZOS_SAFETY = 1.01
+# Rows per chunk of a dense gather: bounds the temporary to ~32 MB.
+_CHUNK_ELEMENTS = 1 << 22
+# Assumed iteration counts of the cost model (ADMM with exact solves is
+# nearly independent of the conditioning; first-order methods are not).
+ADMM_ITERS = 100
+FISTA_ITERS = 2000
+# Flops of a symmetric eigendecomposition of size m: about EIGH_FACTOR m^3.
+EIGH_FACTOR = 9.0
+
+
+def weighted_mean_rows(X, s):
+    """Weighted column means of ``X`` (dense or sparse)."""
+    total = s.sum()
+    if sp.issparse(X):
+        return np.asarray(X.T @ s).ravel() / total
+    return (s @ X) / total
+
+
+def centered_gram(X, s, xbar):
+    """``(X - 1 xbar^T)^T S (X - 1 xbar^T)`` (d x d) without densifying X."""
+    if sp.issparse(X):
+        A = np.asarray((X.T @ X.multiply(s[:, None])).todense())
+    else:
+        A = X.T @ (X * s[:, None])
+    if xbar is not None:
+        A -= s.sum() * np.outer(xbar, xbar)
+    return A
+
+
+def centered_kernel(X, s, xbar, scale=1.0):
+    """``K = B B^T`` (n x n) for ``B = D (X - 1 xbar^T)``, ``D = sqrt(s / scale)``.
+
+    Sparse ``X`` is multiplied as sparse (``X X^T``) and centered afterwards:
+    ``(X - 1 m^T)(X - 1 m^T)^T = X X^T - a 1^T - 1 a^T + (m.m) 1 1^T`` with
+    ``a = X m``.
+    """
+    if sp.issparse(X):
+        K = np.asarray((X @ X.T).todense(), dtype=np.float64)
+        if xbar is not None:
+            a = np.asarray(X @ xbar).ravel()
+            K -= a[:, None]
+            K -= a[None, :]
+            K += float(xbar @ xbar)
+    else:
+        Xc = X - xbar if xbar is not None else X
+        K = Xc @ Xc.T
+    dd = np.sqrt(s / scale)
+    K *= dd[:, None]
+    K *= dd[None, :]
+    return K
+
+
+class RowOperator:
+    """``B = D (X - 1 xbar^T)`` with ``D = diag(sqrt(s / scale))``, never formed.
+
+    Optionally augmented with a column for a free intercept
+    (``extra_ones``: ``[B, D 1]``). ``matvec`` is ``B v`` (length n) and
+    ``rmatvec`` ``B^T u`` (length d, or d + 1 when augmented).
+    """
+
+    def __init__(self, X, s, xbar=None, scale=1.0, extra_ones=False):
+        self.X = X
+        self.xbar = xbar
+        self.dd = np.sqrt(np.asarray(s, dtype=np.float64) / scale)
+        self.extra_ones = bool(extra_ones)
+        n, d = X.shape
+        self.shape = (n, d + 1 if extra_ones else d)
+
+    def matvec(self, v):
+        v = np.ravel(v)
+        w, c = (v[:-1], v[-1]) if self.extra_ones else (v, 0.0)
+        u = np.asarray(self.X @ w).ravel()
+        shift = (self.xbar @ w if self.xbar is not None else 0.0) - c
+        if shift != 0.0:
+            u = u - shift
+        return self.dd * u
+
+    def rmatvec(self, u):
+        du = self.dd * np.ravel(u)
+        out = np.asarray(self.X.T @ du).ravel()
+        if self.xbar is not None:
+            out = out - self.xbar * du.sum()
+        return np.append(out, du.sum()) if self.extra_ones else out
+
+    def gram_matvec(self, v):
+        """``B^T B v``."""
+        return self.rmatvec(self.matvec(v))
+
+    def kernel_matvec(self, u):
+        """``B B^T u``."""
+        return self.matvec(self.rmatvec(u))
+
+
+def _dense_max_eig(A):
+    return float(np.linalg.eigvalsh(A)[-1]) if A.size else 0.0
+
+
+def max_eig_gram(X, s, xbar=None, extra_ones=False):
+    """Largest eigenvalue of the weighted (centered, optionally augmented) Gram.
+
+    ``lambda_max(B^T B) = lambda_max(B B^T)``: computed exactly in the smaller
+    of the two spaces (d or n, both sparse-safe) while it is at most
+    ``_EXACT_MAX``; otherwise by Lanczos (:func:`scipy.sparse.linalg.eigsh`)
+    on the operator, in O(nnz) memory, times a 1 % safety margin because a
+    step ``1 / L`` must not exceed the true ``1 / lambda_max``.
+    """
+    n, d = X.shape
+    size = d + 1 if extra_ones else d
+    if min(n, size) <= _EXACT_MAX:
+        if size <= n:
+            A = centered_gram(X, s, xbar)
+            if extra_ones:
+                col = np.asarray(X.T @ s).ravel()
+                if xbar is not None:
+                    col = col - xbar * s.sum()
+                A = np.block([[A, col[:, None]], [col[None, :], np.array([[s.sum()]])]])
+            return _dense_max_eig(A)
+        K = centered_kernel(X, s, xbar)
+        if extra_ones:
+            sq = np.sqrt(s)
+            K += np.outer(sq, sq)
+        return _dense_max_eig(K)
+    return lanczos_max_eig(RowOperator(X, s, xbar, extra_ones=extra_ones))
+
+
+def lanczos_max_eig(op, tol=1e-6):
+    """``lambda_max(B^T B)`` of a :class:`RowOperator` by Lanczos, with margin."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    n, size = op.shape
+    if n < size:
+        dim, mv = n, op.kernel_matvec
+    else:
+        dim, mv = size, op.gram_matvec
+    if dim <= 2:  # eigsh needs k < dim - 1
+        E = np.column_stack([mv(e) for e in np.eye(dim)]) if dim else np.zeros((0, 0))
+        return _dense_max_eig(0.5 * (E + E.T))
+    lin = LinearOperator((dim, dim), matvec=mv, dtype=np.float64)
+    v0 = np.random.RandomState(0).uniform(0.5, 1.5, dim)  # deterministic start
+    val = eigsh(lin, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    return max(float(val[0]), 0.0) * _LANCZOS_SAFETY
+
+
+# --------------------------------------------------------------------------- #
+# Cost model of the squared-loss forms
+# --------------------------------------------------------------------------- #
+def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
+    """Estimated flops and bytes of each form of a squared-loss fit.
+
+    Parameters
+    ----------
+    sizes : array-like of shape (n_tasks,)
+        Rows per task (n_t).
+    n_features : int
+        d.
+    nnz : int
+        Stored entries of all task blocks (``n d`` for dense data).
+    shared : bool, default=False
+        Whether all tasks share one design and one weight vector (one Gram,
+        one kernel).
+
+    Returns
+    -------
+    dict
+        ``{form: (flops, bytes)}`` for ``"gram"`` (per-task d x d Hessians and
+        their eigendecompositions, then ``4 d^2`` per task and ADMM iteration),
+        ``"sample"`` (per-task n_t x n_t kernels and their eigendecompositions,
+        then ``6 nnz_t + 4 n_t^2`` per task and iteration) and ``"data"``
+        (FISTA on the data, ``4 nnz`` per iteration). Bytes are the extra memory
+        beyond the data.
+    """
+    n = np.asarray(sizes, dtype=np.float64)
+    T, d = n.size, float(n_features)
+    nnz = float(nnz)
+    dens = nnz / max(n.sum() * d, 1.0)  # nonzeros per row = dens * d
+    n_mats = 1 if shared else T
+    n_rows = n[:1] if shared else n
+    gram_setup = float(np.sum(n_rows * (dens * d) * d)) + n_mats * EIGH_FACTOR * d**3
+    gram_iter = 4.0 * T * d * d
+    sample_setup = float(np.sum(n_rows**2 * dens * d + EIGH_FACTOR * n_rows**3))
+    # The sample-space solver pads every task to max_t n_t rows.
+    padded = float(n_rows.size * n_rows.max() ** 2)
+    sample_iter = 6.0 * nnz + 4.0 * (n.max() ** 2 * (T if not shared else 1.0))
+    costs = {
+        "gram": (gram_setup + ADMM_ITERS * gram_iter, 2.0 * n_mats * d * d * itemsize),
+        "sample": (sample_setup + ADMM_ITERS * sample_iter, 2.0 * padded * itemsize),
+        "data": (FISTA_ITERS * 4.0 * nnz, 4.0 * d * T * itemsize),
+    }
+    return costs
+
+
+def choose_form(sizes, n_features, nnz, *, shared=False, max_bytes=None):
+    """The cheapest form by :func:`form_costs` whose memory fits ``max_bytes``.
+
+    ``max_bytes`` defaults to ``max(2 x data bytes, 64 MB)`` (the data counted
+    as ``12 nnz`` bytes, a CSR entry); the data form always fits.
+    """
+    costs = form_costs(sizes, n_features, nnz, shared=shared)
+    if max_bytes is None:
+        max_bytes = max(2.0 * 12.0 * nnz, 64.0 * 2**20)
+    fits = {k: v for k, v in costs.items() if v[1] <= max_bytes or k == "data"}
+    return min(fits, key=lambda k: fits[k][0])
+
+
+# --------------------------------------------------------------------------- #
+# Per-row gathers
+# --------------------------------------------------------------------------- #
+def row_margins(X, C, rows_model):
+    """``out[i] = x_i . C[rows_model[i]]`` for every row, without a per-task loop.
+
+    Dense ``X``: a row-wise ``einsum`` in chunks (temporary bounded by
+    ``_CHUNK_ELEMENTS``). Sparse ``X``: every stored entry ``X[i, j]`` is
+    multiplied by ``C[rows_model[i], j]`` and the products are summed per row
+    (``bincount``): O(nnz + n) time and memory, whatever the number of models.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    model = np.asarray(rows_model, dtype=np.intp)
+    n = X.shape[0]
+    if sp.issparse(X):
+        X = X.tocsr()
+        row_of = np.repeat(np.arange(n), np.diff(X.indptr))
+        prod = X.data * C[model[row_of], X.indices]
+        return np.bincount(row_of, weights=prod, minlength=n).astype(np.float64)
+    X = np.asarray(X)
+    out = np.empty(n)
+    step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        out[a:b] = np.einsum("ij,ij->i", X[a:b], np.take(C, model[a:b], axis=0))
+    return out

@@ -1,0 +1,294 @@
+"""Linear-time task handling and the cost-aware forms of the data-fits.
+
+Every fast path is compared with the naive computation it replaces: per-task
+boolean masks for grouping and prediction, dense eigenvalue problems for the
+Lipschitz constants, and the Gram-form solver for the other forms.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
+from skmtl._tasks import group_rows
+from skmtl.datafits._linalg import (
+    RowOperator,
+    centered_gram,
+    centered_kernel,
+    choose_form,
+    lanczos_max_eig,
+    max_eig_gram,
+    row_margins,
+)
+
+
+def _labels(kind, n, n_tasks, rng):
+    codes = rng.integers(0, n_tasks, size=n)
+    if kind == "int":
+        return np.array([7, -3, 100, 42, 0, 5, 9, 11, 13, 17][:n_tasks])[codes]
+    if kind == "float":
+        return np.linspace(-1.5, 2.5, n_tasks)[codes]
+    return np.array([f"task-{k * 37 % 11}" for k in range(n_tasks)], dtype=object)[
+        codes
+    ]
+
+
+@pytest.mark.parametrize("kind", ["int", "float", "str"])
+def test_group_rows_equals_mask_grouping(kind):
+    rng = np.random.default_rng(0)
+    labels = _labels(kind, 200, 7, rng)
+    g = group_rows(labels)
+    naive_tasks = np.unique(labels)
+    assert_array_equal(g.tasks, naive_tasks)
+    assert g.n_tasks == len(naive_tasks)
+    for k, name in enumerate(naive_tasks):
+        assert_array_equal(g.rows(k), np.flatnonzero(labels == name))
+        assert_array_equal(g.order[g.slices()[k]], np.flatnonzero(labels == name))
+    assert_array_equal(g.tasks[g.codes], labels)
+    assert_array_equal(g.counts, [np.sum(labels == t) for t in naive_tasks])
+    assert not g.is_sorted
+    assert group_rows(np.sort(labels)).is_sorted
+
+
+def test_group_rows_mixed_types_error():
+    with pytest.raises(ValueError, match="cannot be sorted"):
+        group_rows(np.array([1, "a", 2.0], dtype=object))
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_row_margins_equals_per_row_products(sparse):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 9))
+    X[rng.random(X.shape) < 0.6] = 0.0
+    C = rng.normal(size=(5, 9))
+    model = rng.integers(0, 5, size=300)
+    expected = np.array([X[i] @ C[model[i]] for i in range(300)])
+    Xin = sp.csr_matrix(X) if sparse else X
+    assert_allclose(row_margins(Xin, C, model), expected, rtol=1e-12, atol=1e-12)
+
+
+def _long_data(n_tasks=6, n_per=15, d=4, seed=0, classify=False):
+    rng = np.random.default_rng(seed)
+    names = np.array([f"s{k}" for k in rng.permutation(n_tasks)], dtype=object)
+    labels = np.repeat(names, n_per)
+    perm = rng.permutation(len(labels))
+    labels = labels[perm]
+    X = rng.normal(size=(len(labels), d))
+    y = X @ rng.normal(size=d) + rng.normal(size=len(labels))
+    if classify:
+        y = np.where(y > 0, "yes", "no")
+    Xl = np.column_stack([X.astype(object), labels])
+    return Xl, y, X, labels
+
+
+@pytest.mark.parametrize("classify", [False, True])
+def test_predict_gather_equals_per_task_predict(classify):
+    Xl, y, X, labels = _long_data(classify=classify)
+    Est = TraceNormMTLClassifier if classify else TraceNormMTLRegressor
+    est = Est(alpha=0.01, task_column=-1).fit(Xl, y)
+    margin = est.decision_function(Xl) if classify else est.predict(Xl)
+    naive = np.empty(len(y))
+    for k, name in enumerate(est.tasks_):
+        rows = np.flatnonzero(labels == name)
+        naive[rows] = X[rows] @ est.coef_[k] + est.intercept_[k]
+    assert_allclose(margin, naive, rtol=1e-12, atol=1e-12)
+
+
+def test_fit_on_shuffled_rows_equals_fit_on_grouped_rows():
+    """The one gather of validation gives each task its rows in order."""
+    Xl, y, X, labels = _long_data(seed=3)
+    order = np.argsort(labels, kind="stable")
+    a = TraceNormMTLRegressor(alpha=0.05, task_column=-1, tol=1e-10).fit(Xl, y)
+    b = TraceNormMTLRegressor(alpha=0.05, task_column=-1, tol=1e-10).fit(
+        Xl[order], y[order]
+    )
+    assert_array_equal(a.tasks_, b.tasks_)
+    assert_allclose(a.coef_, b.coef_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize("extra_ones", [False, True])
+@pytest.mark.parametrize("shape", [(40, 6), (6, 40)])
+def test_max_eig_gram_every_path(sparse, center, extra_ones, shape):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=shape) * (rng.random(shape) < 0.5)
+    s = rng.uniform(0.2, 2.0, size=shape[0])
+    xbar = (s @ X) / s.sum() if center else None
+    A = X - xbar if center else X
+    if extra_ones:
+        A = np.column_stack([A, np.ones(shape[0])])
+    expected = np.linalg.eigvalsh(A.T @ (A * s[:, None]))[-1]
+    Xin = sp.csr_matrix(X) if sparse else X
+    assert_allclose(max_eig_gram(Xin, s, xbar, extra_ones), expected, rtol=1e-10)
+    op = RowOperator(Xin, s, xbar, extra_ones=extra_ones)
+    lan = lanczos_max_eig(op, tol=1e-10)
+    assert expected <= lan <= 1.02 * expected
+
+
+def test_centered_gram_and_kernel_sparse_equal_dense():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(12, 30)) * (rng.random((12, 30)) < 0.2)
+    s = rng.uniform(0.5, 1.5, 12)
+    xbar = (s @ X) / s.sum()
+    B = (X - xbar) * np.sqrt(s / 3.0)[:, None]
+    assert_allclose(
+        centered_kernel(sp.csr_matrix(X), s, xbar, 3.0), B @ B.T, atol=1e-12
+    )
+    assert_allclose(centered_gram(sp.csr_matrix(X), s, xbar), 3.0 * B.T @ B, atol=1e-12)
+
+
+def test_choose_form_follows_the_costs():
+    # Many short tasks, few features: Gram form (School-like).
+    assert choose_form([110] * 139, 28, 110 * 139 * 28) == "gram"
+    # Wide tasks: the n_t x n_t kernels are cheaper (T = 100, d = 5000).
+    assert choose_form([100] * 100, 5000, 100 * 100 * 5000) == "sample"
+    assert choose_form([100] * 1000, 200, 100 * 1000 * 200) == "sample"
+    # Very wide, very sparse, long tasks: first-order on the data.
+    assert choose_form([1000] * 20, 20_000, 20 * 1000 * 100) == "data"
+
+
+# The forms of the squared loss --------------------------------------------------
+
+
+def _blocks(sizes, d, *, sparse=False, shared=False, seed=0):
+    from skmtl.datafits._losses import TaskBlocks
+
+    rng = np.random.default_rng(seed)
+    T = len(sizes)
+    W = rng.normal(size=(d, 2)) @ rng.normal(size=(2, T))
+
+    def design(n):
+        X = rng.normal(size=(n, d)) + 1.0
+        X[rng.random(X.shape) < 0.6] = 0.0
+        return sp.csr_matrix(X) if sparse else X
+
+    if shared:
+        X, s = design(sizes[0]), rng.uniform(0.5, 2.0, sizes[0])
+        ys = [
+            np.asarray(X @ W[:, t]).ravel() + rng.normal(size=sizes[0]) + 3
+            for t in range(T)
+        ]
+        return TaskBlocks([X] * T, ys, [s] * T, np.full(T, s.sum()), shared=True)
+    Xs = [design(n) for n in sizes]
+    ys = [
+        np.asarray(X @ W[:, t]).ravel() + rng.normal(size=X.shape[0]) + 2
+        for t, X in enumerate(Xs)
+    ]
+    ss = [rng.uniform(0.5, 2.0, n) for n in sizes]
+    return TaskBlocks(Xs, ys, ss, np.array([s.sum() for s in ss]))
+
+
+def _optimum(blocks, form, alpha_ratio, fit_intercept, tol=1e-12):
+    from skmtl.datafits._losses import SquaredLoss
+    from skmtl.penalties import TraceNorm
+    from skmtl.solvers._fista import solve
+    from skmtl.solvers._gaps import alpha_max
+
+    df = SquaredLoss(blocks, fit_intercept=fit_intercept, form=form)
+    alpha = alpha_ratio * alpha_max(df, TraceNorm())
+    res = solve(df, alpha, tol=tol, max_iter=50_000)
+    assert res.converged
+    objective = df.value(res.W) + alpha * np.linalg.svd(res.W, compute_uv=False).sum()
+    return res.W, objective, df
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize(
+    "sizes, d, sparse, shared",
+    [
+        ([10, 12, 8, 15, 9], 30, False, False),  # n_t < d, unequal sizes
+        ([10] * 5, 30, False, False),  # equal sizes: the batched path
+        ([10, 12, 8, 15, 9], 30, True, False),
+        ([25], 40, False, True),  # shared design, one kernel
+        ([25], 40, True, True),
+        ([40, 35, 50], 6, False, False),  # n_t > d
+    ],
+)
+def test_every_form_reaches_the_same_optimum(sizes, d, sparse, shared, fit_intercept):
+    n_tasks = 5 if shared else len(sizes)
+    blocks = _blocks(
+        sizes * n_tasks if shared else sizes, d, sparse=sparse, shared=shared
+    )
+    W_g, P_g, _ = _optimum(blocks, "gram", 0.2, fit_intercept)
+    W_s, P_s, df = _optimum(blocks, "sample", 0.2, fit_intercept)
+    assert df.form == "sample"
+    assert abs(P_s - P_g) <= 1e-8 * abs(P_g)
+    assert_allclose(W_s, W_g, rtol=1e-6, atol=1e-6 * np.abs(W_g).max())
+    W_d, P_d, _ = _optimum(blocks, "data", 0.2, fit_intercept, tol=1e-10)
+    assert abs(P_d - P_g) <= 1e-8 * abs(P_g)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_sample_form_least_squares_and_zero_solution(shared):
+    blocks = _blocks([12] * 4 if shared else [12, 9, 14, 11], 20, shared=shared)
+    from skmtl.datafits._losses import SquaredLoss
+    from skmtl.solvers._admm import solve_squared
+
+    df = SquaredLoss(blocks, form="sample")
+    res = solve_squared(df, 0.0, tol=1e-10)
+    assert res.converged and res.n_iter == 0
+    # n_t < d: every task is interpolated exactly by the minimum-norm solution.
+    assert df.value(res.W) <= 1e-20 * (1.0 + df.value(np.zeros_like(res.W)))
+    assert_allclose(
+        res.W, solve_squared(SquaredLoss(blocks, form="gram"), 0.0).W, atol=1e-8
+    )
+    Q, _ = df.linear_terms()
+    big = 2.0 * np.linalg.norm(Q, 2)
+    res = solve_squared(df, big)
+    assert res.converged and not np.any(res.W)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_squared_task_prox_woodbury_sparse(sparse):
+    from skmtl.datafits._losses import SquaredLoss
+
+    blocks = _blocks([8, 11], 25, sparse=sparse)
+    dense = _blocks([8, 11], 25, sparse=False)
+    df, ref = SquaredLoss(blocks, form="data"), SquaredLoss(dense, form="gram")
+    x = np.random.default_rng(5).normal(size=25)
+    for t in range(2):
+        w, _ = df.task_prox(t, x, step_size=0.3)
+        assert_allclose(w, ref.task_prox(t, x, step_size=0.3)[0], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("free", [False, True])
+@pytest.mark.parametrize("shape", [(10, 30), (40, 6)])
+def test_logistic_task_prox_sparse_equals_dense(free, shape):
+    from skmtl.datafits._losses import LogisticLoss, TaskBlocks
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=shape) * (rng.random(shape) < 0.5)
+    y = np.where(rng.random(shape[0]) < 0.5, -1.0, 1.0)
+    s = rng.uniform(0.5, 2.0, shape[0])
+    x, xb = rng.normal(size=shape[1]), 0.3
+    out = []
+    for Xin in (X, sp.csr_matrix(X)):
+        blocks = TaskBlocks([Xin], [y], [s], np.array([s.sum()]))
+        df = LogisticLoss(blocks, fit_intercept=free)
+        w, b = df.task_prox(0, x, xb, step_size=2.0)
+        # Optimality: gradient of the loss + (w - x) / step = 0.
+        g, gb = df.task_gradient(0, w, b)
+        assert_allclose(g + (w - x) / 2.0, 0.0, atol=1e-9)
+        if free:
+            assert abs(gb + (b - xb) / 2.0) <= 1e-9
+        out.append(w)
+    assert_allclose(out[0], out[1], rtol=1e-10, atol=1e-12)
+
+
+def test_long_format_estimator_dense_equals_csr():
+    rng = np.random.default_rng(7)
+    T, n_t, d = 4, 12, 30  # n_t < d: the sample-space form
+    X = rng.normal(size=(T * n_t, d)) * (rng.random((T * n_t, d)) < 0.3)
+    tasks = np.repeat(np.arange(T), n_t)
+    y = X @ rng.normal(size=d) + rng.normal(size=T * n_t)
+    w = rng.uniform(0.5, 2.0, T * n_t)
+    Xl = np.column_stack([X, tasks])
+    fits = [
+        TraceNormMTLRegressor(alpha=0.05, task_column=-1, tol=1e-10).fit(Xin, y, w)
+        for Xin in (Xl, sp.csr_matrix(Xl))
+    ]
+    assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(fits[0].intercept_, fits[1].intercept_, rtol=1e-7, atol=1e-9)
+    assert_allclose(fits[0].predict(Xl), fits[1].predict(sp.csr_matrix(Xl)), rtol=1e-9)
