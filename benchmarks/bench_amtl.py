@@ -1,4 +1,4 @@
-"""AMTL vs SMTL, the dynamic step size, threaded AMTL on School.
+"""AMTL vs SMTL, dynamic step, threaded AMTL on School, jitter distributions.
 
 Figure 3: AMTL vs SMTL on the paper's synthetic setting (n = 100 per task,
 d = 50, rank 3, noise 1, squared loss summed, alpha = 0.1 alpha_max), both
@@ -21,11 +21,22 @@ intercepts, 'mean' scaling) to a 1e-4 relative gap, against the centralized
 solver on the same data-fit; updates per second and staleness; the sequential
 backend for comparison.
 
+Figure 6: when AMTL pays off.  (a) AMTL/SMTL on the simulated clock under each
+jitter distribution (constant, uniform on [0, 2 offset], lognormal of shape 0.5,
+exponential; offset 5 s, jitter of mean 5 s) with 0, 1 and 2 stragglers (10x
+offset), with the expected wait ratio (mean round trip / mean synchronous
+round); (b) real threads without any injected delay.
+
+Figures 3, 4 and 6 use the paper's forward-backward splitting, relaxation 1 (or
+the stated one) and a staleness cap of 4T, passed explicitly
+(``skmtl.experiments.paper_settings``).
+
 Run::
 
     python benchmarks/bench_amtl.py              # everything (several minutes)
     python benchmarks/bench_amtl.py --quick      # a smoke run
     python benchmarks/bench_amtl.py --figure 4   # one figure
+    python benchmarks/bench_amtl.py --figure 6   # jitter distributions, stragglers
 
 School is read from ``../shared/data`` next to the checkout (or
 ``$SKMTL_SHARED_DATA``); figure 5 is skipped with a message when it is absent.
@@ -48,10 +59,14 @@ from skmtl._tasks import stack_tasks  # noqa: E402
 from skmtl.experiments import (  # noqa: E402
     DEFAULT_RATIOS,
     DEFAULT_VARIANTS,
+    JITTERS,
     compare_schedules,
     dynamic_step_table,
+    format_jitter_table,
     format_table,
+    jitter_table,
     make_datafit,
+    paper_settings,
     reference_objective,
     run_centralized,
     run_schedule,
@@ -142,7 +157,9 @@ def figure3(quick):
     rows = []
     for offset in offsets:
         for T in Ts:
-            cmp = compare_schedules(T, offset=offset, seeds=seeds, tol=1e-5)
+            cmp = compare_schedules(
+                T, offset=offset, seeds=seeds, tol=1e-5, **paper_settings(T)
+            )
             row = comparison_row(cmp)
             row.update(label=f"off {offset:g} T {T}", offset=offset, T=T)
             paper = PAPER.get(int(offset), {}).get(T)
@@ -173,6 +190,7 @@ def figure3(quick):
             seeds=t_seeds,
             tol=1e-5,
             max_time=30.0,
+            **paper_settings(T),
         )
         row = comparison_row(cmp, scale=1e3)
         amtl = cmp["variants"]["AMTL"]["runs"]
@@ -204,7 +222,9 @@ def figure3(quick):
     rows = []
     for T in Ts:
         for k in (0, 1, 2):
-            cmp = compare_schedules(T, offset=5.0, stragglers=k, seeds=seeds, tol=1e-5)
+            cmp = compare_schedules(
+                T, offset=5.0, stragglers=k, seeds=seeds, tol=1e-5, **paper_settings(T)
+            )
             row = comparison_row(cmp)
             counts = np.median(
                 [r["updates_per_task"] for r in cmp["variants"]["AMTL"]["runs"]],
@@ -249,7 +269,9 @@ def figure4(quick):
     for T in Ts:
         for offset in offsets:
             for base in ("arock", 1.0):
-                tab = dynamic_step_table(T, offset, base=base, seeds=seeds)
+                tab = dynamic_step_table(
+                    T, offset, base=base, seeds=seeds, **paper_settings(T)
+                )
                 tab.update(T=T, offset=offset)
                 for m in ("staleness", "time"):
                     tab[f"gain_{m}"] = (
@@ -460,16 +482,84 @@ def figure5(quick):
         print(f"  target <= 3 x centralized, alpha {r['alpha']:g}, {r['method']}: {ok}")
 
 
+# --------------------------------------------------------------------------- #
+# Figure 6
+# --------------------------------------------------------------------------- #
+def figure6(quick):
+    Ts = [10] if quick else [5, 10, 15]
+    seeds = range(1 if quick else 3)
+    rows = jitter_table(Ts, JITTERS, stragglers=(0, 1, 2), seeds=seeds)
+    print(
+        "\nFigure 6 (a): AMTL/SMTL under each delay distribution, simulated clock, "
+        "synthetic setting of figure 3;\noffset 5 virtual s + jitter of mean 5 s "
+        "(constant: none; uniform on [0, 10]; lognormal, shape 0.5;\nexponential); "
+        "stragglers: that many tasks with a 10x offset. Time to a 1e-4 relative "
+        f"gap,\nvirtual seconds, median of {len(seeds)} seed(s); wait ratio = "
+        "mean round trip / mean synchronous round\n(AMTL/SMTL if both needed the "
+        "same updates; 2/(1+H_T) for exponential jitter); updates A/S =\nAMTL's "
+        "updates to target / SMTL's."
+    )
+    print(format_jitter_table(rows))
+    slower = [f"{r['jitter']} T={r['T']}" for r in rows if r["ratio"] >= 1]
+    print(f"  AMTL slower than SMTL (ratio >= 1) for: {', '.join(slower) or 'none'}")
+    for jitter in JITTERS:
+        parts = []
+        for T in Ts:
+            r = [x["ratio"] for x in rows if x["jitter"] == jitter and x["T"] == T]
+            parts.append(f"T={T}: " + " -> ".join(f"{v:.2f}" for v in r))
+        print(f"  {jitter}, 0 -> 1 -> 2 stragglers: " + "; ".join(parts))
+
+    # (b) real threads, no injected delay: nothing for asynchrony to save.
+    variants = DEFAULT_VARIANTS[:1] + DEFAULT_VARIANTS[2:3]  # SMTL, AMTL (1.0)
+    t_seeds = range(2 if quick else 5)
+    rows = []
+    for T in Ts:
+        cmp = compare_schedules(
+            T, variants=variants, ratios=(("AMTL", "SMTL"),), delay=0.0,
+            backend="threading", seeds=t_seeds, tol=1e-7, max_time=30.0,
+            **paper_settings(T),
+        )  # fmt: skip
+        v = cmp["variants"]
+        rows.append(
+            {
+                "T": T,
+                "amtl": v["AMTL"]["time"] * 1e3,
+                "smtl": v["SMTL"]["time"] * 1e3,
+                "ratio": cmp["ratios"]["AMTL/SMTL"],
+                "upd": f"{v['AMTL']['updates']:.0f}/{v['SMTL']['updates']:.0f}",
+                "stale": f"{v['AMTL']['staleness_mean']:.1f}/"
+                f"{v['AMTL']['staleness_max']}",
+                "reached": f"{min(x['reached'] for x in v.values())}/{len(t_seeds)}",
+            }
+        )
+    print(
+        format_table(
+            rows,
+            [
+                ("T", "T", "d"),
+                ("AMTL ms", "amtl", ".1f"),
+                ("SMTL ms", "smtl", ".1f"),
+                ("AMTL/SMTL", "ratio", ".2f"),
+                ("updates A/S", "upd", "s"),
+                ("AMTL stale mean/max", "stale", "s"),
+                ("reached", "reached", "s"),
+            ],
+            title="\n(b) real threads (n_jobs=2), no injected delay, wall-clock ms "
+            f"to a 1e-4 gap, median of {len(t_seeds)} seeds",
+        )
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     parser.add_argument(
-        "--figure", type=int, choices=(3, 4, 5), default=None, help="run one figure"
+        "--figure", type=int, choices=(3, 4, 5, 6), default=None, help="run one figure"
     )
     args = parser.parse_args(argv)
     header()
     start = time.perf_counter()
-    figures = {3: figure3, 4: figure4, 5: figure5}
+    figures = {3: figure3, 4: figure4, 5: figure5, 6: figure6}
     for number, figure in figures.items():
         if args.figure in (None, number):
             figure(args.quick)

@@ -1,8 +1,11 @@
 """Bad input gets a clear ValueError that says what is wrong."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
@@ -307,3 +310,113 @@ def test_async_n_jobs_zero_is_an_error(data):
 
     with pytest.raises(InvalidParameterError, match="n_jobs"):
         AsyncTraceNormMTLRegressor(n_jobs=0).fit(data["X"], data[TraceNormMTLRegressor])
+
+
+# --------------------------------------------------------------------------- #
+# Issue 12, item 7: huge values, divergence, strings, complex y, Categorical
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("scale", [1e60, 1e130, 1e200])
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_huge_finite_X_is_refused_up_front(Est, scale, data):
+    """Not "H must not contain NaN" from the solver, nor a silent all-zero fit."""
+    y = data[Est]
+    with pytest.raises(ValueError, match=r"X holds values as large as .* Rescale"):
+        Est().fit(data["X"] * scale, y)
+    with pytest.raises(ValueError, match=r"X holds values as large as .* Rescale"):
+        _long(Est).fit(np.column_stack([data["X"] * scale, data["X_long"][:, -1]]), y)
+
+
+def test_huge_finite_y_and_weights_are_refused(data):
+    y = data[TraceNormMTLRegressor]
+    with pytest.raises(ValueError, match=r"^y holds values as large as"):
+        TraceNormMTLRegressor().fit(data["X"], y * 1e154)
+    with pytest.raises(ValueError, match=r"^y holds values as large as"):
+        _long(TraceNormMTLRegressor).fit(data["X_long"], y * 1e154)
+    with pytest.raises(ValueError, match=r"^sample_weight holds values as large"):
+        TraceNormMTLRegressor().fit(data["X"], y, sample_weight=np.full(N, 1e200))
+
+
+def test_large_values_below_the_limit_still_fit(data):
+    """The limit (1e50) is far above real data and far below overflow."""
+    from skmtl.utils._validation import MAX_ABS_VALUE
+
+    X = data["X"] / np.abs(data["X"]).max() * MAX_ABS_VALUE
+    y = X @ np.array([1.0, -2.0, 0.5]) / MAX_ABS_VALUE
+    model = TraceNormMTLRegressor().fit(X, y)
+    assert np.all(np.isfinite(model.coef_)) and np.any(model.coef_ != 0)
+    assert model.score(X, y) > 0.9
+
+
+def test_diverging_async_run_says_what_to_change():
+    """A relaxation far above its stable range with a step near 2/L diverges:
+    the error says so and names the parameters, whichever way it surfaces
+    (a failed eigendecomposition in the prox or non-finite objectives)."""
+    from skmtl import AsyncTraceNormMTLRegressor
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 5)
+    Y = X @ rng.randn(5, 4)
+    X[:, 0] *= 30
+    L = np.linalg.norm(X, 2) ** 2 / 40  # every task's Lipschitz constant
+    for schedule in ("async", "sync"):
+        est = AsyncTraceNormMTLRegressor(
+            relaxation=1.99, step_size=1.99 / L, schedule=schedule
+        )
+        with pytest.raises(ValueError, match=r"iteration diverged .*relaxation=1\.99"):
+            est.fit(X, Y)
+    # The same step without the relaxation is proximal gradient: it does not
+    # diverge (a few hundred rounds are not enough to converge here).
+    est = AsyncTraceNormMTLRegressor(step_size=1.99 / L, schedule="sync", max_iter=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, Y)
+    assert np.all(np.isfinite(est.coef_))
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_string_feature_names_its_column(Est, data):
+    y = data[Est]
+    X = data["X"].astype(object)
+    X[3, 1] = "abc"
+    with pytest.raises(ValueError, match=r"Column 1 of X holds non-numeric.*'abc'"):
+        Est().fit(X, y)
+    df = pd.DataFrame(data["X"], columns=["a", "b", "c"])
+    df["b"] = df["b"].astype(str)
+    df.loc[2, "b"] = "x"
+    with pytest.raises(ValueError, match=r"Column 'b' of X holds non-numeric.*'x'"):
+        Est().fit(df, y)
+    # Long format: the task column (last, here strings) is not a feature, and
+    # positions are those of X.
+    X_long = data["X_long"].astype(object)
+    X_long[:, -1] = np.where(X_long[:, -1] == 0, "t0", "t1")
+    Est(task_column=-1).fit(X_long, y)  # string task labels are fine
+    X_long[5, 2] = "oops"
+    with pytest.raises(ValueError, match=r"Column 2 of X holds non-numeric.*'oops'"):
+        Est(task_column=-1).fit(X_long, y)
+    # At predict time too.
+    est = Est().fit(data["X"], y)
+    with pytest.raises(ValueError, match=r"Column 1 of X holds non-numeric"):
+        est.predict(X)
+
+
+@pytest.mark.parametrize("task_column", [None, -1])
+def test_complex_y_error_is_short(task_column, data):
+    X = data["X"] if task_column is None else data["X_long"]
+    y = data[TraceNormMTLRegressor] + 1j
+    with pytest.raises(ValueError, match=r"Complex data not supported") as info:
+        TraceNormMTLRegressor(task_column=task_column).fit(X, y)
+    assert "y holds complex values" in str(info.value)
+    assert len(str(info.value)) < 200  # the array is not printed
+
+
+@pytest.mark.parametrize("Est", ESTIMATORS)
+def test_categorical_task_column_with_unused_category(Est, data):
+    """An unused category is a declared task without rows: no silent drop."""
+    y = data[Est]
+    df = pd.DataFrame(data["X"], columns=["a", "b", "c"])
+    df["task"] = pd.Categorical(data["X_long"][:, -1], categories=[0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"categories \[2\.0\] have no row in X"):
+        Est(task_column="task").fit(df, y)
+    df["task"] = df["task"].cat.remove_unused_categories()
+    model = Est(task_column="task").fit(df, y)
+    assert model.tasks_.tolist() == [0.0, 1.0]

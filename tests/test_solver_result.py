@@ -119,3 +119,29 @@ def test_fitted_attributes_are_the_result(est, monkeypatch):
             assert not hasattr(est, name)
         else:
             assert getattr(est, name) is value or getattr(est, name) == value
+
+
+@pytest.mark.parametrize(
+    "policy, reason, converged",
+    [("freeze", "tasks_converged", True), ("continue", "max_iter", False)],
+)
+def test_monitored_fista_says_why_it_stopped(policy, reason, converged):
+    """A task monitor that stops FISTA early names the reason in the result."""
+    from skmtl import TaskMonitor
+    from skmtl.monitoring._hooks import fit_centralized, prepare_monitor
+    from skmtl.utils._validation import validate_fit_data
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 5)
+    Y = X @ rng.randn(5, 3) + 0.5 * rng.randn(120, 3)
+    est = TraceNormMTLRegressor(
+        alpha=0.01, task_monitor=TaskMonitor(policy=policy, random_state=0)
+    )
+    data, run = prepare_monitor(est, validate_fit_data(est, X, Y), None, None, False)
+    # tol=0: only the monitor (or max_iter) can stop the solver.
+    res = fit_centralized(
+        SquaredLoss(data.blocks), 0.01, run, tol=0.0, max_iter=3000, verbose=0
+    )
+    assert type(res) is SolverResult
+    assert (res.stop_reason, res.converged) == (reason, converged)
+    assert res.n_iter < 3000 if converged else res.n_iter == 3000

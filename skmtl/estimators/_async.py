@@ -9,6 +9,7 @@ from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_am
 from .._amtl._engine import resolve_step_size
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
+from ..utils._validation import guard_divergence
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 
 
@@ -63,7 +64,7 @@ class _AsyncMTL(MTLBase):
 
     def __init__(
         self,
-        alpha=0.1,
+        alpha=0.05,
         *,
         task_column=None,
         fit_intercept=True,
@@ -146,7 +147,7 @@ class _AsyncMTL(MTLBase):
                 self.step_size, datafit, self.alpha, self.splitting, penalty
             )
             V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = run_amtl(
+        result = guard_divergence(self, run_amtl)(
             datafit,
             self.alpha,
             backend,
@@ -240,7 +241,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
@@ -372,6 +373,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     TraceNormMTLRegressor : The same model, solved centrally.
     AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
 
+from ..utils._validation import guard_divergence
     Examples
     --------
     >>> import numpy as np
@@ -412,7 +414,7 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None

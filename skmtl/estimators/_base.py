@@ -1,8 +1,10 @@
 """What every skmtl estimator shares: parameters, fit plumbing and prediction.
 
-Concrete estimators only choose a solver (``_solve``); validation, warm start,
-storing results and predicting live here, so the centralized and asynchronous
-estimators behave the same way on the same data.
+Concrete estimators only choose a solver (``_solve``, which returns a
+:class:`~skmtl.solvers._result.SolverResult`); validation, warm start, storing
+results and predicting live here, so the centralized and asynchronous
+estimators behave the same way on the same data.  :meth:`MTLBase._set_fitted`
+is the one place where fitted attributes are written.
 """
 
 import warnings

@@ -26,7 +26,7 @@ import numpy as np
 from .._tasks import split_task_column
 from ..datafits._losses import SquaredLoss
 from ..penalties._base import make_penalty
-from ..solvers._fista import SolverResult, alpha_max, fista
+from ..solvers._fista import alpha_max, fista
 from ..utils._blas import SMALL, single_blas_thread
 from ..utils._validation import _check_features, _check_long_layout, _check_long_y
 from ._monitor import (
@@ -282,8 +282,14 @@ def fit_centralized(
         W, b = _use_snapshots(run, W, b)
     if verbose and stopped:
         print(f"[monitor] stopped at iteration {res.n_iter}: {stopped[0]}")
-    return SolverResult(
-        W, b, res.objective_history, res.n_iter, res.gap, res.converged or bool(stopped)
+    # Stopped by the callback: every task converged, or the frozen problem is
+    # stationary (both count as converged).
+    reason = {"all tasks converged": "tasks_converged", "stationary": "stationary"}
+    return res._replace(
+        W=W,
+        b=b,
+        converged=res.converged or bool(stopped),
+        stop_reason=reason[stopped[0]] if stopped else res.stop_reason,
     )
 
 

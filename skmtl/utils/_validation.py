@@ -25,6 +25,11 @@ from ..datafits._losses import TaskBlocks
 
 _ACCEPT_SPARSE = ("csr", "csc")
 _DTYPES = (np.float64, np.float32)
+# The solvers square and sum the data (losses, Lipschitz constants, duality
+# gaps): values near sqrt(float64 max) ~ 1e154 overflow, and from ~1e130 the
+# certificates lose all precision.  Far below that, no real data set is
+# affected; larger values are refused with a message saying to rescale.
+MAX_ABS_VALUE = 1e50
 
 
 @dataclass
@@ -38,10 +43,126 @@ class FitData:
     multiclass: bool = False  # a 1-D y with K > 2 classes: K one-vs-rest tasks
 
 
-def _check_features(X, input_name="X"):
-    X = check_array(
-        X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, input_name=input_name
-    )
+def _non_numeric_column(X, skip=None):
+    """(name, value) of the first column of X holding a non-numeric value, or None.
+
+    ``skip`` is the position of the task column (not a feature).  Columns are
+    named as the user knows them: by DataFrame name, else by position in X.
+    """
+    if hasattr(X, "iloc"):
+        columns = [(name, X.iloc[:, j]) for j, name in enumerate(X.columns)]
+    else:
+        try:
+            A = np.asarray(X, dtype=object)
+        except Exception:  # ragged lists: not a column problem
+            return None
+        if A.ndim != 2:
+            return None
+        columns = [(j, A[:, j]) for j in range(A.shape[1])]
+    for j, (name, values) in enumerate(columns):
+        if j == skip:
+            continue
+        for value in np.asarray(values, dtype=object).ravel():
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                return name, value
+    return None
+
+
+def _convert_features(X, input_name="X", *, skip=None, original=None):
+    """check_array for features; a string column gets an error naming it."""
+    try:
+        return check_array(
+            X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, input_name=input_name
+        )
+    except ValueError as exc:
+        _raise_for_string_column(exc, X if original is None else original, skip)
+
+
+def _raise_for_string_column(exc, X, skip=None):
+    """Re-raise a failed float conversion of X naming the non-numeric column."""
+    found = None
+    if "could not convert" in str(exc):
+        found = _non_numeric_column(X, skip)
+    if found is None:
+        raise exc
+    name, value = found
+    where = "" if skip is None else " (the task column may hold strings)"
+    raise ValueError(
+        f"Column {name!r} of X holds non-numeric values (e.g. {value!r}); every "
+        f"feature must be a number{where}. Encode it (e.g. with "
+        "sklearn.preprocessing.OneHotEncoder in a ColumnTransformer) or drop it."
+    ) from None
+
+
+def _check_magnitude(A, what):
+    """Refuse finite values so large that the solvers' sums of squares overflow."""
+    values = A.data if sp.issparse(A) else A
+    if values.size == 0:
+        return
+    largest = float(np.max(np.abs(values)))
+    if largest > MAX_ABS_VALUE:
+        raise ValueError(
+            f"{what} holds values as large as {largest:.3g} in absolute value; "
+            f"values above {MAX_ABS_VALUE:g} are refused because the solver "
+            "squares and sums them (losses, step sizes, duality gaps), which "
+            "overflows float64. Rescale the data (e.g. with "
+            "sklearn.preprocessing.StandardScaler, or divide by a constant)."
+        )
+
+
+def _check_magnitudes(X, y, sample_weight):
+    _check_magnitude(X, "X")
+    if y is not None:
+        _check_magnitude(np.asarray(y, dtype=np.float64), "y")
+    _check_magnitude(sample_weight, "sample_weight")
+
+
+def _check_unused_categories(X, index, labels):
+    """A pandas Categorical task column must not declare tasks without rows.
+
+    The tasks are the labels present in the rows: a declared category with no
+    row would otherwise be dropped silently (no model is fitted for it).
+    """
+    if not hasattr(X, "iloc"):
+        return
+    column = X.iloc[:, index]
+    categories = getattr(getattr(column, "cat", None), "categories", None)
+    if categories is None:
+        return
+    present = set(np.asarray(labels, dtype=object).tolist())
+    unused = [_plain(c) for c in categories if c not in present]
+    if unused:
+        raise ValueError(
+            f"The task column {X.columns[index]!r} is a pandas Categorical whose "
+            f"categories {unused[:10]}{' ...' if len(unused) > 10 else ''} have no "
+            "row in X: a task needs training rows, so these tasks cannot be "
+            "fitted. Drop them with .cat.remove_unused_categories() (they are "
+            "then unknown tasks at predict time, see handle_unknown_task)."
+        )
+
+
+def _check_not_complex(A, what):
+    """A short error for complex input (check_array would print the whole array)."""
+    if hasattr(A, "dtypes") and not hasattr(A, "dtype"):
+        kinds = {getattr(dt, "kind", "O") for dt in A.dtypes}
+    elif hasattr(A, "dtype"):
+        kinds = {A.dtype.kind}
+    else:
+        try:
+            kinds = {np.asarray(A).dtype.kind}
+        except Exception:
+            return
+    if "c" in kinds:
+        raise ValueError(
+            f"Complex data not supported ({what} holds complex values); pass "
+            "real numbers, e.g. the real part or the modulus."
+        )
+
+
+def _check_features(X, input_name="X", *, skip=None, original=None):
+    X = _convert_features(X, input_name, skip=skip, original=original)
     if X.shape[1] == 0:
         raise ValueError(
             "X has no feature column besides the task column; at least one "
@@ -130,6 +251,7 @@ def _check_long_layout(X, *, check_width=True):
 
 def _check_long_y(y, classifier):
     """A 1-D y for long format (a column vector is raveled with a warning)."""
+    _check_not_complex(y, "y")
     y = check_array(
         y,
         ensure_2d=False,
@@ -151,13 +273,15 @@ def _check_long_y(y, classifier):
 def _validate_long(est, X, y, sample_weight, classifier):
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
-    Xf, labels, _ = split_task_column(X, est.task_column)
-    Xf = _check_features(Xf)
+    Xf, labels, index = split_task_column(X, est.task_column)
+    _check_unused_categories(X, index, labels)
+    Xf = _check_features(Xf, skip=index, original=X)
     y = _check_long_y(y, classifier)
     check_consistent_length(Xf, y, labels)
     sw = _check_sample_weight(
         sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
     )
+    _check_magnitudes(Xf, None if classifier else y, sw)
     try:
         groups = group_rows(labels)
     except ValueError:
@@ -185,15 +309,21 @@ def _validate_long(est, X, y, sample_weight, classifier):
 
 
 def _validate_shared(est, X, y, sample_weight, classifier):
-    X, y = validate_data(
-        est,
-        X,
-        y,
-        accept_sparse=_ACCEPT_SPARSE,
-        dtype=_DTYPES,
-        multi_output=True,
-        y_numeric=not classifier,
-    )
+    _check_not_complex(X, "X")
+    _check_not_complex(y, "y")
+    original = X
+    try:
+        X, y = validate_data(
+            est,
+            X,
+            y,
+            accept_sparse=_ACCEPT_SPARSE,
+            dtype=_DTYPES,
+            multi_output=True,
+            y_numeric=not classifier,
+        )
+    except ValueError as exc:
+        _raise_for_string_column(exc, original)
     if classifier:
         check_classification_targets(y)
     X = _check_features(X)
@@ -206,6 +336,7 @@ def _validate_shared(est, X, y, sample_weight, classifier):
     sw = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
+    _check_magnitudes(X, None if classifier else Y, sw)
     if classifier and y_ndim == 1:
         labels = np.unique(Y[sw > 0, 0])
         if labels.size > 2:
@@ -271,15 +402,20 @@ def validate_predict_data(est, X):
     ``handle_unknown_task='mean'``).
     """
     if est.task_column is None:
-        X = validate_data(
-            est, X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=False
-        )
+        _check_not_complex(X, "X")
+        original = X
+        try:
+            X = validate_data(
+                est, X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=False
+            )
+        except ValueError as exc:
+            _raise_for_string_column(exc, original)
         return _check_features(X), None
     # A column count unlike fit's is the likelier mistake: checked before width.
     _check_long_layout(X, check_width=False)
     validate_data(est, X, skip_check_array=True, reset=False)
-    Xf, labels, _ = split_task_column(X, est.task_column)
-    Xf = _check_features(Xf)
+    Xf, labels, index = split_task_column(X, est.task_column)
+    Xf = _check_features(Xf, skip=index, original=X)
     return Xf, _task_index(est, labels)
 
 
@@ -306,3 +442,56 @@ def _task_index(est, labels):
             "handle_unknown_task='mean' to predict them with the average task model."
         )
     return idx
+
+
+def guard_divergence(est, run):
+    """``run`` (the AMTL engine) with a clear error when its iteration diverges.
+
+    A run diverges when its parameters make the iteration unstable for the
+    data (a step near ``2/L`` with a large relaxation, high staleness): the
+    iterates overflow, and the failure used to surface as a ``LinAlgError`` or
+    "V must not contain NaN or infinity" from inside the prox, or as
+    non-finite objectives with a "converged" stop.  As scikit-learn's SGD
+    does on overflow, this raises a ValueError that says what to change.
+    """
+
+    def guarded(*args, **kwargs):
+        try:
+            # Overflow is reported below, as divergence, not as numpy warnings
+            # (warnings turned into errors surface the same way).
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = run(*args, **kwargs)
+        except np.linalg.LinAlgError as exc:
+            raise _diverged(est, f"the prox failed: {exc}") from exc
+        except (ValueError, RuntimeWarning, FloatingPointError) as exc:
+            words = ("NaN or inf",) if isinstance(exc, ValueError) else ("overflow",)
+            if not any(word in str(exc) for word in words):
+                raise
+            raise _diverged(est, "the iterates overflowed") from exc
+        objective = np.asarray(result.history["objective"], dtype=np.float64)
+        finite = np.isfinite(objective)
+        W_ok = all(
+            np.isfinite(np.asarray(A, dtype=np.float64)).all()
+            for A in (result.W, result.b)
+            if A is not None
+        )
+        if not (finite.all() and W_ok):
+            epoch = int(np.argmin(finite)) if not finite.all() else len(finite)
+            raise _diverged(est, f"the objective became non-finite at epoch {epoch}")
+        return result
+
+    return guarded
+
+
+def _diverged(est, what):
+    params = ", ".join(
+        f"{name}={_plain(getattr(est, name))!r}"
+        for name in ("step_size", "relaxation", "max_staleness", "splitting")
+    )
+    return ValueError(
+        f"{type(est).__name__}: the AMTL iteration diverged ({what}) "
+        f"with {params}. Use a smaller step_size (step_size='auto' is 1/L), "
+        "relaxation='auto' or 'arock' (the guaranteed bound), a smaller "
+        "max_staleness, or splitting='douglas-rachford'; standardizing the "
+        "features also helps."
+    )

@@ -1,0 +1,450 @@
+"""Scaling of skmtl in tasks, features, rows and sparsity, next to scikit-learn.
+
+Tables (time in seconds, peak memory in MB of traced allocations):
+
+* ``tasks``: T from 50 to 50,000 tasks of 100 rows, d = 50 (long format, rows
+  in random task order): validation, ``alpha_max``, the regressor's and the
+  classifier's fit, ``predict``, the trace-norm prox of the d x T matrix,
+  against per-task ``Ridge`` / ``LogisticRegression`` fits, one pooled
+  ``Ridge`` and a plain numpy gather of ``X @ coef`` rows; then the growth
+  ratios between the two largest T (target: at most 3x for 2.5x the tasks).
+* ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task): the
+  squared-loss fit in each form (Gram, sample space, data) and the automatic
+  choice, time and peak memory against the data's size.
+* ``features``: d from 50 to 5,000 (T = 100, 100 rows per task).
+* ``rows``: n up to a million rows (T = 100, d = 50).
+* ``sparse``: CSR, d = 20,000, 0.5 % dense, T = 20 tasks of 1,000 rows: regressor
+  and classifier against 20 ``Ridge`` / ``LogisticRegression`` fits with the
+  matching L2 strength (``C = 1 / (alpha n_t)``), and the peak memory against
+  what a dense copy would take.
+* ``cv``: the CV estimators on a small grid (5 alphas, 3 folds) against 5-value
+  ``RidgeCV`` / ``LogisticRegressionCV`` per task.
+* ``school``: raw School, the ADMM solve to a certified 1e-6 gap per alpha
+  (the figure of ``bench_centralized.py``), and the form chosen for it.
+
+Every fit uses ``alpha = 0.1 alpha_max`` unless said otherwise. Each operation
+is timed once without tracing, then run again under :mod:`tracemalloc` for its
+peak memory (``--no-memory`` skips that second run).
+
+Run::
+
+    python benchmarks/bench_scaling.py            # full: tens of minutes, ~8 GB
+    python benchmarks/bench_scaling.py --quick    # a few minutes
+    python benchmarks/bench_scaling.py --only tasks,sparse
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+from skmtl import (  # noqa: E402
+    TraceNormMTLClassifier,
+    TraceNormMTLClassifierCV,
+    TraceNormMTLRegressor,
+    TraceNormMTLRegressorCV,
+    alpha_max,
+)
+from skmtl.datafits._losses import SquaredLoss  # noqa: E402
+from skmtl.penalties import TraceNorm  # noqa: E402
+from skmtl.solvers._fista import solve  # noqa: E402
+from skmtl.utils._validation import validate_fit_data  # noqa: E402
+
+MB = 2.0**20
+MEMORY = True
+
+
+# --------------------------------------------------------------------------- #
+# Measurement
+# --------------------------------------------------------------------------- #
+def measure(fn, memory=None):
+    """(seconds, peak MB or nan, result) of ``fn()``: timed, then traced."""
+    t = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t
+    peak = float("nan")
+    if MEMORY if memory is None else memory:
+        del out
+        tracemalloc.start()
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1] / MB
+        tracemalloc.stop()
+    return seconds, peak, out
+
+
+def nbytes(X):
+    if sp.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
+
+
+# --------------------------------------------------------------------------- #
+# Data: long format, a low-rank W, rows in random task order
+# --------------------------------------------------------------------------- #
+def make_data(T, n_t, d, *, density=None, seed=0):
+    rng = np.random.default_rng(seed)
+    n = T * n_t
+    W = rng.normal(size=(d, 3)) @ rng.normal(size=(3, T)) / np.sqrt(d)
+    tasks = rng.permutation(np.repeat(np.arange(T), n_t))
+    if density is None:
+        X = rng.normal(size=(n, d))
+        margin = np.empty(n)
+        for a in range(0, n, 1 << 16):  # chunks: no n x d temporary
+            b = min(a + (1 << 16), n)
+            margin[a:b] = np.einsum("ij,ji->i", X[a:b], W[:, tasks[a:b]])
+        Xl = np.empty((n, d + 1))
+        Xl[:, :d] = X
+        Xl[:, d] = tasks
+        del X
+    else:
+        X = sp.random(n, d, density=density, format="csr", random_state=seed)
+        X.data = rng.normal(size=X.nnz)
+        row = np.repeat(np.arange(n), np.diff(X.indptr))
+        margin = np.bincount(row, X.data * W[X.indices, tasks[row]], minlength=n)
+        Xl = sp.hstack([X, sp.csr_matrix(tasks[:, None].astype(float))], format="csr")
+    y = margin + 0.5 * rng.normal(size=n)
+    return Xl, y, tasks
+
+
+def per_task(Xl, tasks, y, make):
+    """Fit ``make()`` on every task's rows: the scikit-learn per-task baseline.
+
+    With BLAS limited to one thread, as skmtl does for small problems: many
+    tiny multi-threaded BLAS calls stall on a loaded machine, and a user
+    fitting thousands of small models would do the same.
+    """
+    order = np.argsort(tasks, kind="stable")
+    bounds = np.searchsorted(tasks[order], np.arange(tasks.max() + 2))
+    X = Xl[:, :-1]
+    with threadpool_limits(limits=1):
+        for t in range(len(bounds) - 1):
+            rows = order[bounds[t] : bounds[t + 1]]
+            make().fit(X[rows], y[rows])
+
+
+def fmt(x, width=8):
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return f"{'-':>{width}}"
+    return f"{x:>{width}.3g}"
+
+
+def header(title, cols):
+    print(f"\n{title}")
+    line = " ".join(f"{c:>9}" for c in cols)
+    print(line)
+    print("-" * len(line))
+
+
+def row(values):
+    print(" ".join(v if isinstance(v, str) else fmt(v, 9) for v in values))
+
+
+# --------------------------------------------------------------------------- #
+# Tables
+# --------------------------------------------------------------------------- #
+def _tasks_row(T, n_t, d, classifier):
+    Xl, y, tasks = make_data(T, n_t, d)
+    yc = (y > 0).astype(int)
+    est = TraceNormMTLRegressor(task_column=-1)
+    tv, _, _ = measure(lambda: validate_fit_data(est, Xl, y), memory=False)
+    ta, _, a = measure(lambda: alpha_max(Xl, y, task_column=-1), memory=False)
+    reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1)
+    tf, mf, reg = measure(lambda: reg.fit(Xl, y))
+    tp, _, _ = measure(lambda: reg.predict(Xl), memory=False)
+    coef = reg.coef_
+    tg, _, _ = measure(
+        lambda: np.einsum("ij,ij->i", Xl[:, :-1], coef[tasks]), memory=False
+    )
+    V = np.random.default_rng(1).normal(size=(d, T))
+    theta = 0.5 * np.linalg.norm(V, 2)
+    tx, _, _ = measure(lambda: TraceNorm().prox(V, theta), memory=False)
+    tc = tl = None
+    if classifier:
+        ac = alpha_max(Xl, yc, task_column=-1, loss="logistic")
+        clf = TraceNormMTLClassifier(alpha=0.1 * ac, task_column=-1)
+        tc, _, _ = measure(lambda: clf.fit(Xl, yc), memory=False)
+        C = 1.0 / (0.1 * ac * n_t)
+        tl, _, _ = measure(
+            lambda: per_task(Xl, tasks, yc, lambda: LogisticRegression(C=C)),
+            memory=False,
+        )
+    tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    tpool, _, _ = measure(lambda: Ridge().fit(Xl[:, :-1], y), memory=False)
+    row([str(T).rjust(9), tv, ta, tf, reg.n_iter_, mf, Xl.nbytes / MB, tp, tg, tx])
+    print(
+        " ".join(fmt(v, 9) for v in (tc, tr, tpool, tl)),
+        "(clf fit, Ridge/t, Ridge, LogReg/t)",
+    )
+    return {"validation": tv, "alpha_max": ta, "fit": tf, "predict": tp}
+
+
+def table_tasks(quick):
+    Ts = [50, 500, 2000, 5000] if quick else [50, 500, 2000, 5000, 20_000, 50_000]
+    clf_max = 2000 if quick else 5000
+    n_t, d = 100, 50
+    cols = ["T", "val", "amax", "fit", "it", "fit MB", "data MB", "predict", "gather"]
+    cols += ["prox"]
+    header(f"Tasks: {n_t} rows per task, d = {d}, alpha = 0.1 alpha_max", cols)
+    times = {}
+    for T in Ts:
+        times[T] = _tasks_row(T, n_t, d, T <= clf_max)
+    if len(Ts) >= 2:
+        a, b = Ts[-2], Ts[-1]
+        print(
+            f"growth from T = {a} to T = {b} ({b / a:.2g}x the tasks; target <= 3x "
+            "when that factor is 2.5):"
+        )
+        for k in times[a]:
+            print(f"  {k:>10}: {times[b][k] / times[a][k]:.2f}x")
+
+
+def _forms_case(T, n_t, d, alpha_ratio=0.1):
+    Xl, y, tasks = make_data(T, n_t, d)
+    est = TraceNormMTLRegressor(task_column=-1)
+    data = validate_fit_data(est, Xl, y)
+    data_mb = nbytes(Xl) / MB
+    a = alpha_ratio * alpha_max(Xl, y, task_column=-1)
+    print(f"\nT = {T}, d = {d}, {n_t} rows per task: data {data_mb:.0f} MB")
+    header(
+        "",
+        [
+            "form",
+            "chosen",
+            "seconds",
+            "iters",
+            "gap",
+            "objective",
+            "peak MB",
+            "peak/data",
+        ],
+    )
+    results = {}
+    for form in ("auto", "gram", "sample", "data"):
+        if form == "gram" and 2 * T * d * d * 8 > 4 * 2**30:
+            print(
+                f"{form:>9}  not run: the H_t and their eigenvectors need "
+                f"{2 * T * d * d * 8 / 2**30:.0f} GB"
+            )
+            continue
+
+        def fit(form=form):
+            df = SquaredLoss(data.blocks, form=form)
+            return df, solve(df, a, tol=1e-6)
+
+        t, peak, (df, res) = measure(fit)
+        obj = df.value(res.W) + a * np.linalg.svd(res.W, compute_uv=False).sum()
+        results[form] = (t, obj)
+        row(
+            [
+                form.rjust(9),
+                df.form.rjust(9),
+                t,
+                res.n_iter,
+                res.gap,
+                obj,
+                peak,
+                peak / data_mb,
+            ]
+        )
+    best = min(v[0] for k, v in results.items() if k != "auto")
+    print(f"auto / best form time: {results['auto'][0] / best:.2f}x")
+    tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    print(f"{T} per-task Ridge fits: {tr:.3g} s")
+
+
+def table_forms(quick):
+    print(
+        "\nForms of the squared-loss fit (auto = the cost model's choice), "
+        "alpha = 0.1 alpha_max, tol 1e-6"
+    )
+    _forms_case(1000 if not quick else 300, 100, 200)
+    _forms_case(100 if not quick else 30, 100, 5000)
+
+
+def _features_row(T, n_t, d):
+    Xl, y, tasks = make_data(T, n_t, d)
+    a = alpha_max(Xl, y, task_column=-1)
+    reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1)
+    tf, mf, reg = measure(lambda: reg.fit(Xl, y))
+    form = SquaredLoss(validate_fit_data(reg, Xl, y).blocks).form
+    tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    tpool, _, _ = measure(lambda: Ridge().fit(Xl[:, :-1], y), memory=False)
+    row([str(d).rjust(9), form.rjust(9), tf, reg.n_iter_, mf, Xl.nbytes / MB])
+    print(" ".join(fmt(v, 9) for v in (tr, tpool)), "(Ridge/t, Ridge)")
+
+
+def table_features(quick):
+    ds = [50, 500, 2000] if quick else [50, 500, 2000, 5000]
+    T, n_t = 100, 100
+    header(
+        f"Features: T = {T}, {n_t} rows per task",
+        ["d", "form", "fit", "it", "peak MB", "data MB"],
+    )
+    for d in ds:
+        _features_row(T, n_t, d)
+
+
+def _rows_row(T, n_t, d):
+    Xl, y, tasks = make_data(T, n_t, d)
+    est = TraceNormMTLRegressor(task_column=-1)
+    tv, _, _ = measure(lambda: validate_fit_data(est, Xl, y), memory=False)
+    a = alpha_max(Xl, y, task_column=-1)
+    reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1)
+    tf, mf, reg = measure(lambda: reg.fit(Xl, y))
+    tp, _, _ = measure(lambda: reg.predict(Xl), memory=False)
+    tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    tpool, _, _ = measure(lambda: Ridge().fit(Xl[:, :-1], y), memory=False)
+    row([str(T * n_t).rjust(9), tv, tf, reg.n_iter_, mf, Xl.nbytes / MB, tp, tr, tpool])
+
+
+def table_rows(quick):
+    sizes = [1000] if quick else [1000, 10_000]
+    T, d = 100, 50
+    header(
+        f"Rows: T = {T}, d = {d}",
+        ["n", "val", "fit", "it", "fit MB", "data MB", "predict", "Ridge/t", "Ridge"],
+    )
+    for n_t in sizes:
+        _rows_row(T, n_t, d)
+
+
+def table_sparse(quick):
+    T, n_t, d, density = 20, (300 if quick else 1000), 20_000, 0.005
+    Xl, y, tasks = make_data(T, n_t, d, density=density)
+    yc = (y > 0).astype(int)
+    dense_mb = T * n_t * d * 8 / MB
+    print(
+        f"\nSparse: CSR d = {d}, {density:.1%} dense, T = {T}, {n_t} rows per task;"
+        f" data {nbytes(Xl) / MB:.1f} MB (dense copy: {dense_mb:.0f} MB)"
+    )
+    header("", ["model", "seconds", "iters", "peak MB", "baseline", "ratio"])
+    a = alpha_max(Xl, y, task_column=-1)
+    reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1)
+    t, m, reg = measure(lambda: reg.fit(Xl, y))
+    tb, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    row(["regressor", t, reg.n_iter_, m, tb, t / tb])
+    ac = alpha_max(Xl, yc, task_column=-1, loss="logistic")
+    clf = TraceNormMTLClassifier(alpha=0.1 * ac, task_column=-1)
+    t, m, clf = measure(lambda: clf.fit(Xl, yc))
+    C = 1.0 / (0.1 * ac * n_t)
+    tb, _, _ = measure(
+        lambda: per_task(Xl, tasks, yc, lambda: LogisticRegression(C=C)), memory=False
+    )
+    row(["classif.", t, clf.n_iter_, m, tb, t / tb])
+    print("baselines: 20 Ridge() fits; 20 LogisticRegression(C = 1 / (alpha n_t)) fits")
+
+
+def table_cv(quick):
+    Ts = [100] if quick else [100, 1000]
+    n_t, d = 100, 50
+    header(
+        f"CV estimators: 5 alphas, 3 folds, {n_t} rows per task, d = {d}",
+        ["T", "regCV", "RidgeCV/t", "clfCV", "LogRegCV/t"],
+    )
+    for T in Ts:
+        _cv_row(T, n_t, d)
+
+
+def _cv_row(T, n_t, d):
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+
+    Xl, y, tasks = make_data(T, n_t, d)
+    yc = (y > 0).astype(int)
+    reg = TraceNormMTLRegressorCV(alphas=5, cv=3, task_column=-1)
+    tr, _, _ = measure(lambda: reg.fit(Xl, y), memory=False)
+    ridge = lambda: RidgeCV(alphas=np.logspace(-3, 1, 5))  # noqa: E731
+    trb, _, _ = measure(lambda: per_task(Xl, tasks, y, ridge), memory=False)
+    clf = TraceNormMTLClassifierCV(alphas=5, cv=3, task_column=-1)
+    tc, _, _ = measure(lambda: clf.fit(Xl, yc), memory=False)
+    logreg = lambda: LogisticRegressionCV(Cs=5, cv=3)  # noqa: E731
+    tcb, _, _ = measure(lambda: per_task(Xl, tasks, yc, logreg), memory=False)
+    row([str(T).rjust(9), tr, trb, tc, tcb])
+
+
+def table_school(quick):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_centralized as bc
+
+    from skmtl.solvers._admm import solve_quadratic
+
+    if not bc.SCHOOL.exists():
+        print("\nSchool: data not found, skipped")
+        return
+    Xs, ys = bc.load_school()
+    H, Q, c = bc.gram_raw(Xs, ys)
+    repeats = 3 if quick else 7
+    print(
+        "\nSchool raw (sum scaling, no intercept): solve_quadratic to a certified "
+        f"1e-6 gap, median of {repeats}"
+    )
+    for alpha in (1.0, 10.0, 100.0, 1000.0):
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            res = solve_quadratic(H, Q, c, alpha, tol=1e-6)
+            ts.append(time.perf_counter() - t)
+        print(
+            f"  alpha {alpha:>6g}: {1e3 * np.median(ts):6.1f} ms, "
+            f"{res.n_iter} iterations, gap {res.gap:.1e}"
+        )
+    from skmtl.datafits._losses import TaskBlocks
+
+    T = len(Xs)
+    blocks = TaskBlocks(
+        [np.asarray(X, float) for X in Xs],
+        [np.asarray(y, float).ravel() for y in ys],
+        [np.ones(len(y)) for y in ys],
+        np.ones(T),
+    )
+    print(f"  form chosen for School (long format): {SquaredLoss(blocks).form}")
+
+
+TABLES = {
+    "tasks": table_tasks,
+    "forms": table_forms,
+    "features": table_features,
+    "rows": table_rows,
+    "sparse": table_sparse,
+    "cv": table_cv,
+    "school": table_school,
+}
+
+
+def main():
+    global MEMORY
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes only")
+    parser.add_argument(
+        "--only", default=",".join(TABLES), help="comma-separated tables"
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip tracemalloc runs"
+    )
+    args = parser.parse_args()
+    MEMORY = not args.no_memory
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    print(
+        f"{platform.platform()}, {os.cpu_count()} CPUs, numpy {np.__version__}, "
+        f"load average at start {load[0]:.2f}"
+    )
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for name in args.only.split(","):
+        TABLES[name.strip()](args.quick)
+        sys.stdout.flush()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    print(f"\nload average at end {load[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
