@@ -28,6 +28,7 @@ Usage::
 
 import argparse
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -35,20 +36,22 @@ from pathlib import Path
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from skmtl import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from skmtl import (  # noqa: E402
     AsyncTraceNormMTLClassifier,
     AsyncTraceNormMTLRegressor,
     TraceNormMTLClassifier,
     TraceNormMTLRegressor,
 )
-from skmtl.datasets import (
+from skmtl.datasets import (  # noqa: E402
     load_landmine,
     load_parkinsons,
     load_school,
     make_low_rank_regression,
 )
-from skmtl.solvers._gaps import alpha_max, penalized_objective
-from skmtl.utils._validation import validate_fit_data
+from skmtl.solvers._gaps import alpha_max, penalized_objective  # noqa: E402
+from skmtl.utils._validation import validate_fit_data  # noqa: E402
 
 DATA = Path(
     os.environ.get(

@@ -125,12 +125,15 @@ class GapCheck:
     """``on_check`` hook of :func:`run_amtl`: stop once the gap is certified.
 
     At every epoch check the relative gap of the published prox is computed;
-    when it is at most ``tol`` every task is deactivated, which ends the run.
+    when it is at most ``tol`` every task is deactivated, which ends the run;
+    so does a :class:`StepSearch` ``search`` that wants to try another step.
     ``inner`` (e.g. a task monitor's hook) is called first.
     """
 
-    def __init__(self, datafit, alpha, penalty, tol, inner=None):
+    def __init__(self, datafit, alpha, penalty, tol, inner=None, search=None):
         self.datafit = datafit
+        self.search = search
+        self.probe_stop = False
         self.alpha = alpha
         self.penalty = penalty
         self.tol = tol
@@ -148,6 +151,9 @@ class GapCheck:
         if self.gap <= self.tol:
             self.converged = True
             return np.zeros(len(task_updates), dtype=np.int64)
+        if self.search is not None and self.search.should_stop(self.gaps):
+            self.probe_stop = True  # too slow: try another step
+            return np.zeros(len(task_updates), dtype=np.int64)
         return new
 
 
@@ -160,14 +166,17 @@ class StepSearch:
     """Douglas-Rachford step chosen from the progress it makes.
 
     The best step varies by two orders of magnitude across data sets and
-    penalty strengths, more than any formula of the data follows (measured,
-    see ``benchmarks/bench_async_defaults.py``), so the estimators run short
-    probes: after a run of ``probe_epochs`` at the current step, if the rate
-    of decrease of the log gap per epoch promises to reach ``tol`` within
-    ``enough_epochs``, the search stops; otherwise the step is multiplied by
-    ``factor`` while that improves the rate, then divided by it, and the best
-    step seen is kept for the rest of the fit.  Every probe starts where the
-    previous one stopped, so no epoch is lost; at most ``max_probes`` runs.
+    penalty strengths, more than the curvature formula
+    (:func:`douglas_rachford_step`) follows (measured, see
+    ``benchmarks/bench_async_defaults.py``).  So a run is watched: once it has
+    ``probe_epochs`` gaps, the rate of decrease of the log gap per epoch over
+    their second half (after the transient of a restart) predicts the epochs
+    still needed; when more than ``enough_epochs``, the run is stopped
+    (:meth:`should_stop`) and the next one starts from its model with the
+    step multiplied by ``factor``, again while that improves the rate, then
+    divided by it; the best step seen is kept for the rest of the fit.  A run
+    that promises to finish in time is never interrupted, so a good step
+    costs nothing.  At most ``max_probes`` interruptions.
     """
 
     def __init__(
@@ -176,9 +185,9 @@ class StepSearch:
         tol,
         *,
         factor=4.0,
-        probe_epochs=10,
-        enough_epochs=40,
-        max_probes=5,
+        probe_epochs=20,
+        enough_epochs=150,
+        max_probes=4,
     ):
         self.step = float(step)
         self.tol = tol
@@ -191,27 +200,34 @@ class StepSearch:
         self.n_probes = 0
         self.done = False
 
-    def budget(self, remaining):
-        """Epochs of the next run."""
-        return remaining if self.done else min(remaining, self.probe_epochs)
-
-    def update(self, gaps):
-        """Record a probe from its per-epoch gaps; returns the next step."""
-        self.n_probes += 1
+    def _rate(self, gaps):
         gaps = np.asarray([g for g in gaps if np.isfinite(g) and g > 0])
+        gaps = gaps[len(gaps) // 2 :]
         if gaps.size < 2:
-            self.done = True
-            return self.step
+            return np.nan, np.inf
         rate = float(np.log(gaps[0] / gaps[-1]) / (gaps.size - 1))
         needed = np.inf
         if rate > 0 and self.tol > 0:
             needed = np.log(max(gaps[-1] / self.tol, 1.0)) / rate
+        return rate, needed
+
+    def should_stop(self, gaps):
+        """Whether the current run, with these per-epoch gaps, is a probe to end."""
+        if self.done or len(gaps) < self.probe_epochs:
+            return False
+        return self._rate(gaps)[1] > self.enough_epochs
+
+    def update(self, gaps):
+        """Record an interrupted run; returns the step of the next one."""
+        self.n_probes += 1
+        rate, _ = self._rate(gaps)
+        if not np.isfinite(rate):
+            self.done = True
+            return self.step
         improved = self.best is None or rate > 1.1 * self.best[0]
         if improved:
             self.best = (rate, self.step)
-        if needed <= self.enough_epochs and improved:
-            self.done = True
-        elif self.n_probes >= self.max_probes:
+        if self.n_probes > self.max_probes:
             self.done = True
         elif improved:
             self.direction = self.direction or 1

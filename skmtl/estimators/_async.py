@@ -238,9 +238,7 @@ class _AsyncMTL(MTLBase):
                 backend = copy.copy(template)
                 backend.events = []
             budget = self.max_iter - used_epochs
-            if search is not None:
-                budget = search.budget(budget)
-            check = GapCheck(datafit, self.alpha, penalty, self.tol, hook)
+            check = GapCheck(datafit, self.alpha, penalty, self.tol, hook, search)
             if not virtual:
                 used_time = time.perf_counter() - fit_start
             max_time = None
@@ -287,7 +285,9 @@ class _AsyncMTL(MTLBase):
             if gap <= self.tol:
                 converged, stop_reason = True, "converged"
                 break
-            if stop_reason == "deactivated" and not check.converged:
+            if stop_reason == "deactivated" and not (
+                check.converged or check.probe_stop
+            ):
                 break  # every task converged for the task monitor
             if stop_reason == "max_time" or used_epochs >= self.max_iter:
                 stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
@@ -295,9 +295,9 @@ class _AsyncMTL(MTLBase):
             if result.n_iter == 0 and not check.converged:
                 stop_reason = "max_iter"
                 break
-            # Not certified yet: restart from the current model (with the
-            # next step of the search).
-            if search is not None and not search.done:
+            # Not certified yet (a probe of the step search, or the exact
+            # final model above tol): restart from the current model.
+            if check.probe_stop:
                 step = search.update(check.gaps)
             V0, b0 = restart_point(datafit, W, b, step), b
         saved = None
