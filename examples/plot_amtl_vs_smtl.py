@@ -75,8 +75,8 @@ class TimelineBackend(SimulatedBackend):
         super().__init__(compute_time=compute_time)
         self.timeline = timeline
 
-    def next_replies(self):
-        replies = super().next_replies()
+    def next_replies(self, timeout=None):
+        replies = super().next_replies(timeout)
         arrival = self.now()
         for reply in replies:
             self.timeline.append((reply.task, arrival - reply.round_trip, arrival))
