@@ -373,7 +373,6 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     TraceNormMTLRegressor : The same model, solved centrally.
     AsyncL21MTLRegressor : The l2,1 (joint feature selection) penalty.
 
-from ..utils._validation import guard_divergence
     Examples
     --------
     >>> import numpy as np
