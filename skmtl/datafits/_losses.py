@@ -106,15 +106,18 @@ class SquaredLoss:
         self.fit_intercept = fit_intercept
         T, d = blocks.n_tasks, blocks.n_features
         self.n_tasks, self.n_features = T, d
-        self.xbar = np.zeros((d, T))
+        # Task-major storage: row t of _xbarT is contiguous (read per task);
+        # xbar (d x T) is its transposed view.
+        self._xbarT = np.zeros((T, d))
+        self.xbar = self._xbarT.T
         self.ybar = np.zeros(T)
         if fit_intercept:
             for t in range(T):
                 s = blocks.sample_weights[t]
                 if blocks.shared and t > 0 and s is blocks.sample_weights[0]:
-                    self.xbar[:, t] = self.xbar[:, 0]
+                    self._xbarT[t] = self._xbarT[0]
                 else:
-                    self.xbar[:, t] = _weighted_mean_rows(blocks.Xs[t], s)
+                    self._xbarT[t] = _weighted_mean_rows(blocks.Xs[t], s)
                 self.ybar[t] = s @ blocks.ys[t] / s.sum()
         self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar, strict=True)]
         shared_gram = blocks.shared and all(
@@ -184,7 +187,7 @@ class SquaredLoss:
         X = self.blocks.Xs[t]
         r = np.asarray(X @ w).ravel() - self.ycs[t]
         if self.fit_intercept:
-            r -= self.xbar[:, t] @ w
+            r -= self._xbarT[t] @ w
         return r
 
     # -- protocol --------------------------------------------------------------
@@ -208,10 +211,11 @@ class SquaredLoss:
     def gradient(self, W, b=None):
         if self.use_gram:
             return self._HW(W) - self.Q, None
-        G = np.empty_like(W)
+        WT = np.ascontiguousarray(W.T)
+        GT = np.empty_like(WT)  # task-major: each task writes a contiguous row
         for t in range(self.n_tasks):
-            G[:, t] = self.task_gradient(t, W[:, t])[0]
-        return G, None
+            GT[t] = self.task_gradient(t, WT[t])[0]
+        return GT.T, None
 
     def task_gradient(self, t, w, bt=None):
         if self.use_gram:
@@ -444,14 +448,15 @@ class LogisticLoss:
         return g, (float(u.sum()) if self.has_free_intercept else None)
 
     def gradient(self, W, b=None):
-        G = np.empty_like(W)
+        WT = np.ascontiguousarray(W.T)
+        GT = np.empty_like(WT)  # task-major: each task writes a contiguous row
         gb = np.empty(self.n_tasks) if self.has_free_intercept else None
         for t in range(self.n_tasks):
-            g, gbt = self.task_gradient(t, W[:, t], None if b is None else b[t])
-            G[:, t] = g
+            g, gbt = self.task_gradient(t, WT[t], None if b is None else b[t])
+            GT[t] = g
             if gb is not None:
                 gb[t] = gbt
-        return G, gb
+        return GT.T, gb
 
     @property
     def lipschitz(self):

@@ -142,10 +142,10 @@ def paper_figure(rows, jitter=None, *, backend="simulated"):
         else "wall-clock milliseconds (real threads, offsets scaled s -> ms)"
     )
     panels = 2 if jitter else 1
-    fig = Figure(figsize=(max(6, len(rows)) + 5 * (panels - 1), 4.5))
+    fig = Figure(figsize=(max(6, 0.8 * len(rows)) + 7 * (panels - 1), 4.5))
     axes = fig.subplots(1, panels, squeeze=False)[0]
     ax = axes[0]
-    labels = [f"{r['offset']} s, T={r['T']}" for r in rows]
+    labels = [f"{r['offset']} s\nT={r['T']}" for r in rows]
     x = np.arange(len(rows))
     ax.bar(x - 0.2, [r["smtl"] for r in rows], 0.4, label="SMTL (skmtl)")
     ax.bar(x + 0.2, [r["amtl"] for r in rows], 0.4, label="AMTL (skmtl)")
@@ -176,7 +176,7 @@ def paper_figure(rows, jitter=None, *, backend="simulated"):
         ax.set_xlabel("number of tasks T")
         ax.set_ylabel("AMTL / SMTL time to target\n(both in virtual seconds)")
         ax.set_title("Below 1: AMTL faster (simulated clock)")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(
         "AMTL against SMTL on the paper's synthetic setting "
         f"(median of {rows[0].get('n_seeds', '?')} seed(s))"
