@@ -10,6 +10,7 @@ from _amtl_reference import (
     backend_config,
     reference,
 )
+from _checks import worker_threads
 
 from skmtl._amtl import (
     DelayModel,
@@ -123,6 +124,10 @@ def test_threading_task_timeout(no_leaked_threads):
             schedule="sync",
             tol=0.0,
         )
+    # The fit did not wait for the stuck worker; it exits once its slow step
+    # returns (the fixture then checks that no worker is left).
+    for thread in worker_threads():
+        thread.join(timeout=10.0)
 
 
 def test_verbose_prints_progress(capsys):
