@@ -145,7 +145,9 @@ def run_amtl(
         plan.start()
         while checker.stop_reason is None:
             replies = backend.next_replies(checker.time_left(backend.now() - t0))
-            if not replies:  # max_time came first
+            if not replies:  # max_time came first (a wait may wake a hair early)
+                if checker.time_left(backend.now() - t0):
+                    continue
                 checker.stop_reason = "max_time"
             elif plan.receive(replies):
                 central.refresh()
