@@ -24,15 +24,14 @@ Run::
     python benchmarks/bench_default_alpha.py            # all data sets
     python benchmarks/bench_default_alpha.py --quick    # blobs, digits, diabetes
 
-The real data sets are read from ``../shared/data`` next to the checkout (or
-``$SKMTL_SHARED_DATA``), through the skmtl loaders, via a temporary data folder
-that links to those files; they are skipped with a message when absent.
+The real data sets are read with the skmtl loaders (``path=``, no network) from
+``$SKMTL_DATA`` or, when that is unset, from ``../shared/data`` next to the
+checkout; they are skipped with a message when absent.
 """
 
 import argparse
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -52,28 +51,11 @@ from skmtl import (  # noqa: E402
 from skmtl.datasets import load_landmine, load_parkinsons, load_school  # noqa: E402
 from skmtl.metrics import macro_roc_auc_score  # noqa: E402
 
-ALPHAS = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-SHARED = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+ALPHAS = (1.0, 0.3, 0.1, 0.07, 0.05, 0.03, 0.01, 0.003, 0.001)
+DATA = Path(
+    os.environ.get("SKMTL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
-# skmtl data folder layout -> file in ../shared/data
-_LINKS = {
-    "school/school.mat": "school_malsar/school.mat",
-    "landmine/LandmineData.mat": "landmine/LandmineData.mat",
-    "parkinsons/parkinsons_updrs.data": "parkinsons/parkinsons_updrs.data",
-}
-
-
-def _data_home(tmp):
-    """A data folder whose files link to ../shared/data (no download)."""
-    for dest, src in _LINKS.items():
-        if (SHARED / src).exists():
-            path = Path(tmp) / dest
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.symlink_to(SHARED / src)
-    return tmp
 
 
 def _standardize_long(X, y, tasks, test_size, regression, seed=0):
@@ -104,7 +86,7 @@ def _landmine_auc(est, X, y):
     return macro_roc_auc_score(y, est.decision_function(X), X[:, -1])
 
 
-def datasets(quick, data_home):
+def datasets(quick, path=DATA):
     """(name, estimator class, task_column, train/test data, scorer, what)."""
     out = []
     if not quick:
@@ -115,9 +97,7 @@ def datasets(quick, data_home):
         ]
         for name, loader, regression, test_size in loaders:
             try:
-                X, y = loader(
-                    data_home=data_home, download_if_missing=False, return_X_y=True
-                )
+                X, y = loader(path=path, return_X_y=True)
             except OSError as exc:
                 print(f"[skip] {name}: {exc}")
                 continue
@@ -165,8 +145,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small data sets only")
     args = parser.parse_args(argv)
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average)")
-    with tempfile.TemporaryDirectory() as tmp:
-        sets = datasets(args.quick, _data_home(tmp))
+    sets = datasets(args.quick)
     rows, regret = [], {}
     header = f"{'data set':12s} {'score':5s} {'a_max':>7s} " + " ".join(
         f"{a:>8g}" for a in ALPHAS

@@ -46,8 +46,10 @@ Run::
     python benchmarks/bench_distillation.py            # full (about 30 minutes)
     python benchmarks/bench_distillation.py --quick    # 2 splits (about 2 minutes)
 
-The data are read from ``../shared/data`` next to the checkout (or from
-``$SKMTL_SHARED_DATA``); School is skipped when absent.
+School is read with skmtl's loaders (``load_school`` and ``load_school_splits``
+with ``path=``) from ``$SKMTL_DATA`` or, when that is unset, from
+``../shared/data`` next to the checkout; nothing is downloaded, and School is
+skipped with a message when its files are absent.
 """
 
 import argparse
@@ -69,16 +71,15 @@ from skmtl import (  # noqa: E402
     TaskMonitor,
     TraceNormMTLRegressor,
 )
+from skmtl.datasets import load_school, load_school_splits  # noqa: E402
 from skmtl.metrics import nmse  # noqa: E402
 from skmtl.solvers._fista import alpha_max  # noqa: E402
 from skmtl.utils._validation import validate_fit_data  # noqa: E402
 
 DATA = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    os.environ.get("SKMTL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
-SCHOOL = DATA / "school_argyriou"
 ASYNC_MONITORS = (
     ("none", None),
     ("snapshot", {"policy": "snapshot"}),
@@ -107,18 +108,21 @@ def _standardize(X_tr, X_te):
     return (X_tr - mu) / sd, (X_te - mu) / sd
 
 
+def _school():
+    """School (features, task column last) and its 10 standard splits, or None."""
+    try:
+        X, y = load_school(path=DATA, return_X_y=True)
+        return X, y, load_school_splits(None, path=DATA)
+    except OSError as exc:  # FileNotFoundError included
+        print(f"School not available ({exc}): skipped.")
+        return None
+
+
 def school_splits(n_splits):
     """The standard School splits: (name, X_tr, y_tr, X_te, y_te) in long format."""
-    from scipy.io import loadmat
-
-    m = loadmat(SCHOOL / "school_b.mat")
-    X = m["x"].T.astype(float)[:, :-1]  # drop the constant bias column
-    y = m["y"].ravel().astype(float)
-    starts = m["task_indexes"].ravel() - 1
-    task = np.searchsorted(starts, np.arange(y.size), side="right") - 1
-    for k in range(1, n_splits + 1):
-        s = loadmat(SCHOOL / f"school_{k}_indexes.mat")
-        tr, te = s["tr"].ravel() - 1, s["tst"].ravel() - 1
+    X, y, splits = _school()
+    X, task = X[:, :-1], X[:, -1] - 1  # schools 0..138
+    for k, (tr, te) in enumerate(splits[:n_splits], start=1):
         X_tr, X_te = _standardize(X[tr], X[te])
         yield (
             f"split {k}",
@@ -443,14 +447,12 @@ def main():
             else (("alpha_cv", 1.0), ("alpha_cv / 100", 0.01)),
         )
     ]
-    if (SCHOOL / "school_b.mat").exists():
+    if _school() is not None:
         # AMTL on School is slow (~40 s a run): 3 splits, at alpha_cv only.
         school_async = 0 if args.quick else min(3, n_splits)
         datasets.insert(
             0, ("School", school_splits, school_async, (("alpha_cv", 1.0),))
         )
-    else:
-        print(f"School not found in {SCHOOL}: skipped.")
     warnings.simplefilter("ignore")  # small-task and convergence warnings
     start = time.perf_counter()
     with threadpool_limits(1):

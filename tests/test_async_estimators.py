@@ -520,7 +520,9 @@ def test_interrupt_in_delay_model_reraised_by_fit(no_leaked_threads):
     )
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, Y)
-    assert len(calls) == 25
+    # The delay is sampled by the worker threads: the other worker may sample
+    # a few more before the fit tears down, but the fit stops there.
+    assert 25 <= len(calls) <= 25 + 4 * 2
 
 
 # --------------------------------------------------------------------------- #

@@ -1,9 +1,19 @@
-"""scikit-learn's common estimator checks, on several instances of each estimator.
+"""scikit-learn's common estimator checks, on the DEFAULT instance of every
+public estimator and on more configurations of the centralized ones.
 
-In the style of imbalanced-learn: ``INSTANCES`` lists, per public estimator
-class (found by ``skmtl.utils.all_estimators``), the configurations to check
-(both data modes, both loss scalings, with and without intercepts), and
-``expected_failed_checks`` gives every expected failure with its reason.
+Issue 12 (item 2): every public estimator of ``skmtl.__all__`` (found by
+``skmtl.utils.all_estimators``: centralized, asynchronous AMTL, l2,1 and CV)
+is checked as ``cls()``, with no parameter changed, so that a default that
+learns nothing (an ``alpha`` at or above ``alpha_max`` on the checks' data)
+fails here.  ``expected_failed_checks`` (tests/_checks.py) lists every
+expected failure with its reason.  The CV estimators' defaults (20 alphas,
+5 folds) take minutes per check on this data, so they run with ``-m slow``;
+tests/test_cv.py and tests/test_l21.py check them on short paths in the
+default run.
+
+In the style of imbalanced-learn, ``VARIANTS`` adds, per centralized class,
+the other configurations (both data modes, ``loss_scaling='sum'`` without
+intercepts), at the default ``alpha``.
 
 The long format needs a task column.  The checks generate their own random
 float data, so with ``task_column=-1`` and ``handle_unknown_task='mean'`` every
@@ -36,25 +46,6 @@ from skmtl import (
 )
 from skmtl.utils import all_estimators
 
-ALPHA = 0.1  # small enough that the fitted models are not all zero
-
-
-def _instances(cls):
-    """The configurations checked for one estimator class (INIT_PARAMS style)."""
-    sum_no_intercept = dict(alpha=ALPHA, loss_scaling="sum", fit_intercept=False)
-    shared = [cls(alpha=ALPHA), cls(**sum_no_intercept)]
-    if is_classifier(cls()):
-        long = [long_format_pipeline(cls(alpha=ALPHA, task_column=-1))]
-    else:
-        long = [cls(alpha=ALPHA, task_column=-1, handle_unknown_task="mean")]
-    long.append(long_format_pipeline(cls(task_column=-1, **sum_no_intercept)))
-    if cls not in CENTRALIZED:
-        # Other solvers share _base's plumbing: their defaults, in both data
-        # modes, are enough here (and keep the run short).
-        return [shared[0], long[0]]
-    return shared + long
-
-
 CENTRALIZED = (
     TraceNormMTLRegressor,
     TraceNormMTLClassifier,
@@ -62,27 +53,51 @@ CENTRALIZED = (
     L21MTLClassifier,
 )
 
-# Every public estimator of skmtl, found by all_estimators: the centralized
-# estimators and the asynchronous AMTL ones (their own tests live elsewhere).
-# The CV estimators take no ``alpha``; tests/test_cv.py runs the checks on them.
-INSTANCES = {
-    cls: _instances(cls) for name, cls in all_estimators() if not name.endswith("CV")
-}
+# Every public estimator, as a user gets it: cls().
+DEFAULTS = {cls: cls() for _, cls in all_estimators()}
+FAST_DEFAULTS = [est for est in DEFAULTS.values() if not hasattr(est, "alphas")]
+CV_DEFAULTS = [est for est in DEFAULTS.values() if hasattr(est, "alphas")]
 
 
-# Reasons, shared by the instances they apply to.
-def _all_instances():
-    return [est for instances in INSTANCES.values() for est in instances]
+def _variants(cls):
+    """More configurations of a centralized class, at its default alpha."""
+    sum_no_intercept = dict(loss_scaling="sum", fit_intercept=False)
+    if is_classifier(cls()):
+        long = long_format_pipeline(cls(task_column=-1))
+    else:
+        long = cls(task_column=-1, handle_unknown_task="mean")
+    return [
+        cls(**sum_no_intercept),
+        long,
+        long_format_pipeline(cls(task_column=-1, **sum_no_intercept)),
+    ]
 
 
-def test_discovery_finds_the_centralized_estimators():
-    """Every centralized estimator is checked, each in both data modes."""
-    assert set(CENTRALIZED) <= set(INSTANCES)
-    assert all(len(INSTANCES[cls]) == 4 for cls in CENTRALIZED)
-    for cls, instances in INSTANCES.items():
+VARIANTS = {cls: _variants(cls) for cls in CENTRALIZED}
+
+
+def test_discovery_finds_every_public_estimator():
+    """Every estimator class of skmtl.__all__ is checked by default; the
+    centralized ones also in both data modes."""
+    from sklearn.base import BaseEstimator
+
+    import skmtl
+
+    public = {
+        getattr(skmtl, name)
+        for name in skmtl.__all__
+        if isinstance(getattr(skmtl, name), type)
+        and issubclass(getattr(skmtl, name), BaseEstimator)
+    }
+    assert set(DEFAULTS) == public
+    assert len(public) == 12
+    for cls, est in DEFAULTS.items():
+        assert type(est) is cls
+        assert est.get_params() == cls().get_params()  # nothing changed
+    for cls, instances in VARIANTS.items():
         final = [est[-1] if isinstance(est, Pipeline) else est for est in instances]
         assert all(type(est) is cls for est in final)
-        modes = {est.task_column is None for est in final}
+        modes = {est.task_column is None for est in final} | {True}
         assert modes == {True, False}, f"{cls.__name__}: both data modes"
 
 
@@ -104,8 +119,22 @@ def test_all_estimators_type_filter():
         all_estimators("clusterer")
 
 
+@parametrize_with_checks(FAST_DEFAULTS, expected_failed_checks=expected_failed_checks)
+def test_default_instance(estimator, check):
+    """The default instance of every public estimator (issue 12, item 2)."""
+    check(estimator)
+
+
+@pytest.mark.slow
+@parametrize_with_checks(CV_DEFAULTS, expected_failed_checks=expected_failed_checks)
+def test_default_cv_instance(estimator, check):
+    """The CV estimators as users get them (20 alphas, 5 folds): slow."""
+    check(estimator)
+
+
 @parametrize_with_checks(
-    _all_instances(), expected_failed_checks=expected_failed_checks
+    [est for instances in VARIANTS.values() for est in instances],
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -371,6 +371,81 @@ def test_school_long_format_with_task_stratified_folds(school):
     assert model.score(X[test], y[test]) > intercepts_only.score(X[test], y[test]) + 0.1
 
 
+# -- the path and its early termination --------------------------------------------
+
+
+def overfitting_tasks(seed):
+    """Few rows, many noise features: held-out R^2 falls below the
+    intercept-only model as alpha decreases (early termination fires)."""
+    rng = np.random.RandomState(seed)
+    T, n, d = 3, 25, 15
+    task = np.repeat(np.arange(T), n)
+    X = rng.randn(T * n, d)
+    y = 0.3 * X[:, 0] + rng.randn(T * n) + task
+    return np.column_stack([X, task]), y
+
+
+@pytest.mark.parametrize(
+    "scores, stop",
+    [
+        ([0.5, 0.6, 0.4, 0.4], False),  # too few alphas after the first
+        ([0.5, 0.6, 0.4, 0.4, 0.45], True),  # three in a row below alpha_max's
+        ([0.5, 0.6, 0.4, 0.5, 0.4], False),  # one tie with alpha_max's: not below
+        ([0.5, 0.9, 0.6, 0.6, 0.6], False),  # degraded from the best, above 0.5
+        ([0.5, 0.4, 0.4, 0.4, np.nan], False),  # a NaN score: never stop
+    ],
+)
+def test_should_stop(scores, stop):
+    from skmtl.estimators._cv import _should_stop
+
+    assert _should_stop(np.array(scores)) is stop
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_early_termination_keeps_the_choice(n_jobs, monkeypatch):
+    X, y = overfitting_tasks(0)
+    model = TraceNormMTLRegressorCV(task_column=-1, n_jobs=n_jobs).fit(X, y)
+    monkeypatch.setattr(TraceNormMTLRegressorCV, "_early_stopping", False)
+    full = TraceNormMTLRegressorCV(task_column=-1).fit(X, y)
+    assert not np.isnan(full.cv_scores_).any()
+    # Every fold stopped at the same alpha; the scores fitted are the full
+    # grid's (same warm-started path), the rest NaN.
+    fitted = ~np.isnan(model.cv_scores_)
+    assert not fitted.all()
+    cut = fitted.sum(axis=1)
+    assert np.all(cut == cut[0]) and np.all(fitted[:, : cut[0]])
+    np.testing.assert_allclose(model.cv_scores_[fitted], full.cv_scores_[fitted])
+    # The fold that stopped first scored below alpha_max's score three times.
+    below = full.cv_scores_[:, cut[0] - 3 : cut[0]] < full.cv_scores_[:, :1]
+    assert below.all(axis=1).any()
+    assert model.alpha_ == full.alpha_
+    np.testing.assert_allclose(model.coef_, full.coef_)
+
+
+def test_explicit_alphas_are_all_fitted():
+    X, y = overfitting_tasks(0)
+    alphas = TraceNormMTLRegressorCV(task_column=-1).fit(X, y).alphas_
+    model = TraceNormMTLRegressorCV(alphas=alphas, task_column=-1).fit(X, y)
+    assert not np.isnan(model.cv_scores_).any()
+
+
+def test_each_fold_is_validated_once(monkeypatch, rng):
+    """The path validates a fold's training rows once, not once per alpha."""
+    from skmtl.estimators import _cv
+
+    calls = []
+    original = _cv.validate_fit_data
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_cv, "validate_fit_data", counting)
+    X, y = classification_tasks(rng)
+    TraceNormMTLClassifierCV(alphas=6, cv=3, task_column=-1).fit(X, y)
+    assert len(calls) == 1 + 3  # alpha_max on all rows, then one per fold
+
+
 # -- scikit-learn's estimator checks ----------------------------------------------
 
 

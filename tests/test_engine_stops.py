@@ -266,3 +266,84 @@ def test_threaded_fit_leaves_no_thread():
     assert res.converged
     left = [t.name for t in set(threading.enumerate()) - before]
     assert left == []
+
+
+# --------------------------------------------------------------------------- #
+# Dask (skipped when distributed is not installed)
+# --------------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.wait_for_workers(2, timeout=60)
+        yield client
+
+
+@pytest.mark.timeout(120)
+def test_max_time_with_a_straggler_dask(dask_client):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randn(80, 3), np.repeat(np.arange(4), 20)])
+    y = rng.randn(80)
+    est = AsyncTraceNormMTLRegressor(
+        task_column=-1,
+        backend="dask",
+        client=dask_client,
+        delay=straggler_delays(4),
+        max_staleness=2,
+        max_time=1.0,
+    )
+    with pytest.warns(ConvergenceWarning, match=r"stopped at max_time=1 s"):
+        est.fit(X, y)
+    assert est.stop_reason_ == "max_time"
+    assert est.task_stats_["n_updates"][-1] == 0
+
+
+@pytest.mark.timeout(180)
+def test_every_dask_worker_gone_fails_within_the_task_timeout():
+    """Every worker of the cluster stops for good mid-fit: a clear error once
+    no worker has come back within reply_timeout, not a hang."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    from skmtl.distributed import DaskBackend
+
+    prob, *_ = reference("squared")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.wait_for_workers(1, timeout=60)
+
+        def stop_every_worker(P, b, n_updates):
+            if n_updates.sum() >= 3 * prob.T and cluster.workers:
+                cluster.scale(0)
+
+        with pytest.raises(RuntimeError, match="No usable Dask worker"):
+            run_amtl(
+                prob.datafit(),
+                prob.alpha,
+                DaskBackend(client=client, reply_timeout=3.0),
+                delay_model=DelayModel(offset=0.01, jitter=None),
+                max_epochs=10**7,
+                tol=0.0,
+                on_check=stop_every_worker,
+            )

@@ -173,3 +173,21 @@ def test_power_of_two_scaling_with_state():
     state = small_state()
     P = prox_trace_norm(V, 2.0**200, state=state)
     assert rel_err(P, prox_trace_norm(V, 2.0**200)) < 1e-10
+
+
+def test_exact_route_on_the_features_side_seeds_the_warm_start():
+    # d < T: the exact prox works on V V^T; its left vectors are mapped to the
+    # right ones, which then warm-start the low-rank route.
+    rng = np.random.default_rng(9)
+    V = low_rank_plus_noise(rng, 140, 400, rank=30, theta=1.0)
+    state = small_state()
+    prox_trace_norm(V, 1.0, state=state)
+    assert state.last_info["route"] == "exact"  # 30 > 140 / 4
+    X = state.basis
+    assert X.shape[0] == 400
+    np.testing.assert_allclose(X.T @ X, np.eye(X.shape[1]), atol=1e-8)
+    V2 = low_rank_plus_noise(rng, 140, 400, rank=5, theta=1.0)
+    state.max_fraction = 0.5
+    P = prox_trace_norm(V2, 1.0, state=state)
+    assert state.last_info["route"] == "lowrank"
+    assert rel_err(P, prox_trace_norm(V2, 1.0)) < 1e-10

@@ -85,8 +85,12 @@ def cvxpy_optimum(raw, alpha, fit_intercept):
         terms.append(cp.sum(cp.multiply(s, cp.logistic(-cp.multiply(y, m)))) / c)
     problem = cp.Problem(cp.Minimize(sum(terms) + alpha * cp.normNuc(W)))
     problem.solve(solver=cp.CLARABEL)
-    assert problem.status == cp.OPTIMAL
-    return problem.value
+    assert problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+    b_value = b.value if fit_intercept else None
+    # Its point, evaluated with the numpy objective: an upper bound on the
+    # optimum whatever the interior-point accuracy (which varies with the
+    # BLAS kernel: some report 'optimal_inaccurate' on the same problem).
+    return objective(raw, W.value, b_value, alpha), problem.status == cp.OPTIMAL
 
 
 CASES = [
@@ -119,9 +123,10 @@ def test_newton_matches_cvxpy_and_fista(shared, weighted, scaling, fit_intercept
     assert ref.converged
     assert_allclose(value, objective(raw, ref.W, ref.b, alpha), rtol=1e-9)
     assert_allclose(res.W, ref.W, atol=1e-4)
-    best = cvxpy_optimum(raw, alpha, fit_intercept)
-    assert value <= best * (1 + 1e-6)
-    assert abs(value - best) <= 1e-6 * abs(best)
+    upper, accurate = cvxpy_optimum(raw, alpha, fit_intercept)
+    assert value <= upper * (1 + 1e-9)  # never worse than cvxpy's point
+    if accurate:
+        assert abs(value - upper) <= 1e-6 * abs(upper)
 
 
 @pytest.mark.parametrize("shared", [False, True])

@@ -64,7 +64,7 @@ class _AsyncMTL(MTLBase):
 
     def __init__(
         self,
-        alpha=0.1,
+        alpha=0.05,
         *,
         task_column=None,
         fit_intercept=True,
@@ -241,7 +241,7 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None
@@ -414,7 +414,7 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default=0.05
         Strength of the penalty (default chosen for standardized
         data, see :class:`TraceNormMTLRegressor`).
     task_column : int, str or None, default=None

@@ -144,13 +144,14 @@ class MTLBase(BaseEstimator):
         self._warn_if_zero(datafit)
         if not result.converged:
             if getattr(self, "stop_reason_", None) == "max_time":
-                stop, fix = f"stopped at max_time={self.max_time:g} s", "max_time"
+                stop = f"stopped at max_time={self.max_time:g} s before converging"
+                fix = "max_time"
             else:
                 stop, fix = f"did not converge in max_iter={self.max_iter}", "max_iter"
             warnings.warn(
-                f"{type(self).__name__} {stop} before converging (final relative "
-                f"gap or residual {result.gap:.2e} > tol={self.tol}). Increase "
-                f"{fix}, raise tol, or scale the features.",
+                f"{type(self).__name__} {stop} (final relative gap or residual "
+                f"{result.gap:.2e} > tol={self.tol}). Increase {fix}, raise tol, "
+                "or scale the features.",
                 ConvergenceWarning,
             )
 

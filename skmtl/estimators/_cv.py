@@ -1,9 +1,12 @@
 """Trace-norm MTL with the penalty ``alpha`` chosen by cross-validation.
 
-As :class:`~sklearn.linear_model.LassoCV`: every fold fits the whole path of
-``alpha`` values, from the largest down, each fit warm-started from the
+As :class:`~sklearn.linear_model.LassoCV`: every fold fits the path of
+``alpha`` values (:func:`~skmtl.solvers._path.datafit_path`: its training rows
+validated once), from the largest down, each fit warm-started from the
 previous one; the ``alpha`` with the best mean held-out score is then refitted
-on all the data.  :func:`alpha_max`, the smallest ``alpha`` whose solution is
+on all the data.  On the automatic grid the folds stop descending once one of
+them has scored below its ``alpha_max`` score three times in a row
+(:func:`_should_stop`).  :func:`alpha_max`, the smallest ``alpha`` whose solution is
 ``W = 0``, anchors the default grid.
 """
 
@@ -25,6 +28,7 @@ from ..metrics import get_task_scorer, get_task_scorer_names
 from ..model_selection import TaskStratifiedKFold
 from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
+from ..solvers._path import datafit_path
 from ..utils._blas import single_blas_thread
 from ..utils._validation import validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
@@ -135,28 +139,80 @@ def alpha_max(
     return float(_alpha_max_of_datafit(datafit, make_penalty(penalty)))
 
 
-def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer):
+def _path_scores(estimator, X, y, sample_weight, train, test, alphas, scorer, limit):
     """Held-out scores of one fold along the path (``alphas`` decreasing).
 
-    Each fit starts from the previous solution: the path is cheap because
-    neighbouring solutions are close.
+    The training rows are validated and turned into a data-fit once; every
+    ``alpha`` is then solved warm-started from the previous solution
+    (:func:`~skmtl.solvers._path.datafit_path`) and scored on the held-out
+    rows.  ``limit`` is None (every ``alpha``) or a one-element list shared
+    by the folds: the index of the last ``alpha`` any fold still needs.  A fold
+    whose held-out score has plainly degraded (:func:`_should_stop`) lowers it
+    to its own index, and every fold stops there: the ``alpha`` below are not
+    fitted on every fold, so the choice cannot fall on them.  Scores not
+    computed are NaN.
     """
     X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     sw = None if sample_weight is None else _safe_indexing(sample_weight, train)
-    est = clone(estimator).set_params(warm_start=True)
-    scores = np.empty(len(alphas))
+    est = clone(estimator)
     est._warn_zero_coef = False  # the grid starts at alpha_max on purpose
-    for k, alpha in enumerate(alphas):
-        est.set_params(alpha=alpha).fit(X_train, y_train, sample_weight=sw)
+    data = validate_fit_data(
+        est, X_train, y_train, sw, classifier=est._loss == "logistic"
+    )
+    datafit = est._make_datafit(data.blocks)
+    scores = np.full(len(alphas), np.nan)
+
+    def callback(k, alpha, result):
+        est.alpha = alpha
+        est._set_fitted(datafit, data, result)
         scores[k] = scorer(est, X_test, y_test)
+        if limit is None:
+            return False
+        if _should_stop(scores[: k + 1]):
+            limit[0] = min(limit[0], k)
+        return k >= limit[0]
+
+    datafit_path(
+        datafit,
+        alphas,
+        penalty=est._penalty(),
+        tol=est.tol,
+        max_iter=est.max_iter,
+        verbose=est.verbose,
+        callback=callback,
+    )
     return scores
+
+
+# Early termination of a fold's path (automatic grid only): stop descending
+# once the held-out score has been below the score at alpha_max (the
+# intercept-only model) for _STOP_PATIENCE consecutive alphas: the fold then
+# overfits plainly, and smaller alphas only fit the noise further.  Measured
+# with benchmarks/bench_cv_path.py on School, Landmine and Parkinson's (20
+# alphas down to 1e-3 alpha_max, 5 folds): CV chose 0.055, 0.16 and 0.003
+# alpha_max, so the grid must reach 1e-3 (Parkinson's scores dip on a plateau,
+# then rise again below 0.02 alpha_max: a rule that stops on a drop from the
+# best, even 25 % of the gain over alpha_max, stopped a Parkinson's fold on
+# that plateau and changed the choice); this rule stops the Landmine folds that
+# overfit and leaves every choice unchanged.
+_STOP_PATIENCE = 3
+
+
+def _should_stop(scores):
+    """Whether a fold's path may stop after these scores (decreasing alphas)."""
+    if len(scores) <= _STOP_PATIENCE or not np.all(np.isfinite(scores)):
+        return False
+    return bool(np.all(scores[-_STOP_PATIENCE:] < scores[0]))
 
 
 class _TraceNormMTLCV(MTLBase):
     """Cross-validation over ``alpha`` around a centralized estimator."""
 
     _estimator_class = None  # set by the concrete classes
+    # Early termination of the folds' paths on the automatic grid (see
+    # _should_stop); False fits the whole grid (benchmarks, tests).
+    _early_stopping = True
 
     _parameter_constraints = {
         **{
@@ -290,6 +346,10 @@ class _TraceNormMTLCV(MTLBase):
             )
         scorer = self._scorer(estimator)
         splits = self._splits(X, y)
+        # Early termination only on the automatic grid: explicit alphas are
+        # all fitted, as asked.
+        stop = isinstance(self.alphas, Integral) and self._early_stopping
+        limit = [len(alphas) - 1] if stop else None
         parallel = Parallel(n_jobs=self.n_jobs, prefer="threads")
         # Folds in parallel threads: one BLAS thread each, or the many small
         # BLAS calls of a fit wait on each other's worker threads.  The limit
@@ -298,11 +358,15 @@ class _TraceNormMTLCV(MTLBase):
         with single_blas_thread(parallel_folds):
             scores = parallel(
                 delayed(_path_scores)(
-                    estimator, X, y, sample_weight, train, test, alphas, scorer
+                    estimator, X, y, sample_weight, train, test, alphas, scorer, limit
                 )
                 for train, test in splits
             )
         cv_scores = np.array(scores).reshape(len(splits), len(alphas))
+        if limit is not None:
+            # Folds run in parallel may have gone past the final limit: the
+            # result does not depend on n_jobs.
+            cv_scores[:, limit[0] + 1 :] = np.nan
         mean_scores = cv_scores.mean(axis=0)
         if np.all(np.isnan(mean_scores)):
             raise ValueError(
@@ -336,7 +400,7 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     data.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`TraceNormMTLRegressor`
+    :class:`TraceNormMTLRegressor`,
 
     .. math::
 
@@ -350,8 +414,11 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     alphas : int or array-like of shape (n_alphas,), default=20
         An int: that many values of ``alpha`` on a geometric grid from
         :func:`alpha_max` (computed on all the data) down to
-        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
-        order).
+        ``eps * alpha_max``; the folds stop descending once one of them has
+        scored below the intercept-only model (``alpha_max``) for three
+        ``alpha`` in a row, and the ``alpha`` below are not fitted (NaN
+        scores).  An array: the values to try (sorted in decreasing order),
+        all fitted.
     eps : float, default=1e-3
         Length of the automatic grid: ``alpha_min / alpha_max``.
     cv : int, cross-validation generator or iterable, default=5
@@ -403,9 +470,10 @@ class TraceNormMTLRegressorCV(MTLRegressorMixin, _TraceNormMTLCV):
     alphas_ : ndarray of shape (n_alphas,)
         The grid, in decreasing order.
     cv_scores_ : ndarray of shape (n_folds, n_alphas)
-        Held-out score of every fold and ``alpha`` (greater is better).
+        Held-out score of every fold and ``alpha`` (greater is better); NaN
+        for the ``alpha`` below an early termination of the automatic grid.
     mean_cv_scores_ : ndarray of shape (n_alphas,)
-        Mean of ``cv_scores_`` over the folds.
+        Mean of ``cv_scores_`` over the folds (NaN where they are).
     best_estimator_ : TraceNormMTLRegressor
         The model with ``alpha_`` refitted on all the data; its fitted
         attributes are also set on this estimator.
@@ -482,7 +550,7 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     data.  Every training fold needs both labels of every task.
 
     For each ``alpha`` of the grid, every fold solves the problem of
-    :class:`TraceNormMTLClassifier`
+    :class:`TraceNormMTLClassifier`,
 
     .. math::
 
@@ -496,8 +564,11 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     alphas : int or array-like of shape (n_alphas,), default=20
         An int: that many values of ``alpha`` on a geometric grid from
         :func:`alpha_max` (computed on all the data) down to
-        ``eps * alpha_max``.  An array: the values to try (sorted in decreasing
-        order).
+        ``eps * alpha_max``; the folds stop descending once one of them has
+        scored below the intercept-only model (``alpha_max``) for three
+        ``alpha`` in a row, and the ``alpha`` below are not fitted (NaN
+        scores).  An array: the values to try (sorted in decreasing order),
+        all fitted.
     eps : float, default=1e-3
         Length of the automatic grid: ``alpha_min / alpha_max``.
     cv : int, cross-validation generator or iterable, default=5
@@ -549,9 +620,10 @@ class TraceNormMTLClassifierCV(MTLClassifierMixin, _TraceNormMTLCV):
     alphas_ : ndarray of shape (n_alphas,)
         The grid, in decreasing order.
     cv_scores_ : ndarray of shape (n_folds, n_alphas)
-        Held-out score of every fold and ``alpha`` (greater is better).
+        Held-out score of every fold and ``alpha`` (greater is better); NaN
+        for the ``alpha`` below an early termination of the automatic grid.
     mean_cv_scores_ : ndarray of shape (n_alphas,)
-        Mean of ``cv_scores_`` over the folds.
+        Mean of ``cv_scores_`` over the folds (NaN where they are).
     best_estimator_ : TraceNormMTLClassifier
         The model with ``alpha_`` refitted on all the data; its fitted
         attributes are also set on this estimator.

@@ -248,4 +248,4 @@ def _verdict(row):
     ratio = row["ratio"]
     if not np.isfinite(ratio):
         return "n/a"
-    return "AMTL" if ratio < 1 else "SMTL"
+    return "AMTL" if ratio < 1 else "SMTL" if ratio > 1 else "tie"

@@ -142,10 +142,10 @@ def paper_figure(rows, jitter=None, *, backend="simulated"):
         else "wall-clock milliseconds (real threads, offsets scaled s -> ms)"
     )
     panels = 2 if jitter else 1
-    fig = Figure(figsize=(max(6, len(rows)) + 5 * (panels - 1), 4.5))
+    fig = Figure(figsize=(max(6, 0.8 * len(rows)) + 7 * (panels - 1), 4.5))
     axes = fig.subplots(1, panels, squeeze=False)[0]
     ax = axes[0]
-    labels = [f"{r['offset']} s, T={r['T']}" for r in rows]
+    labels = [f"{r['offset']} s\nT={r['T']}" for r in rows]
     x = np.arange(len(rows))
     ax.bar(x - 0.2, [r["smtl"] for r in rows], 0.4, label="SMTL (skmtl)")
     ax.bar(x + 0.2, [r["amtl"] for r in rows], 0.4, label="AMTL (skmtl)")
@@ -176,7 +176,7 @@ def paper_figure(rows, jitter=None, *, backend="simulated"):
         ax.set_xlabel("number of tasks T")
         ax.set_ylabel("AMTL / SMTL time to target\n(both in virtual seconds)")
         ax.set_title("Below 1: AMTL faster (simulated clock)")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle(
         "AMTL against SMTL on the paper's synthetic setting "
         f"(median of {rows[0].get('n_seeds', '?')} seed(s))"
@@ -213,16 +213,28 @@ PROBLEM_KWARGS = None
 
 def paper(*, backend="simulated", seeds=3, quick=False, plot=None):
     """Print the paper's tables reproduced; returns the exit code."""
-    problem = PROBLEM_KWARGS
     seeds = tuple(range(1 if quick else seeds))
-    offsets = (5,) if quick else (5, 10, 30)
+    rows = _table_one_section(backend, seeds, quick)
+    if backend == "threading":
+        if plot:
+            _plot(rows, None, plot, backend)
+        return 0
+    jitter = _jitter_section(seeds, quick)
+    if plot:
+        _plot(rows, jitter, plot, backend)
+    _dynamic_section(seeds, quick)
+    return 0
+
+
+def _table_one_section(backend, seeds, quick):
+    """Table I (AMTL vs SMTL by offset and T), printed; returns its rows."""
     threads = backend == "threading"
     scale = 1e-3 if threads else 1.0
     unit = "ms (offsets scaled from s)" if threads else "virtual s"
     _progress(f"Table I on the {backend} backend, {len(seeds)} seed(s) per cell:")
     rows = table_one(
-        offsets=offsets, backend=backend, time_scale=scale, seeds=seeds,
-        problem_kwargs=problem,
+        offsets=(5,) if quick else (5, 10, 30), backend=backend, time_scale=scale,
+        seeds=seeds, problem_kwargs=PROBLEM_KWARGS,
     )  # fmt: skip
     for row in rows:
         row["n_seeds"] = len(seeds)
@@ -246,13 +258,16 @@ def paper(*, backend="simulated", seeds=3, quick=False, plot=None):
             ],
         )
     )
-    if threads:
-        if plot:
-            _plot(rows, None, plot, backend)
-        return 0
+    return rows
+
+
+def _jitter_section(seeds, quick):
+    """Jitter distributions and stragglers, printed; returns the rows."""
     _progress("Jitter distributions and stragglers (simulated clock):")
     jitter = jitter_rows(
-        n_tasks=(10,) if quick else (5, 10, 15), seeds=seeds, problem_kwargs=problem
+        n_tasks=(10,) if quick else (5, 10, 15),
+        seeds=seeds,
+        problem_kwargs=PROBLEM_KWARGS,
     )
     print("\n" + JITTER_NOTE.format(n=len(seeds)))
     print(format_jitter_table(jitter))
@@ -267,14 +282,17 @@ def paper(*, backend="simulated", seeds=3, quick=False, plot=None):
         "stale updates cost it extra updates.\nThe 2/(1+H_T) figure holds for "
         "exponential jitter only; a straggler helps AMTL."
     )
-    if plot:
-        _plot(rows, jitter, plot, backend)
+    return jitter
+
+
+def _dynamic_section(seeds, quick):
+    """The dynamic step size table, printed."""
     _progress("Dynamic step size table (simulated clock):")
     dyn = dynamic_table(
         offsets=(5,) if quick else (5, 10, 15, 20),
         n_tasks=(5,) if quick else (5, 10, 15),
         seeds=seeds,
-        problem_kwargs=problem,
+        problem_kwargs=PROBLEM_KWARGS,
     )
     print(
         "\nDynamic step size: objective after 10T AMTL updates, base relaxation "
@@ -300,4 +318,3 @@ def paper(*, backend="simulated", seeds=3, quick=False, plot=None):
         "The dynamic factor log(max(mean delay, 10)) is at least 2.30, so it acts "
         "as a larger\nrelaxation: compare 'with dynamic' to 'constant'."
     )
-    return 0

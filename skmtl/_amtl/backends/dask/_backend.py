@@ -71,6 +71,12 @@ class _StepError(NamedTuple):
     error: BaseException
 
 
+def _worker_closing(error):
+    """Whether an actor call failed because its worker is shutting down (its
+    executor refuses new work) rather than in the task step."""
+    return isinstance(error, RuntimeError) and "after shutdown" in str(error)
+
+
 def _wire_bytes(msg):
     """Bytes of a message as the TCP comm sends it: frames plus their lengths."""
     from distributed.protocol import dumps
@@ -251,10 +257,13 @@ class DaskBackend(Backend):
         except BaseException as exc:
             results.put(_Lost(call_id, task, address, f"{type(exc).__name__}: {exc}"))
         else:
+            error = msg.get("exception")
             if msg.get("status") == "OK":
                 results.put(_Done(call_id, task, time.perf_counter(), msg["result"]))
+            elif _worker_closing(error):  # the worker, not the step, failed
+                results.put(_Lost(call_id, task, address, "the worker is closing"))
             else:
-                results.put(_StepError(call_id, task, address, msg.get("exception")))
+                results.put(_StepError(call_id, task, address, error))
 
     # -- replies -----------------------------------------------------------------
     def _label(self, task):
