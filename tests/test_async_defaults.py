@@ -25,9 +25,11 @@ from skmtl import (
 from skmtl._amtl import run_amtl
 from skmtl._amtl._certified import (
     GapCheck,
+    StepSearch,
     certified_gap,
     douglas_rachford_step,
     is_local,
+    log_rate,
 )
 from skmtl.datasets import make_low_rank_regression
 from skmtl.penalties._trace_norm import TraceNorm
@@ -209,3 +211,21 @@ def test_gap_check_stops_only_below_tol():
     periods = check(ref.coef_.T, None, np.ones(datafit.n_tasks))
     assert check.converged and check.gap <= 1e-6
     np.testing.assert_array_equal(periods, np.zeros(datafit.n_tasks))
+
+
+def test_log_rate_and_step_search_rules():
+    # Gaps 1e-2, 1e-3, 1e-4 at epochs 1, 2, 3: one decade per epoch, two
+    # more epochs to 1e-6.
+    rate, needed = log_rate([1, 2, 3], [1e-2, 1e-3, 1e-4], 1e-6)
+    assert rate == pytest.approx(np.log(10)) and needed == pytest.approx(2.0)
+    assert np.isnan(log_rate([1], [1e-2], 1e-6)[0])
+    search = StepSearch(1.0, 1e-6, probe_epochs=4, enough_epochs=10, factor=4.0)
+    fast = ([1, 2, 3, 4], [1e-1, 1e-2, 1e-3, 1e-4])
+    slow = ([1, 2, 3, 4], [1e-1, 0.09, 0.081, 0.0729])
+    assert not search.should_stop(*fast)
+    assert not search.should_stop(slow[0][:3], slow[1][:3])  # too early
+    assert search.should_stop(*slow)
+    assert search.update(*slow) == 4.0  # first probe: try a longer step
+    assert search.update(*slow) == 0.25  # no better: try a shorter one
+    assert search.update(*fast) == 0.25 / 4  # better: keep going down
+    assert search.update(*slow) == 0.25 and search.done  # worse: the best

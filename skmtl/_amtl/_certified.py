@@ -124,7 +124,8 @@ def certified_gap(datafit, W, b, alpha, penalty):
 class GapCheck:
     """``on_check`` hook of :func:`run_amtl`: stop once the gap is certified.
 
-    At every epoch check the relative gap of the published prox is computed;
+    At the epoch checks the relative gap of the published prox is computed
+    (every epoch near ``tol``, less often far from it, see :meth:`_skips`);
     when it is at most ``tol`` every task is deactivated, which ends the run;
     so does a :class:`StepSearch` ``search`` that wants to try another step.
     ``inner`` (e.g. a task monitor's hook) is called first.
@@ -139,22 +140,61 @@ class GapCheck:
         self.tol = tol
         self.inner = inner
         self.gap = np.inf
-        self.gaps = []
+        self.gaps = []  # the certificates computed, at the epochs
+        self.epochs = []
         self.converged = False
+        self._skip = 0
+        self._calls = 0
 
     def __call__(self, P, b, task_updates):
         new = None if self.inner is None else self.inner(P, b, task_updates)
+        self._calls += 1
+        if self._skip > 0:
+            self._skip -= 1
+            return new
         # About one gradient and one dual norm: small next to an epoch of T
         # task updates, each followed by a refresh of the prox.
         self.gap, _ = certified_gap(self.datafit, P, b, self.alpha, self.penalty)
         self.gaps.append(self.gap)
+        self.epochs.append(self._calls)
         if self.gap <= self.tol:
             self.converged = True
             return np.zeros(len(task_updates), dtype=np.int64)
-        if self.search is not None and self.search.should_stop(self.gaps):
+        if self.search is not None and self.search.should_stop(self.epochs, self.gaps):
             self.probe_stop = True  # too slow: try another step
             return np.zeros(len(task_updates), dtype=np.int64)
+        self._skip = self._skips()
         return new
+
+    def _skips(self):
+        """Checks to skip: up to half the epochs the last rate predicts.
+
+        A certificate costs about one gradient, and for the logistic loss a
+        Newton solve for the intercepts (as much as an epoch of task steps on
+        Landmine): far from ``tol`` it is computed less often.  The rule
+        depends on the gaps only, so runs stay reproducible.
+        """
+        rate, needed = log_rate(self.epochs[-3:], self.gaps[-3:], self.tol)
+        if len(self.gaps) < 3 or not rate > 0 or not np.isfinite(needed):
+            return 0
+        return int(min(max(needed // 2 - 1, 0), 9))
+
+
+def log_rate(epochs, gaps, tol):
+    """Decrease of the log gap per epoch between the first and last points,
+    and the epochs it predicts from the last one to ``tol`` (NaN, inf when
+    undefined)."""
+    points = [
+        (e, g) for e, g in zip(epochs, gaps, strict=True) if np.isfinite(g) and g > 0
+    ]
+    if len(points) < 2 or points[-1][0] == points[0][0]:
+        return np.nan, np.inf
+    (e0, g0), (e1, g1) = points[0], points[-1]
+    rate = float(np.log(g0 / g1) / (e1 - e0))
+    needed = np.inf
+    if rate > 0 and tol > 0:
+        needed = float(np.log(max(g1 / tol, 1.0)) / rate)
+    return rate, needed
 
 
 def restart_point(datafit, W, b, step):
@@ -200,27 +240,21 @@ class StepSearch:
         self.n_probes = 0
         self.done = False
 
-    def _rate(self, gaps):
-        gaps = np.asarray([g for g in gaps if np.isfinite(g) and g > 0])
-        gaps = gaps[len(gaps) // 2 :]
-        if gaps.size < 2:
-            return np.nan, np.inf
-        rate = float(np.log(gaps[0] / gaps[-1]) / (gaps.size - 1))
-        needed = np.inf
-        if rate > 0 and self.tol > 0:
-            needed = np.log(max(gaps[-1] / self.tol, 1.0)) / rate
-        return rate, needed
+    def _rate(self, epochs, gaps):
+        # The second half of the run: after the transient of a restart.
+        half = np.searchsorted(epochs, epochs[-1] / 2.0) if len(epochs) else 0
+        return log_rate(epochs[half:], gaps[half:], self.tol)
 
-    def should_stop(self, gaps):
-        """Whether the current run, with these per-epoch gaps, is a probe to end."""
-        if self.done or len(gaps) < self.probe_epochs:
+    def should_stop(self, epochs, gaps):
+        """Whether the current run, with gaps at these epochs, is a probe to end."""
+        if self.done or not epochs or epochs[-1] < self.probe_epochs:
             return False
-        return self._rate(gaps)[1] > self.enough_epochs
+        return self._rate(epochs, gaps)[1] > self.enough_epochs
 
-    def update(self, gaps):
+    def update(self, epochs, gaps):
         """Record an interrupted run; returns the step of the next one."""
         self.n_probes += 1
-        rate, _ = self._rate(gaps)
+        rate, _ = self._rate(epochs, gaps)
         if not np.isfinite(rate):
             self.done = True
             return self.step

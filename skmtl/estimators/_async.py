@@ -298,7 +298,7 @@ class _AsyncMTL(MTLBase):
             # Not certified yet (a probe of the step search, or the exact
             # final model above tol): restart from the current model.
             if check.probe_stop:
-                step = search.update(check.gaps)
+                step = search.update(check.epochs, check.gaps)
             V0, b0 = restart_point(datafit, W, b, step), b
         saved = None
         if hook is not None:
