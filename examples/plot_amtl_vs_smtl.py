@@ -75,8 +75,8 @@ class TimelineBackend(SimulatedBackend):
         super().__init__(compute_time=compute_time)
         self.timeline = timeline
 
-    def next_replies(self):
-        replies = super().next_replies()
+    def next_replies(self, timeout=None):
+        replies = super().next_replies(timeout)
         arrival = self.now()
         for reply in replies:
             self.timeline.append((reply.task, arrival - reply.round_trip, arrival))
@@ -148,7 +148,7 @@ for ax, name in zip(axes, scenarios, strict=True):
     ax.set_xlim(0, 2.5 * time_to_gap(runs[name, "sync"][0]))
 axes[0].set_ylabel(r"relative gap $(F - F^*) / F^*$")
 axes[0].set_ylim(1e-10, 10)
-axes[0].legend()
+_ = axes[0].legend()
 
 # %%
 # Timeline: who works when
@@ -180,7 +180,7 @@ for ax, (schedule, label) in zip(
     ax.set_ylabel("task")
     ax.set_title(f"{label}, {name}")
 axes[1].set_xlim(0, 400)
-axes[1].set_xlabel("virtual time (s)")
+_ = axes[1].set_xlabel("virtual time (s)")
 
 # %%
 # Per-task statistics and staleness

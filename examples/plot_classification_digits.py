@@ -112,7 +112,7 @@ ax.set_xticks(x, [f"{a} vs {b}" for a, b in pairs])
 ax.set_ylim(0.8, 1.0)
 ax.set_ylabel("test accuracy")
 ax.set_title("Per-task accuracy")
-ax.legend(loc="lower right")
+_ = ax.legend(loc="lower right")
 
 # %%
 # Both are near perfect on four pairs and err on 1 vs 8.  The five pairs share

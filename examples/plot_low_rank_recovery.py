@@ -126,7 +126,7 @@ ax2 = ax.twinx()
 ax2.step(ratios, ranks, where="mid", color="C2", alpha=0.6)
 ax2.set_ylabel("rank of coef_", color="C2")
 ax.legend(loc="center left")
-ax.set_title("Error, test score and rank")
+_ = ax.set_title("Error, test score and rank")
 
 # %%
 # What to read from it

@@ -147,7 +147,7 @@ for k, n in enumerate(names):
 ax.invert_yaxis()
 ax.set_xlabel("test nMSE (lower is better)")
 ax.set_xlim(0, 1.2 * max(results.values()))
-ax.set_title("Test error")
+_ = ax.set_title("Test error")
 
 # %%
 # What to read from it

@@ -129,17 +129,7 @@ def run_amtl(
         penalty=penalty,
     )
     T, d = datafit.n_tasks, datafit.n_features
-    if V0 is None:
-        V0 = np.zeros((d, T))
-    if b0 is None and datafit.has_free_intercept:
-        b0 = datafit.initial_intercept()
-    central = CentralNode(
-        V0,
-        b0,
-        cfg.step_size * alpha,
-        publish_v=cfg.splitting == "douglas-rachford",
-        penalty=cfg.penalty,
-    )
+    central = _central_node(datafit, cfg, alpha, V0, b0)
     checker = Checker(central, cfg, on_check=on_check, verbose=verbose)
     with ExitStack() as resources:
         # Multi-threaded BLAS stalls on the small factorizations of the central
@@ -155,7 +145,9 @@ def run_amtl(
         plan.start()
         while checker.stop_reason is None:
             replies = backend.next_replies(checker.time_left(backend.now() - t0))
-            if not replies:  # max_time came first
+            if not replies:  # max_time came first (a wait may wake a hair early)
+                if checker.time_left(backend.now() - t0):
+                    continue
                 checker.stop_reason = "max_time"
             elif plan.receive(replies):
                 central.refresh()
@@ -166,7 +158,23 @@ def run_amtl(
     return _result(central, checker, cfg, backend, objective, datafit, alpha)
 
 
+def _central_node(datafit, cfg, alpha, V0, b0):
+    """The central node at ``V0`` (default 0) with its threshold ``eta alpha``."""
+    if V0 is None:
+        V0 = np.zeros((datafit.n_features, datafit.n_tasks))
+    if b0 is None and datafit.has_free_intercept:
+        b0 = datafit.initial_intercept()
+    return CentralNode(
+        V0,
+        b0,
+        cfg.step_size * alpha,
+        publish_v=cfg.splitting == "douglas-rachford",
+        penalty=cfg.penalty,
+    )
+
+
 def _result(central, checker, cfg, backend, objective, datafit, alpha):
+    """The one solver result type, with the AMTL extras in ``info``."""
     if objective is None:
 
         def objective(W, b):

@@ -101,7 +101,7 @@ def _check_magnitude(A, what):
     values = A.data if sp.issparse(A) else A
     if values.size == 0:
         return
-    largest = float(np.max(np.abs(values)))
+    largest = max(float(values.max()), -float(values.min()))  # no |values| copy
     if largest > MAX_ABS_VALUE:
         raise ValueError(
             f"{what} holds values as large as {largest:.3g} in absolute value; "
