@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from skmtl._amtl._central import CentralNode  # noqa: E402
-from skmtl._amtl._update import TaskStep  # noqa: E402
+from skmtl._amtl._nodes import (
+    CentralNode,  # noqa: E402
+    TaskStep,  # noqa: E402
+)
 from skmtl.distributed import DaskBackend  # noqa: E402
 from skmtl.experiments import (  # noqa: E402
     format_table,

@@ -32,7 +32,7 @@ Three more sections (issues 10 and 11):
   time, updates, cost per update and the gap to the centralized objective.
 - ``landmine``: the asynchronous classifier on Landmine (Douglas-Rachford,
   sequential) with the warm per-task logistic prox
-  (:class:`skmtl._amtl._update.WarmLogisticProx`) against the data-fit's cold
+  (:class:`skmtl._amtl._nodes.WarmLogisticProx`) against the data-fit's cold
   Newton prox at every activation.
 
 Run::
@@ -329,7 +329,7 @@ def heavy_datafit(T, d, n, seed=0):
 
 def amtl_rate(datafit, alpha, n_jobs, refresh_every, epochs, splitting):
     from skmtl._amtl import run_amtl
-    from skmtl._amtl._central import central_node_options
+    from skmtl._amtl._nodes import central_node_options
     from skmtl._amtl.backends import ThreadingBackend
 
     backend = ThreadingBackend(n_jobs=n_jobs)
@@ -387,7 +387,7 @@ def run_threads(quick):
 # --------------------------------------------------------------------------- #
 def run_school(quick):
     from skmtl import AsyncTraceNormMTLRegressor, TraceNormMTLRegressor
-    from skmtl._amtl._central import central_node_options
+    from skmtl._amtl._nodes import central_node_options
     from skmtl.datasets import load_school
     from skmtl.estimators._cv import alpha_max as alpha_max_xy
 
@@ -454,7 +454,7 @@ def run_school(quick):
 
 def run_landmine(quick):
     from skmtl import AsyncTraceNormMTLClassifier
-    from skmtl._amtl import _update
+    from skmtl._amtl import _nodes as _update
     from skmtl.datasets import load_landmine
     from skmtl.estimators._cv import alpha_max as alpha_max_xy
 

@@ -5,7 +5,8 @@ Tables (time in seconds, peak memory in MB of traced allocations):
 * ``tasks``: T from 50 to 50,000 tasks of 100 rows, d = 50 (long format, rows
   in random task order): validation, ``alpha_max``, the regressor's and the
   classifier's fit, ``predict``, the trace-norm prox of the d x T matrix,
-  against per-task ``Ridge`` / ``LogisticRegression`` fits, one pooled
+  against per-task ``Ridge`` / ``LogisticRegression`` fits (with the
+  classifier, up to T = 5,000: beyond, the loops take many minutes), one pooled
   ``Ridge`` and a plain numpy gather of ``X @ coef`` rows; then the growth
   ratios between the two largest T (target: at most 3x for 2.5x the tasks).
 * ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task): the
@@ -179,7 +180,9 @@ def _tasks_row(T, n_t, d, classifier):
             lambda: per_task(Xl, tasks, yc, lambda: LogisticRegression(C=C)),
             memory=False,
         )
-    tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
+    tr = None
+    if classifier:  # the per-task loops take minutes beyond a few thousand tasks
+        tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
     tpool, _, _ = measure(lambda: Ridge().fit(Xl[:, :-1], y), memory=False)
     row([str(T).rjust(9), tv, ta, tf, reg.n_iter_, mf, Xl.nbytes / MB, tp, tg, tx])
     print(

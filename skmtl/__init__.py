@@ -28,6 +28,7 @@ from .estimators._l21 import (
 )
 from .monitoring._monitor import TaskMonitor
 from .penalties._trace_norm import prox_trace_norm, spectral_norm, trace_norm
+from .solvers._path import mtl_path
 
 __version__ = "0.1.0.dev0"
 
@@ -53,6 +54,7 @@ __all__ = [
     "alpha_max",
     "arock_relaxation_bound",
     "datasets",
+    "mtl_path",
     "prox_trace_norm",
     "spectral_norm",
     "stack_tasks",

@@ -1,4 +1,4 @@
-"""The AMTL central node with batched refreshes (_amtl/_central.py).
+"""The AMTL central node with batched refreshes (_amtl/_nodes.py).
 
 The default (a prox after every write) must be the unbatched node; with
 ``refresh_every > 1`` reads carry the version of the snapshot they came from,
@@ -11,7 +11,7 @@ import pytest
 from _amtl_reference import Problem, objective
 
 from skmtl._amtl import SequentialBackend, SimulatedBackend, run_amtl
-from skmtl._amtl._central import (
+from skmtl._amtl._nodes import (
     CentralNode,
     central_node_options,
     resolve_refresh_every,

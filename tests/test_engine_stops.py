@@ -291,6 +291,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.slow  # a LocalCluster: 20-30 s on a loaded 2-core machine
 @pytest.mark.timeout(120)
 def test_max_time_with_a_straggler_dask(dask_client):
     rng = np.random.RandomState(0)
@@ -310,6 +311,7 @@ def test_max_time_with_a_straggler_dask(dask_client):
     assert est.task_stats_["n_updates"][-1] == 0
 
 
+@pytest.mark.slow  # a LocalCluster: 20-30 s on a loaded 2-core machine
 @pytest.mark.timeout(180)
 def test_every_dask_worker_gone_fails_within_the_task_timeout():
     """Every worker of the cluster stops for good mid-fit: a clear error once

@@ -358,15 +358,20 @@ def test_diverging_async_run_says_what_to_change():
     Y = X @ rng.randn(5, 4)
     X[:, 0] *= 30
     L = np.linalg.norm(X, 2) ** 2 / 40  # every task's Lipschitz constant
+    # Forward-backward (the 2/L bound is its own; Douglas-Rachford, the
+    # default, is stable for any step).
+    fb = dict(splitting="forward-backward")
     for schedule in ("async", "sync"):
         est = AsyncTraceNormMTLRegressor(
-            relaxation=1.99, step_size=1.99 / L, schedule=schedule
+            relaxation=1.99, step_size=1.99 / L, schedule=schedule, **fb
         )
         with pytest.raises(ValueError, match=r"iteration diverged .*relaxation=1\.99"):
             est.fit(X, Y)
     # The same step without the relaxation is proximal gradient: it does not
     # diverge (a few hundred rounds are not enough to converge here).
-    est = AsyncTraceNormMTLRegressor(step_size=1.99 / L, schedule="sync", max_iter=300)
+    est = AsyncTraceNormMTLRegressor(
+        step_size=1.99 / L, schedule="sync", max_iter=300, **fb
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, Y)

@@ -28,7 +28,10 @@ def rel_err(P, Q):
 
 
 def small_state(**kw):
+    # small matrices, where the exact prox is cheap: lift the size and work
+    # limits so that the low-rank route itself is exercised
     kw.setdefault("min_size", 16)
+    kw.setdefault("work_budget", 100.0)
     return ProxState(**kw)
 
 
@@ -145,7 +148,7 @@ def test_penalty_prox_state_and_transposed():
     pen = TraceNorm()
     state = pen.prox_state()
     assert isinstance(state, ProxState)
-    state.min_size = 16
+    state.min_size, state.work_budget = 16, 100.0
     V = low_rank_plus_noise(rng, 220, 180, rank=4, theta=0.3)
     P = pen.prox(V, 0.3, state=state)
     assert rel_err(P, pen.prox(V, 0.3)) < 1e-10
@@ -160,7 +163,13 @@ def test_penalty_prox_state_and_transposed():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"oversampling": 0}, {"n_probes": 0}, {"max_power": 0}, {"max_fraction": 0.0}],
+    [
+        {"oversampling": 0},
+        {"n_probes": 0},
+        {"max_power": 0},
+        {"max_fraction": 0.0},
+        {"work_budget": 0.0},
+    ],
 )
 def test_bad_options(kwargs):
     with pytest.raises(ValueError):
@@ -188,6 +197,32 @@ def test_exact_route_on_the_features_side_seeds_the_warm_start():
     np.testing.assert_allclose(X.T @ X, np.eye(X.shape[1]), atol=1e-8)
     V2 = low_rank_plus_noise(rng, 140, 400, rank=5, theta=1.0)
     state.max_fraction = 0.5
+    # after a failure the route is skipped once, then tried again
+    prox_trace_norm(V2, 1.0, state=state)
+    assert state.last_info["lowrank"]["reason"] == "skipped after a failure"
     P = prox_trace_norm(V2, 1.0, state=state)
     assert state.last_info["route"] == "lowrank"
     assert rel_err(P, prox_trace_norm(V2, 1.0)) < 1e-10
+
+
+def test_work_budget_and_skipping_after_failures():
+    rng = np.random.default_rng(10)
+    V = low_rank_plus_noise(rng, 200, 200, rank=3, theta=1.0, noise=0.99)
+    # only the work budget stops it
+    state = small_state(max_fraction=1.0, work_budget=1.0)
+    routes = []
+    for _ in range(8):
+        P = prox_trace_norm(V, 1.0, state=state)
+        routes.append(state.last_info.get("lowrank", {}).get("reason"))
+        assert rel_err(P, prox_trace_norm(V, 1.0)) < 1e-12
+    assert routes[0] == "work budget"
+    # skipped 1, then 2, then 4 calls after each consecutive failure
+    assert routes[1:] == [
+        "skipped after a failure",
+        "work budget",
+        "skipped after a failure",
+        "skipped after a failure",
+        "work budget",
+        "skipped after a failure",
+        "skipped after a failure",
+    ]

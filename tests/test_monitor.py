@@ -547,7 +547,16 @@ def test_engine_hook_deactivates_tasks_and_stops():
 
 def test_async_option_off_and_monitored_freeze_saves_updates():
     X, y = _uneven_regression(sizes=(15, 20, 30, 200, 400))
-    kw = dict(alpha=1e-3, task_column=-1, max_iter=400, tol=1e-6)
+    # Forward-backward: slow enough for tasks to converge (for the monitor)
+    # long before the fit does; the default Douglas-Rachford fit is certified
+    # before any task is frozen.
+    kw = dict(
+        alpha=1e-3,
+        task_column=-1,
+        max_iter=400,
+        tol=1e-6,
+        splitting="forward-backward",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = AsyncTraceNormMTLRegressor(**kw).fit(X, y)

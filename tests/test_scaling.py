@@ -292,3 +292,10 @@ def test_long_format_estimator_dense_equals_csr():
     assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-7, atol=1e-9)
     assert_allclose(fits[0].intercept_, fits[1].intercept_, rtol=1e-7, atol=1e-9)
     assert_allclose(fits[0].predict(Xl), fits[1].predict(sp.csr_matrix(Xl)), rtol=1e-9)
+
+
+def test_unknown_form_is_refused():
+    from skmtl.datafits._losses import SquaredLoss
+
+    with pytest.raises(ValueError, match="form must be 'auto', 'gram', 'sample'"):
+        SquaredLoss(_blocks([5, 6], 3), form="kernel")

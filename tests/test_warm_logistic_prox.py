@@ -1,4 +1,4 @@
-"""The warm-started per-task logistic prox of Douglas-Rachford (_amtl/_update.py)."""
+"""The warm-started per-task logistic prox of Douglas-Rachford (_amtl/_nodes.py)."""
 
 import pickle
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skmtl._amtl._update import TaskStep, WarmLogisticProx
+from skmtl._amtl._nodes import TaskStep, WarmLogisticProx
 from skmtl.datafits._losses import LogisticLoss, TaskBlocks
 
 

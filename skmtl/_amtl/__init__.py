@@ -2,7 +2,7 @@
 
 from ._delays import CallableDelay, DelayModel, NoDelay, make_delay_model
 from ._engine import run_amtl
-from ._update import DynamicStep, arock_relaxation_bound, forward_step, km_update
+from ._nodes import DynamicStep, arock_relaxation_bound, forward_step, km_update
 from .backends import (
     Backend,
     SequentialBackend,

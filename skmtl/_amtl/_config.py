@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from ..penalties._base import make_penalty
 from ..solvers._gaps import alpha_max
 from ._delays import NoDelay
-from ._update import SPLITTINGS, DynamicStep, arock_relaxation_bound
+from ._nodes import SPLITTINGS, DynamicStep, arock_relaxation_bound
 
 
 def resolve_step_size(

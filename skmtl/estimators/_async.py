@@ -1,16 +1,65 @@
 """The asynchronous estimators: the same model, fitted by AMTL."""
 
 import copy
+import time
 from numbers import Integral, Real
 
+import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._amtl import Backend, DynamicStep, make_backend, make_delay_model, run_amtl
-from .._amtl._engine import resolve_step_size
+from .._amtl._certified import (
+    GapCheck,
+    StepSearch,
+    certified_gap,
+    douglas_rachford_step,
+    is_local,
+    restart_point,
+)
+from .._amtl._config import (
+    resolve_max_staleness,
+    resolve_relaxation,
+    resolve_step_size,
+)
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
+from ..solvers._result import SolverResult
 from ..utils._validation import guard_divergence
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
+
+
+def _merge_stats(stats):
+    """Per-task statistics of consecutive runs, as if of one run."""
+    if len(stats) == 1:
+        return stats[0]
+    n = np.array([s["n_updates"] for s in stats], dtype=float)
+    total = n.sum(axis=0)
+    weights = n / np.maximum(total, 1.0)
+    out = {"n_updates": total.astype(np.int64)}
+    for key in ("staleness_mean", "round_trip_mean", "relaxation_mean"):
+        out[key] = (weights * np.array([s[key] for s in stats])).sum(axis=0)
+    for key in ("staleness_max", "round_trip_max"):
+        out[key] = np.max([s[key] for s in stats], axis=0)
+    return out
+
+
+def _merge_history(histories, starts):
+    """Histories of consecutive runs on one time and update axis.
+
+    ``starts`` are the times at which the runs started, on the fit's clock.
+    """
+    if len(histories) == 1:
+        return histories[0]
+    parts, n0 = [], 0
+    for h, start in zip(histories, starts, strict=True):
+        h = h.copy()
+        h["time"] += start
+        h["n_updates"] += n0
+        if len(h):
+            n0 = int(h["n_updates"][-1])
+        parts.append(h)
+    return np.concatenate(parts)
 
 
 class _AsyncMTL(MTLBase):
@@ -25,6 +74,8 @@ class _AsyncMTL(MTLBase):
         "relaxation_bound_": "relaxation_bound",
         "events_": "events",
         "updates_saved_": "updates_saved",
+        "dual_gap_": "dual_gap",
+        "n_restarts_": "n_restarts",
     }
     _parameter_constraints = {
         **MTLBase._parameter_constraints,
@@ -72,7 +123,7 @@ class _AsyncMTL(MTLBase):
         backend="auto",
         n_jobs=None,
         schedule="async",
-        splitting="forward-backward",
+        splitting="douglas-rachford",
         step_size="auto",
         relaxation="auto",
         max_staleness="auto",
@@ -80,7 +131,7 @@ class _AsyncMTL(MTLBase):
         delay=None,
         max_iter=2000,
         max_time=None,
-        tol=1e-5,
+        tol=1e-6,
         warm_start=False,
         handle_unknown_task="error",
         verbose=0,
@@ -126,62 +177,216 @@ class _AsyncMTL(MTLBase):
                     "policy='freeze' or 'snapshot' with backend='dask'."
                 )
             hook = AMTLMonitorHook(monitor, datafit)
-        backend = make_backend(
-            self.backend,
-            n_jobs=self.n_jobs,
-            client=self.client,
-            task_timeout=self.task_timeout,
-        )
-        if backend is self.backend:
-            # A Backend instance is a parameter: run a (shallow: it may hold a
-            # client) copy, so that fit neither mutates it nor leaves queues or
-            # the training data on it.
-            backend = copy.copy(backend)
-            backend.events = []
+        backend = self._make_backend()
+        template = backend if backend is self.backend else None
+        # Certified stopping needs the data here and the original targets (a
+        # distilling task monitor changes them): then ``tol`` bounds the
+        # relative duality gap, as for the centralized estimators.
+        certify = is_local(datafit) and (hook is None or monitor.policy != "distill")
+        # The step search restarts the loop, which re-creates the task nodes:
+        # cheap on the local backends, not on a Dask cluster.
+        search = None
+        if (
+            certify
+            and hook is None
+            and self.splitting == "douglas-rachford"
+            and self.step_size == "auto"
+            and getattr(backend, "name", None) != "dask"
+        ):
+            search = True
+        step = None
+        if self.splitting == "douglas-rachford" and self.step_size == "auto":
+            step = douglas_rachford_step(datafit)
+        if step is None:
+            step = resolve_step_size(
+                self.step_size, datafit, self.alpha, self.splitting, penalty
+            )
+        if W0 is not None and search:
+            # Refitting the same problem: start from the step found last time.
+            previous = getattr(self, "step_size_", None)
+            if previous is not None and getattr(self, "_splitting_fit", None) == (
+                self.splitting
+            ):
+                step = float(previous)
+        if W0 is not None and certify:
+            gap, b_cert = certified_gap(datafit, W0, b0, self.alpha, penalty)
+            if gap <= self.tol:
+                # The warm start is already certified: no epoch to run.
+                return self._no_run(datafit, W0, b_cert, gap, step, penalty)
+        search = StepSearch(step, self.tol) if search else None
+        rng = check_random_state(self.random_state)
+        delay_model = make_delay_model(self.delay, datafit.n_tasks)
         V0 = None
         if W0 is not None:
             # The engine holds V, whose prox is the model.  The optimum W* is
             # prox(V*) for V* = W* - eta grad f(W*) (both splittings), so start
             # there, not at V = W0 (whose prox shrinks W0 by eta * alpha).
-            step = resolve_step_size(
-                self.step_size, datafit, self.alpha, self.splitting, penalty
+            V0 = restart_point(datafit, W0, b0, step)
+        runs, starts, used_epochs, used_time = [], [], 0, 0.0
+        # The simulated backend's clock is virtual: its runs' times add up;
+        # the others run on the wall clock, restarts included.
+        virtual = getattr(backend, "name", None) == "simulated"
+        fit_start = time.perf_counter()
+        gap, converged, stop_reason = np.nan, False, None
+        while True:
+            if runs:
+                backend = self._make_backend() if template is None else template
+            if template is not None:
+                # A Backend instance is a parameter: run a (shallow: it may
+                # hold a client) copy, so that fit neither mutates it nor
+                # leaves queues or the training data on it.
+                backend = copy.copy(template)
+                backend.events = []
+            budget = self.max_iter - used_epochs
+            check = GapCheck(datafit, self.alpha, penalty, self.tol, hook, search)
+            if not virtual:
+                used_time = time.perf_counter() - fit_start
+            max_time = None
+            if self.max_time is not None:
+                max_time = max(self.max_time - used_time, 1e-9)
+            result = guard_divergence(self, run_amtl)(
+                datafit,
+                self.alpha,
+                backend,
+                schedule=self.schedule,
+                splitting=self.splitting,
+                step_size=step,
+                relaxation=self.relaxation,
+                max_staleness=self.max_staleness,
+                dynamic_step=self.dynamic_step or None,
+                delay_model=delay_model,
+                max_epochs=budget,
+                max_time=max_time,
+                # Without a certificate the residual decides (remote data).
+                tol=0.0 if certify else self.tol,
+                random_state=rng,
+                V0=V0,
+                b0=b0,
+                verbose=self.verbose,
+                on_check=check if certify else hook,
+                penalty=penalty,
             )
-            V0 = W0 - step * datafit.gradient(W0, b0)[0]
-        result = guard_divergence(self, run_amtl)(
-            datafit,
-            self.alpha,
-            backend,
-            schedule=self.schedule,
-            splitting=self.splitting,
-            step_size=self.step_size,
-            relaxation=self.relaxation,
-            max_staleness=self.max_staleness,
-            dynamic_step=self.dynamic_step or None,
-            delay_model=make_delay_model(self.delay, datafit.n_tasks),
-            max_epochs=self.max_iter,
-            max_time=self.max_time,
-            tol=self.tol,
-            random_state=self.random_state,
-            V0=V0,
-            b0=b0,
-            verbose=self.verbose,
-            on_check=hook,
-            penalty=penalty,
+            runs.append(result)
+            used_epochs += result.n_iter
+            history = result.objective_history
+            last_time = float(history["time"][-1]) if len(history) else 0.0
+            if virtual:
+                starts.append(used_time)
+                used_time += last_time
+            else:
+                # The run's clock starts after its backend did: align its end.
+                starts.append(time.perf_counter() - fit_start - last_time)
+            W, b = result.W, result.b
+            stop_reason = result.stop_reason
+            if not certify:
+                converged = result.converged
+                break
+            gap, _ = certified_gap(datafit, W, b, self.alpha, penalty)
+            if gap <= self.tol:
+                converged, stop_reason = True, "converged"
+                break
+            if stop_reason == "deactivated" and not (
+                check.converged or check.probe_stop
+            ):
+                break  # every task converged for the task monitor
+            if stop_reason == "max_time" or used_epochs >= self.max_iter:
+                stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
+                break
+            if result.n_iter == 0 and not check.converged:
+                stop_reason = "max_iter"
+                break
+            # Not certified yet (a probe of the step search, or the exact
+            # final model above tol): restart from the current model.
+            if check.probe_stop:
+                step = search.update(check.epochs, check.gaps)
+            V0, b0 = restart_point(datafit, W, b, step), b
+        saved = None
+        if hook is not None:
+            W, b, saved = hook.finish(
+                W,
+                b,
+                sum(r.info["n_updates"] for r in runs),
+                sum(r.info["task_stats"]["n_updates"] for r in runs),
+            )
+            if stop_reason == "deactivated":
+                converged, stop_reason = True, "tasks_converged"
+            if certify:
+                gap, _ = certified_gap(datafit, W, b, self.alpha, penalty)
+        last = runs[-1]
+        n_updates = sum(r.info["n_updates"] for r in runs)
+        self._splitting_fit = self.splitting
+        info = {
+            **last.info,
+            "history": _merge_history([r.objective_history for r in runs], starts),
+            "n_epochs": n_updates // datafit.n_tasks,
+            "n_updates": n_updates,
+            "task_stats": _merge_stats([r.info["task_stats"] for r in runs]),
+            "events": [event for r in runs for event in r.info["events"]],
+            "dual_gap": float(gap),
+            "n_restarts": len(runs) - 1,
+        }
+        if saved is not None:
+            info["updates_saved"] = saved
+        return SolverResult(
+            W,
+            b,
+            info["history"],
+            info["n_epochs"],
+            gap if certify else last.gap,
+            converged,
+            stop_reason,
+            info,
         )
-        if hook is None:
-            return result
-        W, b, saved = hook.finish(
-            result.W,
-            result.b,
-            result.info["n_updates"],
-            result.info["task_stats"]["n_updates"],
+
+    def _make_backend(self):
+        return make_backend(
+            self.backend,
+            n_jobs=self.n_jobs,
+            client=self.client,
+            task_timeout=self.task_timeout,
         )
-        converged, stop_reason = result.converged, result.stop_reason
-        if stop_reason == "deactivated":
-            converged, stop_reason = True, "tasks_converged"
-        return result._replace(
-            W=W, b=b, converged=converged, stop_reason=stop_reason
-        ).with_info(updates_saved=saved)
+
+    def _no_run(self, datafit, W, b, gap, step, penalty):
+        """The result of a fit whose warm start is already certified."""
+        T = datafit.n_tasks
+        tau = resolve_max_staleness(self.max_staleness, T)
+        relax, bound = resolve_relaxation(self.relaxation, self.schedule, T, tau)
+        history = np.zeros(
+            1,
+            dtype=[
+                ("time", float),
+                ("n_updates", np.int64),
+                ("residual", float),
+                ("objective", float),
+            ],
+        )
+        objective = datafit.value(W, b) + self.alpha * penalty.value(W)
+        history[0] = (0.0, 0, np.nan, objective)
+        zeros = np.zeros(T)
+        self._splitting_fit = self.splitting
+        info = {
+            "history": history,
+            "n_epochs": 0,
+            "n_updates": 0,
+            "residual": np.nan,
+            "task_stats": {
+                "n_updates": np.zeros(T, dtype=np.int64),
+                "staleness_mean": zeros.copy(),
+                "staleness_max": np.zeros(T, dtype=np.int64),
+                "round_trip_mean": zeros.copy(),
+                "round_trip_max": zeros.copy(),
+                "relaxation_mean": zeros.copy(),
+            },
+            "splitting": self.splitting,
+            "step_size": float(step),
+            "relaxation": relax,
+            "max_staleness": tau,
+            "relaxation_bound": bound,
+            "events": [],
+            "dual_gap": float(gap),
+            "n_restarts": 0,
+        }
+        return SolverResult(W, b, history, 0, gap, True, "converged", info)
 
     def __sklearn_clone__(self):
         # A dask Client is a connection handle: clones share it (it cannot be
@@ -264,17 +469,20 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
+    splitting : {'douglas-rachford', 'forward-backward'}, default='douglas-rachford'
+        What a task node computes: an exact per-task prox (Douglas-Rachford),
+        which needs far fewer epochs on ill-conditioned tasks, or the paper's
+        gradient step ``z = u - eta grad l_t(u)`` (what ``python -m skmtl
+        paper`` reproduces).  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' starts
+        at the inverse of the typical curvature of the tasks' losses (median
+        over tasks of the mean eigenvalue of their Hessians) and, when the
+        data are local, is then chosen by short probes of the progress of the
+        certified gap (each probe is a restart from the current model, see
+        ``n_restarts_``; not on the 'dask' backend).
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -295,9 +503,13 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         Maximum number of epochs (T task updates each; rounds for 'sync').
     max_time : float or None, default=None
         Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
+    tol : float, default=1e-6
+        Stop when the certified relative duality gap of the published model
+        is at most ``tol``: the same criterion as the centralized estimators
+        (see ``dual_gap_``), checked every epoch.  When the data are remote
+        (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
+        ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
+        instead.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -354,6 +566,12 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
+    dual_gap_ : float
+        Final certified relative duality gap, as for the centralized
+        estimators; NaN when the data are remote.
+    n_restarts_ : int
+        Restarts of the asynchronous loop from its current model: probes of
+        the Douglas-Rachford step search (``step_size='auto'``).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float
@@ -436,17 +654,20 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
+    splitting : {'douglas-rachford', 'forward-backward'}, default='douglas-rachford'
+        What a task node computes: an exact per-task prox (Douglas-Rachford),
+        which needs far fewer epochs on ill-conditioned tasks, or the paper's
+        gradient step ``z = u - eta grad l_t(u)`` (what ``python -m skmtl
+        paper`` reproduces).  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' starts
+        at the inverse of the typical curvature of the tasks' losses (median
+        over tasks of the mean eigenvalue of their Hessians) and, when the
+        data are local, is then chosen by short probes of the progress of the
+        certified gap (each probe is a restart from the current model, see
+        ``n_restarts_``; not on the 'dask' backend).
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -467,9 +688,13 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         Maximum number of epochs (T task updates each; rounds for 'sync').
     max_time : float or None, default=None
         Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
+    tol : float, default=1e-6
+        Stop when the certified relative duality gap of the published model
+        is at most ``tol``: the same criterion as the centralized estimators
+        (see ``dual_gap_``), checked every epoch.  When the data are remote
+        (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
+        ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
+        instead.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -528,6 +753,12 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
+    dual_gap_ : float
+        Final certified relative duality gap, as for the centralized
+        estimators; NaN when the data are remote.
+    n_restarts_ : int
+        Restarts of the asynchronous loop from its current model: probes of
+        the Douglas-Rachford step search (``step_size='auto'``).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float

@@ -298,17 +298,20 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
+    splitting : {'douglas-rachford', 'forward-backward'}, default='douglas-rachford'
+        What a task node computes: an exact per-task prox (Douglas-Rachford),
+        which needs far fewer epochs on ill-conditioned tasks, or the paper's
+        gradient step ``z = u - eta grad l_t(u)`` (what ``python -m skmtl
+        paper`` reproduces).  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' starts
+        at the inverse of the typical curvature of the tasks' losses (median
+        over tasks of the mean eigenvalue of their Hessians) and, when the
+        data are local, is then chosen by short probes of the progress of the
+        certified gap (each probe is a restart from the current model, see
+        ``n_restarts_``; not on the 'dask' backend).
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -329,9 +332,13 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         Maximum number of epochs (T task updates each; rounds for 'sync').
     max_time : float or None, default=None
         Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
+    tol : float, default=1e-6
+        Stop when the certified relative duality gap of the published model
+        is at most ``tol``: the same criterion as the centralized estimators
+        (see ``dual_gap_``), checked every epoch.  When the data are remote
+        (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
+        ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
+        instead.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -388,6 +395,12 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
+    dual_gap_ : float
+        Final certified relative duality gap, as for the centralized
+        estimators; NaN when the data are remote.
+    n_restarts_ : int
+        Restarts of the asynchronous loop from its current model: probes of
+        the Douglas-Rachford step search (``step_size='auto'``).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float
@@ -471,17 +484,20 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
     schedule : {'async', 'sync'}, default='async'
         'async' is AMTL; 'sync' is the paper's synchronous baseline (SMTL):
         every round waits for all tasks, then applies one prox.
-    splitting : {'forward-backward', 'douglas-rachford'}, default='forward-backward'
-        What a task node computes: the paper's gradient step
-        ``z = u - eta grad l_t(u)``, or an exact per-task prox
-        (Douglas-Rachford), which needs far fewer epochs on ill-conditioned
-        tasks (e.g. 7 instead of ~700 on standardized School) at a similar
-        cost per update.  Both converge to the same optimum.
+    splitting : {'douglas-rachford', 'forward-backward'}, default='douglas-rachford'
+        What a task node computes: an exact per-task prox (Douglas-Rachford),
+        which needs far fewer epochs on ill-conditioned tasks, or the paper's
+        gradient step ``z = u - eta grad l_t(u)`` (what ``python -m skmtl
+        paper`` reproduces).  Both converge to the same optimum.
     step_size : 'auto' or float, default='auto'
         Step ``eta`` of both the task step and the central prox (threshold
         ``eta * alpha``).  Forward-backward: 'auto' is ``1/L`` and a float must
-        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' is
-        ``alpha_max / (alpha L)``.
+        be below ``2/L``.  Douglas-Rachford: any ``eta > 0``; 'auto' starts
+        at the inverse of the typical curvature of the tasks' losses (median
+        over tasks of the mean eigenvalue of their Hessians) and, when the
+        data are local, is then chosen by short probes of the progress of the
+        certified gap (each probe is a restart from the current model, see
+        ``n_restarts_``; not on the 'dask' backend).
     relaxation : 'auto', 'arock' or float, default='auto'
         KM relaxation ``eta_k``.  'auto' is 1 (SMTL is then exactly proximal
         gradient); 'arock' is ARock's guaranteed but conservative bound
@@ -502,9 +518,13 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         Maximum number of epochs (T task updates each; rounds for 'sync').
     max_time : float or None, default=None
         Stop after this many seconds (virtual for the simulated backend).
-    tol : float, default=1e-5
-        Stop when the relative fixed-point residual ``||Z - V|| / ||V||``,
-        from each task's latest forward step, falls below it.
+    tol : float, default=1e-6
+        Stop when the certified relative duality gap of the published model
+        is at most ``tol``: the same criterion as the centralized estimators
+        (see ``dual_gap_``), checked every epoch.  When the data are remote
+        (:func:`skmtl.distributed.fit_from_loaders`) no certificate exists and
+        ``tol`` bounds the relative fixed-point residual ``||Z - V|| / ||V||``
+        instead.
     warm_start : bool, default=False
         Start from the previous solution when refitting.
     handle_unknown_task : {'error', 'mean'}, default='error'
@@ -563,6 +583,12 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         'tasks_converged' (every task converged and was deactivated).
     residual_ : float
         Final relative fixed-point residual.
+    dual_gap_ : float
+        Final certified relative duality gap, as for the centralized
+        estimators; NaN when the data are remote.
+    n_restarts_ : int
+        Restarts of the asynchronous loop from its current model: probes of
+        the Douglas-Rachford step search (``step_size='auto'``).
     step_size_, relaxation_, max_staleness_ : float, float, int
         The values used.
     relaxation_bound_ : float

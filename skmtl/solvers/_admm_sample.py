@@ -278,7 +278,7 @@ def _stacked_rows(blocks):
     """All task rows in task order: the validated array itself when the blocks
     are its consecutive slices (long format), else one stacked copy."""
     stacked = getattr(blocks, "stacked", None)
-    if stacked is not None:
+    if stacked is not None and stacked.shape[0] == sum(X.shape[0] for X in blocks.Xs):
         return stacked
     if any(sp.issparse(X) for X in blocks.Xs):
         return sp.vstack([sp.csr_matrix(X) for X in blocks.Xs], format="csr")

@@ -133,9 +133,9 @@ class Backend(ABC):
     def start(self, datafit, step, read):
         """Prepare the task nodes; called once per fit.
 
-        ``step`` is a :class:`~skmtl._amtl._update.TaskStep`: what a task node
+        ``step`` is a :class:`~skmtl._amtl._nodes.TaskStep`: what a task node
         computes from a read, ``step(datafit, t, read) -> (z, zb)``.
-        ``read(t)`` returns the task's :class:`~skmtl._amtl._central.Read`.
+        ``read(t)`` returns the task's :class:`~skmtl._amtl._nodes.Read`.
         """
         self.datafit = datafit
         self.step = step

@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_consistent_leng
 
 from ....datafits._losses import LogisticLoss, SquaredLoss, TaskBlocks
 from ....utils._validation import _binary_targets
-from ..._central import Read
+from ..._nodes import Read
 
 
 class TaskLoaderError(RuntimeError):

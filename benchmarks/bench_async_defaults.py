@@ -1,0 +1,186 @@
+"""Default asynchronous fits against the centralized estimator (issue 11, items 1, 5).
+
+Every async fit uses the defaults only, plus ``task_column`` and an ``alpha``
+of ``RATIO * alpha_max`` (default 0.05; the issue allows 0.01 to 0.2).  For
+each data set the centralized estimator is fitted first, then the async
+estimator on each backend, all in this process, side by side; the table gives
+the async time, its ratio to the centralized time of the same run, the
+relative objective gap ``(F_async - F_centralized) / |F_centralized|``, the
+certified ``dual_gap_``, epochs, restarts of the step search, the step in
+units of ``1 / L`` and the warnings raised.
+
+Data sets (from ``$SKMTL_SHARED_DATA``, default ``../shared/data`` next to the
+checkout, through the skmtl loaders): School standardized (features z-scored
+over all rows) and raw, Landmine standardized and raw (classifier),
+Parkinson's (motor_UPDRS, raw features) and the paper's synthetic setting
+(``make_low_rank_regression``: 10 tasks, 100 rows each, d = 50, rank 3).
+
+Targets (issue 11): no ConvergenceWarning anywhere, relative objective within
+1e-6 of the centralized one; threaded standardized School at most 10x the
+centralized time, sequential at most 2x threaded; Landmine threaded at most
+10x the centralized classifier.
+
+Usage::
+
+    python benchmarks/bench_async_defaults.py [--ratio 0.05]
+        [--datasets school-std,landmine-std] [--backends threading,sequential]
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from skmtl import (  # noqa: E402
+    AsyncTraceNormMTLClassifier,
+    AsyncTraceNormMTLRegressor,
+    TraceNormMTLClassifier,
+    TraceNormMTLRegressor,
+)
+from skmtl.datasets import (  # noqa: E402
+    load_landmine,
+    load_parkinsons,
+    load_school,
+    make_low_rank_regression,
+)
+from skmtl.solvers._gaps import alpha_max, penalized_objective  # noqa: E402
+from skmtl.utils._validation import validate_fit_data  # noqa: E402
+
+DATA = Path(
+    os.environ.get(
+        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
+
+
+def _standardized(X):
+    X = X.astype(float)
+    X[:, :-1] = StandardScaler().fit_transform(X[:, :-1])
+    return X
+
+
+def school(std):
+    X, y = load_school(data_home=DATA, return_X_y=True, download_if_missing=False)
+    X = X.astype(float)
+    return (_standardized(X) if std else X), y.astype(float)
+
+
+def landmine(std):
+    X, y = load_landmine(data_home=DATA, return_X_y=True, download_if_missing=False)
+    X = X.astype(float)
+    return (_standardized(X) if std else X), y
+
+
+def parkinsons():
+    X, y = load_parkinsons(data_home=DATA, return_X_y=True, download_if_missing=False)
+    return X.astype(float), y
+
+
+def synthetic():
+    X, y, _ = make_low_rank_regression(
+        n_samples=100,
+        n_features=50,
+        n_tasks=10,
+        rank=3,
+        return_long=True,
+        random_state=0,
+    )
+    return X, y
+
+
+DATASETS = {
+    "school-std": (lambda: school(True), False),
+    "school-raw": (lambda: school(False), False),
+    "landmine-std": (lambda: landmine(True), True),
+    "landmine-raw": (lambda: landmine(False), True),
+    "parkinsons": (parkinsons, False),
+    "synthetic": (synthetic, False),
+}
+
+
+def objective(est, datafit, alpha):
+    b = est.intercept_ if datafit.has_free_intercept else None
+    return penalized_objective(datafit, None, est.coef_.T, b, alpha)
+
+
+def timed_fit(est, X, y):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        est.fit(X, y)
+        elapsed = time.perf_counter() - start
+    names = sorted({w.category.__name__ for w in caught})
+    return elapsed, names
+
+
+def load():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ratio", type=float, default=0.05)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--backends", default="sequential,threading,simulated")
+    args = parser.parse_args()
+    backends = args.backends.split(",")
+    print(
+        f"alpha = {args.ratio} alpha_max; defaults otherwise; load average "
+        f"{load():.2f} at start"
+    )
+    header = (
+        f"{'dataset':13s} {'backend':10s} {'time s':>8s} {'cent. s':>8s} "
+        f"{'ratio':>6s} {'rel. obj':>9s} {'dual_gap_':>9s} {'epochs':>6s} "
+        f"{'restarts':>8s} {'step*L':>8s}  warnings"
+    )
+    print(header)
+    print("-" * len(header))
+    for name in args.datasets.split(","):
+        make, classifier = DATASETS[name]
+        try:
+            X, y = make()
+        except OSError as exc:
+            print(f"{name:13s} skipped: {exc}")
+            continue
+        cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+        async_cls = (
+            AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
+        )
+        probe = cent_cls(task_column=-1)
+        datafit = probe._make_datafit(
+            validate_fit_data(probe, X, y, classifier=classifier).blocks
+        )
+        alpha = args.ratio * alpha_max(datafit)
+        L = float(np.max(datafit.lipschitz))
+        cent = cent_cls(alpha, task_column=-1)
+        t_cent, w_cent = timed_fit(cent, X, y)
+        f_cent = objective(cent, datafit, alpha)
+        print(
+            f"{name:13s} {'central':10s} {t_cent:8.3f} {t_cent:8.3f} {1.0:6.2f} "
+            f"{0.0:9.1e} {cent.dual_gap_:9.1e} {cent.n_iter_:6d} {'':>8s} "
+            f"{'':>8s}  {','.join(w_cent) or '-'}",
+            flush=True,
+        )
+        for backend in backends:
+            est = async_cls(alpha, task_column=-1, backend=backend)
+            t_async, w_async = timed_fit(est, X, y)
+            rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
+            print(
+                f"{name:13s} {backend:10s} {t_async:8.3f} {t_cent:8.3f} "
+                f"{t_async / t_cent:6.2f} {rel:9.1e} {est.dual_gap_:9.1e} "
+                f"{est.n_iter_:6d} {est.n_restarts_:8d} {est.step_size_ * L:8.3g}  "
+                f"{','.join(w_async) or '-'}",
+                flush=True,
+            )
+    print(f"load average {load():.2f} at end")
+
+
+if __name__ == "__main__":
+    main()

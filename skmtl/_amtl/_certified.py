@@ -1,0 +1,278 @@
+"""Certified stopping and step adaptation for the asynchronous estimators.
+
+The AMTL loop (:func:`skmtl._amtl.run_amtl`) watches a fixed-point residual,
+whose relation to the objective depends on the data and the step.  The
+estimators instead stop on the same certified relative duality gap as the
+centralized ones (:func:`skmtl.solvers._gaps.relative_gap`), evaluated on the
+published prox at the epoch checks whenever the data-fit is local
+(:class:`GapCheck`), and report it as ``dual_gap_``.  With remote data (a
+:class:`skmtl.distributed.RemoteDatafit`) no certificate can be computed
+locally: the gap is NaN and the residual decides.
+
+Douglas-Rachford converges for any step, but its speed depends on the step by
+two orders of magnitude across data sets (measured, see
+``benchmarks/bench_async_defaults.py``).  Between restarts of the loop the
+step is adapted by residual balancing (:func:`balance_ratio`), the rule of
+ADMM (Boyd et al., 2011, section 3.4.1) written for Douglas-Rachford: one
+synchronous step from the current point gives the relative primal residual
+(consensus of the per-task proxes with the penalty's prox) and the relative
+dual residual (change of the penalty's prox); the step shrinks when the first
+dominates and grows when the second does.  Each restart starts from
+``V0 = W - eta grad f(W)``, the fixed point's form at the current model, so no
+progress on the model is lost.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from ..datafits._losses import _weighted_mean_rows
+from ..solvers._gaps import relative_gap
+
+__all__ = [
+    "GapCheck",
+    "douglas_rachford_step",
+    "StepSearch",
+    "certified_gap",
+    "is_local",
+    "restart_point",
+]
+
+
+def _mean_curvatures(datafit, W=None, b=None):
+    """Per task: the mean eigenvalue ``trace(H_t) / d`` of its loss's Hessian.
+
+    Squared loss: the (centered, with intercepts) weighted Gram over the
+    task's scale.  Logistic loss: the same with the weights ``p (1 - p)`` of
+    the model ``(W, b)``, or of the intercept-only model when ``W`` is None
+    (``p = 1/2`` without intercepts).  None when the data are not here.
+    """
+    blocks = getattr(datafit, "blocks", None)
+    if blocks is None:
+        return None
+    logistic = hasattr(datafit, "optimal_intercept")
+    centered = datafit.has_free_intercept if logistic else datafit.fit_intercept
+    d = blocks.n_features
+    out = np.empty(blocks.n_tasks)
+    for t in range(blocks.n_tasks):
+        X, s = blocks.Xs[t], blocks.sample_weights[t]
+        if logistic:
+            if W is not None:
+                m = np.asarray(X @ W[:, t]).ravel()
+                if b is not None:
+                    m = m + b[t]
+                p = expit(m)
+            elif centered:
+                total = s.sum()
+                p = float(s @ (blocks.ys[t] > 0)) / total if total > 0 else 0.5
+            else:
+                p = 0.5
+            s = s * (p * (1.0 - p))
+        total = s.sum()
+        if sp.issparse(X):
+            sq = np.asarray(X.multiply(X).T @ s).ravel()
+        else:
+            sq = s @ (X * X)
+        trace = float(sq.sum())
+        if centered and total > 0:
+            xbar = _weighted_mean_rows(X, s)
+            trace -= total * float(xbar @ xbar)
+        out[t] = max(trace, 0.0) / (d * blocks.scales[t])
+    return out
+
+
+def douglas_rachford_step(datafit, W=None, b=None):
+    """Default Douglas-Rachford step: ``1 / median_t (trace(H_t) / d)``.
+
+    The inverse of the typical curvature of a task's loss (the mean
+    eigenvalue of its Hessian, median over tasks), not of the largest one:
+    within a factor of 2 of the step with the fewest epochs on School (raw
+    and standardized), Parkinson's and the paper's synthetic data, where that
+    best step ranges from 1 / L to 5000 / L (measured, see
+    ``benchmarks/bench_async_defaults.py``).  None when the data are remote
+    or flat.
+    """
+    curvatures = _mean_curvatures(datafit, W, b)
+    if curvatures is None:
+        return None
+    typical = float(np.median(curvatures))
+    if not typical > 0 or not np.isfinite(typical):
+        return None
+    return 1.0 / typical
+
+
+def is_local(datafit):
+    """Whether the data-fit holds its data here (a gap can be certified)."""
+    return all(
+        hasattr(datafit, name)
+        for name in ("dual_objective", "task_prox", "gradient", "value")
+    )
+
+
+def certified_gap(datafit, W, b, alpha, penalty):
+    """Certified relative duality gap at ``(W, b)``; NaN for remote data.
+
+    Returns ``(gap, b)`` where ``b`` is the intercept the certificate used
+    (for the logistic loss, refined to its optimum for ``W``).
+    """
+    if not is_local(datafit):
+        return float("nan"), b
+    gap, _, b_ref = relative_gap(datafit, W, b, alpha, penalty)
+    return float(gap), b_ref
+
+
+class GapCheck:
+    """``on_check`` hook of :func:`run_amtl`: stop once the gap is certified.
+
+    At the epoch checks the relative gap of the published prox is computed
+    (every epoch near ``tol``, less often far from it, see :meth:`_skips`);
+    when it is at most ``tol`` every task is deactivated, which ends the run;
+    so does a :class:`StepSearch` ``search`` that wants to try another step.
+    ``inner`` (e.g. a task monitor's hook) is called first.
+    """
+
+    def __init__(self, datafit, alpha, penalty, tol, inner=None, search=None):
+        self.datafit = datafit
+        self.search = search
+        self.probe_stop = False
+        self.alpha = alpha
+        self.penalty = penalty
+        self.tol = tol
+        self.inner = inner
+        self.gap = np.inf
+        self.gaps = []  # the certificates computed, at the epochs
+        self.epochs = []
+        self.converged = False
+        self._skip = 0
+        self._calls = 0
+
+    def __call__(self, P, b, task_updates):
+        new = None if self.inner is None else self.inner(P, b, task_updates)
+        self._calls += 1
+        if self._skip > 0:
+            self._skip -= 1
+            return new
+        # About one gradient and one dual norm: small next to an epoch of T
+        # task updates, each followed by a refresh of the prox.
+        self.gap, _ = certified_gap(self.datafit, P, b, self.alpha, self.penalty)
+        self.gaps.append(self.gap)
+        self.epochs.append(self._calls)
+        if self.gap <= self.tol:
+            self.converged = True
+            return np.zeros(len(task_updates), dtype=np.int64)
+        if self.search is not None and self.search.should_stop(self.epochs, self.gaps):
+            self.probe_stop = True  # too slow: try another step
+            return np.zeros(len(task_updates), dtype=np.int64)
+        self._skip = self._skips()
+        return new
+
+    def _skips(self):
+        """Checks to skip: up to half the epochs the last rate predicts.
+
+        A certificate costs about one gradient, and for the logistic loss a
+        Newton solve for the intercepts (as much as an epoch of task steps on
+        Landmine): far from ``tol`` it is computed less often.  The rule
+        depends on the gaps only, so runs stay reproducible.
+        """
+        rate, needed = log_rate(self.epochs[-3:], self.gaps[-3:], self.tol)
+        if len(self.gaps) < 3 or not rate > 0 or not np.isfinite(needed):
+            return 0
+        return int(min(max(needed // 2 - 1, 0), 9))
+
+
+def log_rate(epochs, gaps, tol):
+    """Decrease of the log gap per epoch between the first and last points,
+    and the epochs it predicts from the last one to ``tol`` (NaN, inf when
+    undefined)."""
+    points = [
+        (e, g) for e, g in zip(epochs, gaps, strict=True) if np.isfinite(g) and g > 0
+    ]
+    if len(points) < 2 or points[-1][0] == points[0][0]:
+        return np.nan, np.inf
+    (e0, g0), (e1, g1) = points[0], points[-1]
+    rate = float(np.log(g0 / g1) / (e1 - e0))
+    needed = np.inf
+    if rate > 0 and tol > 0:
+        needed = float(np.log(max(g1 / tol, 1.0)) / rate)
+    return rate, needed
+
+
+def restart_point(datafit, W, b, step):
+    """``V0 = W - step * grad_W f(W, b)``: the fixed point's form at ``W``."""
+    return W - step * datafit.gradient(W, b)[0]
+
+
+class StepSearch:
+    """Douglas-Rachford step chosen from the progress it makes.
+
+    The best step varies by two orders of magnitude across data sets and
+    penalty strengths, more than the curvature formula
+    (:func:`douglas_rachford_step`) follows (measured, see
+    ``benchmarks/bench_async_defaults.py``).  So a run is watched: once it has
+    ``probe_epochs`` gaps, the rate of decrease of the log gap per epoch over
+    their second half (after the transient of a restart) predicts the epochs
+    still needed; when more than ``enough_epochs``, the run is stopped
+    (:meth:`should_stop`) and the next one starts from its model with the
+    step multiplied by ``factor``, again while that improves the rate, then
+    divided by it; the best step seen is kept for the rest of the fit.  A run
+    that promises to finish in time is never interrupted, so a good step
+    costs nothing.  At most ``max_probes`` interruptions.
+    """
+
+    def __init__(
+        self,
+        step,
+        tol,
+        *,
+        factor=4.0,
+        probe_epochs=20,
+        enough_epochs=150,
+        max_probes=4,
+    ):
+        self.step = float(step)
+        self.tol = tol
+        self.factor = factor
+        self.probe_epochs = probe_epochs
+        self.enough_epochs = enough_epochs
+        self.max_probes = max_probes
+        self.best = None  # (rate, step)
+        self.direction = 0
+        self.n_probes = 0
+        self.done = False
+
+    def _rate(self, epochs, gaps):
+        # The second half of the run: after the transient of a restart.
+        half = np.searchsorted(epochs, epochs[-1] / 2.0) if len(epochs) else 0
+        return log_rate(epochs[half:], gaps[half:], self.tol)
+
+    def should_stop(self, epochs, gaps):
+        """Whether the current run, with gaps at these epochs, is a probe to end."""
+        if self.done or not epochs or epochs[-1] < self.probe_epochs:
+            return False
+        return self._rate(epochs, gaps)[1] > self.enough_epochs
+
+    def update(self, epochs, gaps):
+        """Record an interrupted run; returns the step of the next one."""
+        self.n_probes += 1
+        rate, _ = self._rate(epochs, gaps)
+        if not np.isfinite(rate):
+            self.done = True
+            return self.step
+        improved = self.best is None or rate > 1.1 * self.best[0]
+        if improved:
+            self.best = (rate, self.step)
+        if self.n_probes > self.max_probes:
+            self.done = True
+        elif improved:
+            self.direction = self.direction or 1
+        elif self.direction == 1 and self.n_probes == 2:
+            self.direction = -1  # up did not help at once: try down
+            self.step = self.best[1] / self.factor
+            return self.step
+        else:
+            self.done = True
+        if self.done:
+            self.step = self.best[1]
+        else:
+            self.step *= self.factor**self.direction
+        return self.step

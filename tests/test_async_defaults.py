@@ -1,0 +1,231 @@
+"""Defaults of the asynchronous estimators (issue 11, items 1 and 5).
+
+With their defaults only (plus the alpha), the async estimators converge,
+without a ConvergenceWarning, to the centralized optimum on every local
+backend; ``tol`` bounds the same certified relative duality gap as for the
+centralized estimators and ``dual_gap_`` is that gap, recomputed here with the
+centralized code.  The speed targets on the real data sets are in
+``benchmarks/bench_async_defaults.py``.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skmtl import (
+    AsyncTraceNormMTLClassifier,
+    AsyncTraceNormMTLRegressor,
+    TraceNormMTLClassifier,
+    TraceNormMTLRegressor,
+    stack_tasks,
+)
+from skmtl._amtl import run_amtl
+from skmtl._amtl._certified import (
+    GapCheck,
+    StepSearch,
+    certified_gap,
+    douglas_rachford_step,
+    is_local,
+    log_rate,
+)
+from skmtl.datasets import make_low_rank_regression
+from skmtl.penalties._trace_norm import TraceNorm
+from skmtl.solvers._gaps import alpha_max, penalized_objective, relative_gap
+from skmtl.utils._validation import validate_fit_data
+
+BACKENDS = ["sequential", "threading", "simulated"]
+
+
+def regression(seed=0):
+    """The paper's synthetic setting, small: rank 2, 6 tasks, long format."""
+    X, y, _ = make_low_rank_regression(
+        n_samples=40,
+        n_features=8,
+        n_tasks=6,
+        rank=2,
+        return_long=True,
+        random_state=seed,
+    )
+    return X, y
+
+
+def classification(seed=0, d=4, T=3):
+    rng = np.random.RandomState(seed)
+    W = rng.randn(d, 2) @ rng.randn(2, T)
+    Xs = [rng.randn(50 + 10 * t, d) for t in range(T)]
+    ys = [
+        (X @ W[:, t] + 0.5 * t + rng.logistic(size=len(X)) > 0).astype(int)
+        for t, X in enumerate(Xs)
+    ]
+    return stack_tasks(Xs, ys)
+
+
+CASES = {
+    "regressor": (AsyncTraceNormMTLRegressor, TraceNormMTLRegressor, regression),
+    "classifier": (AsyncTraceNormMTLClassifier, TraceNormMTLClassifier, classification),
+}
+
+
+def datafit_of(est, X, y):
+    classifier = est._loss == "logistic"
+    return est._make_datafit(validate_fit_data(est, X, y, classifier=classifier).blocks)
+
+
+def model_of(est, datafit):
+    """``(W, b)`` of a fitted estimator as the data-fit sees them."""
+    b = est.intercept_.copy() if datafit.has_free_intercept else None
+    return est.coef_.T.copy(), b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("ratio", [0.01, 0.2])
+def test_default_fit_converges_to_centralized_optimum(case, backend, ratio):
+    cls, centralized, make = CASES[case]
+    X, y = make()
+    datafit = datafit_of(cls(task_column=-1), X, y)
+    alpha = ratio * alpha_max(datafit)
+    est = cls(alpha, task_column=-1, backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    ref = centralized(alpha, task_column=-1).fit(X, y)
+    assert est.stop_reason_ == "converged"
+    assert est.dual_gap_ <= est.tol == 1e-6
+    # Both objectives are within their certified gaps (1e-6) of the optimum.
+    f_est = penalized_objective(datafit, None, *model_of(est, datafit), alpha)
+    f_ref = penalized_objective(datafit, None, *model_of(ref, datafit), alpha)
+    assert abs(f_est - f_ref) <= 2e-6 * abs(f_ref)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_dual_gap_is_the_centralized_certificate(case):
+    cls, centralized, make = CASES[case]
+    X, y = make(seed=1)
+    est = cls(0.05, task_column=-1, tol=1e-4, random_state=0).fit(X, y)
+    datafit = datafit_of(est, X, y)
+    W, b = model_of(est, datafit)
+    gap, _, _ = relative_gap(datafit, W, b, 0.05, TraceNorm())
+    assert est.dual_gap_ == pytest.approx(gap, rel=1e-6, abs=1e-12)
+    assert 0 <= est.dual_gap_ <= 1e-4
+
+
+def test_tol_is_the_certified_gap_and_max_iter_warns():
+    X, y = regression(seed=2)
+    loose = AsyncTraceNormMTLRegressor(0.5, task_column=-1, tol=1e-2).fit(X, y)
+    tight = AsyncTraceNormMTLRegressor(0.5, task_column=-1, tol=1e-8).fit(X, y)
+    assert loose.dual_gap_ <= 1e-2 and tight.dual_gap_ <= 1e-8
+    assert loose.n_iter_ < tight.n_iter_
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        short = AsyncTraceNormMTLRegressor(
+            0.5, task_column=-1, tol=1e-12, max_iter=2
+        ).fit(X, y)
+    assert short.stop_reason_ == "max_iter" and short.n_iter_ == 2
+    assert short.dual_gap_ > 1e-12
+
+
+def test_forward_backward_by_name_also_certified():
+    X, y = regression(seed=3)
+    est = AsyncTraceNormMTLRegressor(
+        0.5, task_column=-1, splitting="forward-backward", max_iter=5000
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.dual_gap_ <= 1e-6 and est.n_restarts_ == 0
+    assert est.step_size_ == pytest.approx(
+        1.0 / np.max(datafit_of(est, X, y).lipschitz)
+    )
+
+
+def test_defaults_and_the_paper_splitting():
+    # The estimators default to Douglas-Rachford; the engine that
+    # ``python -m skmtl paper`` drives keeps the paper's forward-backward.
+    assert AsyncTraceNormMTLRegressor().splitting == "douglas-rachford"
+    assert AsyncTraceNormMTLClassifier().tol == 1e-6
+    default = inspect.signature(run_amtl).parameters["splitting"].default
+    assert default == "forward-backward"
+
+
+def test_douglas_rachford_step_is_inverse_median_mean_curvature():
+    X, y = regression(seed=4)
+    est = AsyncTraceNormMTLRegressor(task_column=-1)
+    datafit = datafit_of(est, X, y)
+    tasks = X[:, -1]
+    curv = []
+    for t in np.unique(tasks):
+        Xt = X[tasks == t, :-1]
+        Xt = Xt - Xt.mean(axis=0)  # intercepts: centered rows
+        H = Xt.T @ Xt / len(Xt)  # loss_scaling='mean'
+        curv.append(np.linalg.eigvalsh(H).mean())
+    assert douglas_rachford_step(datafit) == pytest.approx(1 / np.median(curv))
+    fitted = AsyncTraceNormMTLRegressor(0.5, task_column=-1).fit(X, y)
+    if fitted.n_restarts_ == 0:
+        assert fitted.step_size_ == pytest.approx(1 / np.median(curv))
+
+
+def test_douglas_rachford_step_logistic_curvature():
+    X, y = classification(seed=5)
+    est = AsyncTraceNormMTLClassifier(task_column=-1)
+    datafit = datafit_of(est, X, y)
+    tasks = X[:, -1]
+    curv = []
+    for t in np.unique(tasks):
+        Xt, yt = X[tasks == t, :-1], y[tasks == t]
+        p = yt.mean()
+        Xt = Xt - Xt.mean(axis=0)
+        curv.append(p * (1 - p) * np.trace(Xt.T @ Xt) / len(Xt) / Xt.shape[1])
+    assert douglas_rachford_step(datafit) == pytest.approx(1 / np.median(curv))
+
+
+class _Remote:
+    """A data-fit protocol without local data (as RemoteDatafit)."""
+
+    n_tasks, n_features, has_free_intercept = 2, 3, False
+
+    def gradient(self, W, b=None):
+        return np.zeros_like(W), None
+
+
+def test_remote_data_have_no_certificate():
+    remote = _Remote()
+    assert not is_local(remote)
+    gap, _ = certified_gap(remote, np.zeros((3, 2)), None, 1.0, TraceNorm())
+    assert np.isnan(gap)
+    assert douglas_rachford_step(remote) is None
+
+
+def test_gap_check_stops_only_below_tol():
+    X, y = regression(seed=6)
+    datafit = datafit_of(AsyncTraceNormMTLRegressor(task_column=-1), X, y)
+    alpha = 0.1 * alpha_max(datafit)
+    W = np.zeros((datafit.n_features, datafit.n_tasks))
+    check = GapCheck(datafit, alpha, TraceNorm(), tol=1e-6)
+    assert check(W, None, np.ones(datafit.n_tasks)) is None
+    assert check.gap == pytest.approx(relative_gap(datafit, W, None, alpha)[0])
+    assert not check.converged
+    ref = TraceNormMTLRegressor(alpha, task_column=-1, tol=1e-10).fit(X, y)
+    periods = check(ref.coef_.T, None, np.ones(datafit.n_tasks))
+    assert check.converged and check.gap <= 1e-6
+    np.testing.assert_array_equal(periods, np.zeros(datafit.n_tasks))
+
+
+def test_log_rate_and_step_search_rules():
+    # Gaps 1e-2, 1e-3, 1e-4 at epochs 1, 2, 3: one decade per epoch, two
+    # more epochs to 1e-6.
+    rate, needed = log_rate([1, 2, 3], [1e-2, 1e-3, 1e-4], 1e-6)
+    assert rate == pytest.approx(np.log(10)) and needed == pytest.approx(2.0)
+    assert np.isnan(log_rate([1], [1e-2], 1e-6)[0])
+    search = StepSearch(1.0, 1e-6, probe_epochs=4, enough_epochs=10, factor=4.0)
+    fast = ([1, 2, 3, 4], [1e-1, 1e-2, 1e-3, 1e-4])
+    slow = ([1, 2, 3, 4], [1e-1, 0.09, 0.081, 0.0729])
+    assert not search.should_stop(*fast)
+    assert not search.should_stop(slow[0][:3], slow[1][:3])  # too early
+    assert search.should_stop(*slow)
+    assert search.update(*slow) == 4.0  # first probe: try a longer step
+    assert search.update(*slow) == 0.25  # no better: try a shorter one
+    assert search.update(*fast) == 0.25 / 4  # better: keep going down
+    assert search.update(*slow) == 0.25 and search.done  # worse: the best
