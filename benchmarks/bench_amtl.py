@@ -39,7 +39,7 @@ Run::
     python benchmarks/bench_amtl.py --figure 6   # jitter distributions, stragglers
 
 School is read from ``../shared/data`` next to the checkout (or
-``$SKMTL_SHARED_DATA``); figure 5 is skipped with a message when it is absent.
+``$SKMTL_DATA``); figure 5 is skipped with a message when it is absent.
 """
 
 import argparse
@@ -73,9 +73,8 @@ from skmtl.experiments import (  # noqa: E402
 )
 
 DATA = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    os.environ.get("SKMTL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 SCHOOL = DATA / "school_malsar" / "school.mat"
 
@@ -344,7 +343,7 @@ def figure5(quick):
     if not SCHOOL.exists():
         print(
             f"\nFigure 5 skipped: School data not found at {SCHOOL} (put the shared "
-            "data folder next to the checkout or set SKMTL_SHARED_DATA)."
+            "data folder next to the checkout or set SKMTL_DATA)."
         )
         return
     X, y = load_school_standardized()

@@ -9,7 +9,7 @@ relative objective gap ``(F_async - F_centralized) / |F_centralized|``, the
 certified ``dual_gap_``, epochs, restarts of the step search, the step in
 units of ``1 / L`` and the warnings raised.
 
-Data sets (from ``$SKMTL_SHARED_DATA``, default ``../shared/data`` next to the
+Data sets (from ``$SKMTL_DATA``, default ``../shared/data`` next to the
 checkout, through the skmtl loaders): School standardized (features z-scored
 over all rows) and raw, Landmine standardized and raw (classifier),
 Parkinson's (motor_UPDRS, raw features) and the paper's synthetic setting
@@ -54,9 +54,8 @@ from skmtl.solvers._gaps import alpha_max, penalized_objective  # noqa: E402
 from skmtl.utils._validation import validate_fit_data  # noqa: E402
 
 DATA = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    os.environ.get("SKMTL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 
 

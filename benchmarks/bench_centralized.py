@@ -32,7 +32,7 @@ Run::
     python benchmarks/bench_centralized.py --quick    # a few seconds
 
 The data are read from ``../shared/data`` next to the checkout (or from the
-folder in ``$SKMTL_SHARED_DATA``).
+folder in ``$SKMTL_DATA``).
 """
 
 import argparse
@@ -49,9 +49,8 @@ from skmtl.penalties._trace_norm import prox_trace_norm  # noqa: E402
 from skmtl.solvers._admm import quadratic_eigh, solve_quadratic  # noqa: E402
 
 DATA = Path(
-    os.environ.get(
-        "SKMTL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    os.environ.get("SKMTL_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 SCHOOL = DATA / "school_malsar" / "school.mat"
 
@@ -63,7 +62,7 @@ def load_school():
     if not SCHOOL.exists():
         sys.exit(
             f"School data not found at {SCHOOL}.\nPut the shared data folder "
-            "next to the checkout (../shared/data) or set SKMTL_SHARED_DATA."
+            "next to the checkout (../shared/data) or set SKMTL_DATA."
         )
     from scipy.io import loadmat
 

@@ -18,12 +18,10 @@ def _data_folder():
 
     The folder may use the loaders' cache layout (``school/school.mat``) or the
     shared layout (``school_malsar/school.mat``): tests find files with the
-    loaders' own lookup, as users do.  ``SKMTL_SHARED_DATA`` is still read, as
-    the older name of the same setting.
+    loaders' own lookup, as users do.
     """
-    for name in ("SKMTL_DATA", "SKMTL_SHARED_DATA"):
-        if os.environ.get(name):
-            return Path(os.environ[name]).expanduser()
+    if os.environ.get("SKMTL_DATA"):
+        return Path(os.environ["SKMTL_DATA"]).expanduser()
     return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
