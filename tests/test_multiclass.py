@@ -5,7 +5,14 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.preprocessing import StandardScaler
 
-from skmtl import TraceNormMTLClassifier, ZeroCoefficientsWarning, alpha_max
+from skmtl import (
+    AsyncTraceNormMTLClassifier,
+    L21MTLClassifierCV,
+    TraceNormMTLClassifier,
+    TraceNormMTLClassifierCV,
+    ZeroCoefficientsWarning,
+    alpha_max,
+)
 
 
 @pytest.fixture
@@ -41,3 +48,28 @@ def test_zero_coefficients_warning_names_alpha_max(blobs):
     with pytest.warns(ZeroCoefficientsWarning, match=f"alpha_max={a_max:.4g}"):
         clf = TraceNormMTLClassifier(alpha=1.01 * a_max).fit(X[keep], y[keep])
     assert np.all(clf.coef_ == 0)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading", "simulated"])
+def test_async_multiclass_reaches_the_centralized_model(blobs, backend):
+    # The one-vs-rest tasks share the rows: AMTL fits the same K-task model.
+    X, y = blobs
+    ref = TraceNormMTLClassifier(alpha=0.05, tol=1e-10).fit(X, y)
+    clf = AsyncTraceNormMTLClassifier(
+        alpha=0.05, backend=backend, tol=1e-8, random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ref.classes_)
+    assert clf.decision_function(X).shape == (150, 3)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    np.testing.assert_allclose(clf.coef_, ref.coef_, atol=1e-4)
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+
+
+@pytest.mark.parametrize("cls", [TraceNormMTLClassifierCV, L21MTLClassifierCV])
+def test_cv_multiclass(blobs, cls):
+    X, y = blobs
+    clf = cls(alphas=4, cv=3).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.decision_function(X).shape == (150, 3)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    assert clf.score(X, y) > 0.85
