@@ -279,6 +279,188 @@ def newton_logistic(
         )
 
 
+def _certify(rows, datafit, penalty, alpha, free, scale0, W, b, m0):
+    """Optimal intercepts for ``W``, then the gap of :mod:`_gaps`.
+
+    Returns the relative gap (the relative optimality residual when
+    ``alpha == 0``), the objective and the intercepts.
+    """
+    if free:
+        b = rows.optimal_intercept(m0, b)
+    m = m0 if b is None else m0 + b[rows.task]
+    u = -rows.sw * rows.y * expit(-rows.y * m)
+    G = rows.gradient(u)
+    if alpha == 0:
+        # No scaled dual point is feasible: the measure is the relative
+        # residual of the optimality condition, as in relative_gap.
+        primal = datafit.value(W, b)
+        norm = penalty.dual_norm(G)
+        return (0.0 if norm == 0 else norm / scale0), primal, b
+    primal, _, gap = duality_gap(datafit, penalty, W, b, alpha, G=G)
+    return max(gap, 0.0) / max(primal, _TINY), primal, b
+
+
+def _inner_tolerance(model_now, F, gap, prev_decrease):
+    """Relative ADMM tolerance of the model from the forcing sequence."""
+    # Forcing sequence: solve the model to a fraction of the previous
+    # decrease (superlinear once the decrease is small relative to F).
+    if prev_decrease is None:
+        target = 1e-2 * max(model_now, _TINY)
+    else:
+        eta = min(0.1, np.sqrt(prev_decrease / max(F, _TINY)))
+        target = eta * prev_decrease
+    if np.isfinite(gap):  # the certified gap bounds F - F* from above
+        target = min(target, 0.1 * gap * F)
+    return min(max(target / max(model_now, _TINY), 1e-13), 1e-1)
+
+
+def _damping_basis(H, d):
+    """Per-task LM scale ``tr(H_t) / d`` and the clipped eigensystem of ``H``."""
+    # Levenberg-Marquardt damping mu * diag-scale * I of the model: the
+    # per-task Hessians are nearly singular on real data (Landmine: smallest
+    # eigenvalue 1e-5 of the largest), and an undamped step there can move
+    # the margins by hundreds, where the model means nothing. mu adapts by
+    # the ratio of actual to predicted decrease, as in a trust region, and
+    # vanishes near the optimum (full Newton steps, fast local convergence).
+    scale = np.einsum("tii->t", H) / max(d, 1)
+    scale = np.where(scale > 0, scale, 1.0)
+    lam_H, V = np.linalg.eigh(H)
+    lam_H = np.maximum(lam_H, 0.0)
+    return scale, lam_H, V
+
+
+def _solve_damped_model(H, Q, W, lam_H, V, damp, mu, alpha, penalty, rho, inner_tol):
+    """ADMM on the model damped by ``damp_t * ||w - w_k||^2 / 2``, from ``W``."""
+    d = H.shape[-1]
+    Qd = Q + damp * W if mu > 0 else Q
+    lam_d = lam_H + damp[:, None]
+    # The constant of the model does not move its minimizer, only the
+    # relative gap that ADMM measures: pass the smallest valid one,
+    # c_t = q_t^T H_t^+ q_t (the W-dependent part of the model), or
+    # the huge working responses of misclassified rows would make any
+    # relative tolerance meaningless.
+    qe = np.einsum("tji,jt->ti", V, Qd)
+    keep = lam_d > 1e3 * _EPS * lam_d.max(axis=1, keepdims=True)
+    cmin = np.einsum(
+        "ti,ti->t", qe, np.where(keep, qe / np.where(keep, lam_d, 1.0), 0.0)
+    )
+    cmin = cmin * (1 + 1e-9) + _TINY
+    Hd = H + damp[:, None, None] * np.eye(d) if mu > 0 else H
+    return solve_quadratic(
+        Hd,
+        Qd,
+        cmin,
+        alpha,
+        W0=W,
+        rho=rho,
+        tol=inner_tol,
+        penalty=penalty,
+        max_iter=10_000,
+        H_eig=(lam_d, V),
+    )
+
+
+def _updated_mu(mu, ratio):
+    """Trust-region update of the LM parameter from the decrease ratio."""
+    if ratio > 0.75:
+        mu = mu / 4 if mu > 1e-6 else 0.0
+    elif ratio < 0.25:
+        mu = max(4 * mu, 1e-4)
+    return mu
+
+
+def _damped_step(s, rows, penalty, alpha, free, verbose):
+    """Solve the damped model, raising ``mu`` until its step is acceptable.
+
+    Reads and updates the loop state ``s`` (``mu``, ``rho``, ``inner_tol``,
+    counters) and returns ``(F1, predicted, lam, dW, db, dm, res)``: the
+    objective at the full step, the model's predicted decrease, the Armijo
+    slope, the step in ``W``, ``b`` and the margins, and the ADMM result.
+    """
+    H, Q, c, xbar, zbar, const = s.model
+    W, b, m, F = s.W, s.b, s.m, s.F
+    F1 = np.inf
+    predicted = lam = 0.0
+    dW = db = dm = None
+    for _attempt in range(20):
+        damp = s.mu * s.scale
+        res = _solve_damped_model(
+            H, Q, W, s.lam_H, s.V, damp, s.mu, alpha, penalty, s.rho, s.inner_tol
+        )
+        s.n_inner += res.n_iter
+        if np.isfinite(res.rho):
+            s.rho = res.rho
+        W_new = res.W
+        dW = W_new - W
+        db = (zbar - np.einsum("it,it->t", xbar, W_new)) - b if free else None
+        pen_new = penalty.value(W_new)
+        model_new = (
+            float(const.sum() + _quadratic_value(H, Q, c, W_new).sum())
+            + alpha * pen_new
+        )
+        predicted = F - model_new
+        # Armijo on the true objective (Lee, Sun & Saunders): lam =
+        # <grad f, step> + alpha (Omega(W_new) - Omega(W)) < 0.
+        lam = float(np.vdot(s.G, dW)) + alpha * (pen_new - s.pen_now)
+        if free:
+            lam += float(s.gb @ db)
+        dm = rows.margins(dW, db)
+        F1 = float(rows.task_losses(m + dm).sum()) + alpha * pen_new
+        if verbose > 1:
+            print(
+                f"[newton]   mu {s.mu:.1e}  tol {s.inner_tol:.1e}  inner "
+                f"{res.n_iter}  predicted {predicted:.3e}  actual {F - F1:.3e}"
+            )
+        if predicted <= 1e-12 * abs(F) and s.inner_tol > 1e-12:
+            s.inner_tol = max(s.inner_tol * 1e-2, 1e-13)  # model solved too loosely
+            continue
+        noise = 1e3 * _EPS * abs(F)
+        if abs(predicted) <= noise and abs(F - F1) <= noise:
+            # Both decreases are rounding: the model cannot be judged,
+            # and at this point full steps still close the gap.
+            ratio = 1.0
+        else:
+            ratio = (F - F1) / predicted if predicted > 0 else -np.inf
+        s.mu = _updated_mu(s.mu, ratio)
+        if F1 <= F + _ARMIJO * min(lam, 0.0) or ratio >= 0.1 or predicted <= 0:
+            break
+        s.mu = max(10 * s.mu, 1e-3)
+        s.n_rejected += 1
+    return F1, predicted, lam, dW, db, dm, res
+
+
+def _line_search(s, rows, penalty, alpha, F1, lam, dW, dm):
+    """Backtracking (Armijo) along the step: ``(step, accepted, F at step)``."""
+    W, m, F = s.W, s.m, s.F
+    step = 1.0
+    accepted = False
+    Ft = F1
+    # Rounding of F: near the optimum a full step may not measurably
+    # decrease F while still reducing the gradient (quadratic convergence).
+    slack = 16 * _EPS * abs(F)
+    for _ in range(40):
+        if Ft <= F + _ARMIJO * step * min(lam, 0.0) + slack:
+            accepted = True
+            break
+        step *= 0.5
+        s.n_halvings += 1
+        Wt = W + step * dW
+        Ft = float(rows.task_losses(m + step * dm).sum()) + alpha * (penalty.value(Wt))
+    return step, accepted, Ft
+
+
+class _State:
+    """Mutable state of the outer loop shared by its phases."""
+
+    def __init__(self, W, b, m0, gap, F):
+        self.W, self.b, self.m0, self.gap, self.F = W, b, m0, gap, F
+        self.rho = None
+        self.prev_decrease = None
+        self.n_inner = self.n_halvings = self.n_rejected = 0
+        self.mu = 0.0
+        self.stalled = 0
+
+
 def _newton(datafit, alpha, penalty, W0, b0, tol, max_iter, verbose, SolverResult):
     T, d = datafit.n_tasks, datafit.n_features
     rows = _Rows(datafit.blocks)
@@ -288,174 +470,58 @@ def _newton(datafit, alpha, penalty, W0, b0, tol, max_iter, verbose, SolverResul
         b = datafit.initial_intercept() if b0 is None else np.array(b0, dtype=float)
     else:
         b = None
-
-    def certify(W, b, m0):
-        """Optimal intercepts for ``W``, then the gap of :mod:`_gaps`."""
-        if free:
-            b = rows.optimal_intercept(m0, b)
-        m = m0 if b is None else m0 + b[rows.task]
-        u = -rows.sw * rows.y * expit(-rows.y * m)
-        G = rows.gradient(u)
-        if alpha == 0:
-            # No scaled dual point is feasible: the measure is the relative
-            # residual of the optimality condition, as in relative_gap.
-            primal = datafit.value(W, b)
-            norm = penalty.dual_norm(G)
-            return (0.0 if norm == 0 else norm / scale0), primal, b
-        primal, _, gap = duality_gap(datafit, penalty, W, b, alpha, G=G)
-        return max(gap, 0.0) / max(primal, _TINY), primal, b
-
     scale0 = max(alpha_max(datafit, penalty), _TINY) if alpha == 0 else 1.0
 
     m0 = rows.margins(W)
-    gap, F, b = certify(W, b, m0)
+    gap, F, b = _certify(rows, datafit, penalty, alpha, free, scale0, W, b, m0)
+    s = _State(W, b, m0, gap, F)
     history = [F]
     converged = gap <= tol
-    rho = None
-    prev_decrease = None
-    n_inner = n_halvings = n_rejected = 0
-    mu = 0.0
-    stalled = 0
     it = 0
     while not converged and it < max_iter:
         it += 1
-        m = m0 if b is None else m0 + b[rows.task]
-        H, Q, c, xbar, zbar, const = _quadratic_model(rows, W, b, m, free)
-        q_now = float(_quadratic_value(H, Q, c, W).sum())
-        pen_now = penalty.value(W)
-        model_now = q_now + alpha * pen_now
-        # Forcing sequence: solve the model to a fraction of the previous
-        # decrease (superlinear once the decrease is small relative to F).
-        if prev_decrease is None:
-            target = 1e-2 * max(model_now, _TINY)
-        else:
-            eta = min(0.1, np.sqrt(prev_decrease / max(F, _TINY)))
-            target = eta * prev_decrease
-        if np.isfinite(gap):  # the certified gap bounds F - F* from above
-            target = min(target, 0.1 * gap * F)
-        inner_tol = min(max(target / max(model_now, _TINY), 1e-13), 1e-1)
-        u = -rows.sw * rows.y * expit(-rows.y * m)
-        G = rows.gradient(u)
-        gb = rows.reduce(u) if free else None
-        # Levenberg-Marquardt damping mu * diag-scale * I of the model: the
-        # per-task Hessians are nearly singular on real data (Landmine: smallest
-        # eigenvalue 1e-5 of the largest), and an undamped step there can move
-        # the margins by hundreds, where the model means nothing. mu adapts by
-        # the ratio of actual to predicted decrease, as in a trust region, and
-        # vanishes near the optimum (full Newton steps, fast local convergence).
-        scale = np.einsum("tii->t", H) / max(d, 1)
-        scale = np.where(scale > 0, scale, 1.0)
-        lam_H, V = np.linalg.eigh(H)
-        lam_H = np.maximum(lam_H, 0.0)
-        F1 = np.inf
-        predicted = lam = 0.0
-        dW = db = dm = None
-        for _attempt in range(20):
-            damp = mu * scale
-            Qd = Q + damp * W if mu > 0 else Q
-            lam_d = lam_H + damp[:, None]
-            # The constant of the model does not move its minimizer, only the
-            # relative gap that ADMM measures: pass the smallest valid one,
-            # c_t = q_t^T H_t^+ q_t (the W-dependent part of the model), or
-            # the huge working responses of misclassified rows would make any
-            # relative tolerance meaningless.
-            qe = np.einsum("tji,jt->ti", V, Qd)
-            keep = lam_d > 1e3 * _EPS * lam_d.max(axis=1, keepdims=True)
-            cmin = np.einsum(
-                "ti,ti->t", qe, np.where(keep, qe / np.where(keep, lam_d, 1.0), 0.0)
-            )
-            cmin = cmin * (1 + 1e-9) + _TINY
-            Hd = H + damp[:, None, None] * np.eye(d) if mu > 0 else H
-            res = solve_quadratic(
-                Hd,
-                Qd,
-                cmin,
-                alpha,
-                W0=W,
-                rho=rho,
-                tol=inner_tol,
-                penalty=penalty,
-                max_iter=10_000,
-                H_eig=(lam_d, V),
-            )
-            n_inner += res.n_iter
-            if np.isfinite(res.rho):
-                rho = res.rho
-            W_new = res.W
-            dW = W_new - W
-            db = (zbar - np.einsum("it,it->t", xbar, W_new)) - b if free else None
-            pen_new = penalty.value(W_new)
-            model_new = (
-                float(const.sum() + _quadratic_value(H, Q, c, W_new).sum())
-                + alpha * pen_new
-            )
-            predicted = F - model_new
-            # Armijo on the true objective (Lee, Sun & Saunders): lam =
-            # <grad f, step> + alpha (Omega(W_new) - Omega(W)) < 0.
-            lam = float(np.vdot(G, dW)) + alpha * (pen_new - pen_now)
-            if free:
-                lam += float(gb @ db)
-            dm = rows.margins(dW, db)
-            F1 = float(rows.task_losses(m + dm).sum()) + alpha * pen_new
-            if verbose > 1:
-                print(
-                    f"[newton]   mu {mu:.1e}  tol {inner_tol:.1e}  inner "
-                    f"{res.n_iter}  predicted {predicted:.3e}  actual {F - F1:.3e}"
-                )
-            if predicted <= 1e-12 * abs(F) and inner_tol > 1e-12:
-                inner_tol = max(inner_tol * 1e-2, 1e-13)  # model solved too loosely
-                continue
-            noise = 1e3 * _EPS * abs(F)
-            if abs(predicted) <= noise and abs(F - F1) <= noise:
-                # Both decreases are rounding: the model cannot be judged,
-                # and at this point full steps still close the gap.
-                ratio = 1.0
-            else:
-                ratio = (F - F1) / predicted if predicted > 0 else -np.inf
-            if ratio > 0.75:
-                mu = mu / 4 if mu > 1e-6 else 0.0
-            elif ratio < 0.25:
-                mu = max(4 * mu, 1e-4)
-            if F1 <= F + _ARMIJO * min(lam, 0.0) or ratio >= 0.1 or predicted <= 0:
-                break
-            mu = max(10 * mu, 1e-3)
-            n_rejected += 1
-        step = 1.0
-        accepted = False
-        Ft = F1
-        # Rounding of F: near the optimum a full step may not measurably
-        # decrease F while still reducing the gradient (quadratic convergence).
-        slack = 16 * _EPS * abs(F)
-        for _ in range(40):
-            if Ft <= F + _ARMIJO * step * min(lam, 0.0) + slack:
-                accepted = True
-                break
-            step *= 0.5
-            n_halvings += 1
-            Wt = W + step * dW
-            Ft = float(rows.task_losses(m + step * dm).sum()) + alpha * (
-                penalty.value(Wt)
-            )
+        # Quadratic model at the current point and its ADMM tolerance.
+        s.m = s.m0 if s.b is None else s.m0 + s.b[rows.task]
+        s.model = _quadratic_model(rows, s.W, s.b, s.m, free)
+        H, Q, c = s.model[:3]
+        q_now = float(_quadratic_value(H, Q, c, s.W).sum())
+        s.pen_now = penalty.value(s.W)
+        model_now = q_now + alpha * s.pen_now
+        s.inner_tol = _inner_tolerance(model_now, s.F, s.gap, s.prev_decrease)
+        u = -rows.sw * rows.y * expit(-rows.y * s.m)
+        s.G = rows.gradient(u)
+        s.gb = rows.reduce(u) if free else None
+        s.scale, s.lam_H, s.V = _damping_basis(H, d)
+        # Damped model step, then the line search along it.
+        F1, predicted, lam, dW, db, dm, res = _damped_step(
+            s, rows, penalty, alpha, free, verbose
+        )
+        step, accepted, Ft = _line_search(s, rows, penalty, alpha, F1, lam, dW, dm)
         decrease = predicted
-        stalled = stalled + 1 if Ft >= F else 0
-        if not accepted or stalled > 2 or not (np.any(dW) or np.any(db)):
+        s.stalled = s.stalled + 1 if Ft >= s.F else 0
+        if not accepted or s.stalled > 2 or not (np.any(dW) or np.any(db)):
             # No progress possible (at the optimum up to rounding): certify.
             if verbose > 0:
                 print(f"[newton] step {it:3d}  no decrease; stopping")
             break
-        Wt = W + step * dW
-        bt = None if b is None else b + step * db
-        prev_decrease = max(F - Ft, decrease * step, _TINY)
-        W, b = Wt, bt
-        m0 = rows.margins(W)
-        gap, F, b = certify(W, b, m0)
-        history.append(F)
+        # Take the step, optimal intercepts for the new W, and the certificate.
+        Wt = s.W + step * dW
+        bt = None if s.b is None else s.b + step * db
+        s.prev_decrease = max(s.F - Ft, decrease * step, _TINY)
+        s.W, s.b = Wt, bt
+        s.m0 = rows.margins(s.W)
+        s.gap, s.F, s.b = _certify(
+            rows, datafit, penalty, alpha, free, scale0, s.W, s.b, s.m0
+        )
+        history.append(s.F)
         if verbose > 0:
             print(
-                f"[newton] step {it:3d}  objective {F:.12g}  gap {gap:.3e}  "
-                f"t {step:.3g}  mu {mu:.1e}  inner {res.n_iter} (tol {inner_tol:.1e})"
+                f"[newton] step {it:3d}  objective {s.F:.12g}  gap {s.gap:.3e}  "
+                f"t {step:.3g}  mu {s.mu:.1e}  inner {res.n_iter} "
+                f"(tol {s.inner_tol:.1e})"
             )
-        converged = gap <= tol
+        converged = s.gap <= tol
+    W, b, gap = s.W, s.b, s.gap
     if not np.all(np.isfinite(W)):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; check the scale of X."
