@@ -166,48 +166,15 @@ class _AsyncMTL(MTLBase):
 
     def _solve(self, datafit, W0, b0, monitor=None):
         penalty = self._penalty()
-        hook = None
-        if monitor is not None:
-            name = getattr(self.backend, "name", self.backend)
-            if monitor.policy == "distill" and name == "dask":
-                raise ValueError(
-                    "task_monitor with policy='distill' changes the targets of "
-                    "the task nodes, which only the local backends "
-                    "('sequential', 'threading', 'simulated') support; use "
-                    "policy='freeze' or 'snapshot' with backend='dask'."
-                )
-            hook = AMTLMonitorHook(monitor, datafit)
+        hook = self._monitor_hook(monitor, datafit)
         backend = self._make_backend()
         template = backend if backend is self.backend else None
         # Certified stopping needs the data here and the original targets (a
         # distilling task monitor changes them): then ``tol`` bounds the
         # relative duality gap, as for the centralized estimators.
         certify = is_local(datafit) and (hook is None or monitor.policy != "distill")
-        # The step search restarts the loop, which re-creates the task nodes:
-        # cheap on the local backends, not on a Dask cluster.
-        search = None
-        if (
-            certify
-            and hook is None
-            and self.splitting == "douglas-rachford"
-            and self.step_size == "auto"
-            and getattr(backend, "name", None) != "dask"
-        ):
-            search = True
-        step = None
-        if self.splitting == "douglas-rachford" and self.step_size == "auto":
-            step = douglas_rachford_step(datafit)
-        if step is None:
-            step = resolve_step_size(
-                self.step_size, datafit, self.alpha, self.splitting, penalty
-            )
-        if W0 is not None and search:
-            # Refitting the same problem: start from the step found last time.
-            previous = getattr(self, "step_size_", None)
-            if previous is not None and getattr(self, "_splitting_fit", None) == (
-                self.splitting
-            ):
-                step = float(previous)
+        search = self._searches_step(certify, hook, backend)
+        step = self._initial_step(datafit, penalty, W0, search)
         if W0 is not None and certify:
             gap, b_cert = certified_gap(datafit, W0, b0, self.alpha, penalty)
             if gap <= self.tol:
@@ -227,44 +194,24 @@ class _AsyncMTL(MTLBase):
         # the others run on the wall clock, restarts included.
         virtual = getattr(backend, "name", None) == "simulated"
         fit_start = time.perf_counter()
-        gap, converged, stop_reason = np.nan, False, None
         while True:
-            if runs:
-                backend = self._make_backend() if template is None else template
-            if template is not None:
-                # A Backend instance is a parameter: run a (shallow: it may
-                # hold a client) copy, so that fit neither mutates it nor
-                # leaves queues or the training data on it.
-                backend = copy.copy(template)
-                backend.events = []
-            budget = self.max_iter - used_epochs
+            backend = self._run_backend(backend, template, first=not runs)
             check = GapCheck(datafit, self.alpha, penalty, self.tol, hook, search)
             if not virtual:
                 used_time = time.perf_counter() - fit_start
-            max_time = None
-            if self.max_time is not None:
-                max_time = max(self.max_time - used_time, 1e-9)
-            result = guard_divergence(self, run_amtl)(
+            result = self._run_once(
                 datafit,
-                self.alpha,
                 backend,
-                schedule=self.schedule,
-                splitting=self.splitting,
-                step_size=step,
-                relaxation=self.relaxation,
-                max_staleness=self.max_staleness,
-                dynamic_step=self.dynamic_step or None,
-                delay_model=delay_model,
-                max_epochs=budget,
-                max_time=max_time,
-                # Without a certificate the residual decides (remote data).
-                tol=0.0 if certify else self.tol,
-                random_state=rng,
+                penalty,
+                step=step,
                 V0=V0,
                 b0=b0,
-                verbose=self.verbose,
+                budget=self.max_iter - used_epochs,
+                used_time=used_time,
                 on_check=check if certify else hook,
-                penalty=penalty,
+                certify=certify,
+                delay_model=delay_model,
+                rng=rng,
             )
             runs.append(result)
             used_epochs += result.n_iter
@@ -277,29 +224,147 @@ class _AsyncMTL(MTLBase):
                 # The run's clock starts after its backend did: align its end.
                 starts.append(time.perf_counter() - fit_start - last_time)
             W, b = result.W, result.b
-            stop_reason = result.stop_reason
-            if not certify:
-                converged = result.converged
-                break
-            gap, _ = certified_gap(datafit, W, b, self.alpha, penalty)
-            if gap <= self.tol:
-                converged, stop_reason = True, "converged"
-                break
-            if stop_reason == "deactivated" and not (
-                check.converged or check.probe_stop
-            ):
-                break  # every task converged for the task monitor
-            if stop_reason == "max_time" or used_epochs >= self.max_iter:
-                stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
-                break
-            if result.n_iter == 0 and not check.converged:
-                stop_reason = "max_iter"
+            stop, converged, stop_reason, gap = self._stop_decision(
+                datafit, penalty, result, check, used_epochs, certify
+            )
+            if stop:
                 break
             # Not certified yet (a probe of the step search, or the exact
             # final model above tol): restart from the current model.
             if check.probe_stop:
                 step = search.update(check.epochs, check.gaps)
             V0, b0 = restart_point(datafit, W, b, step), b
+        return self._assemble_result(
+            datafit,
+            penalty,
+            runs,
+            starts,
+            hook,
+            certify,
+            (W, b, gap, converged, stop_reason),
+        )
+
+    def _monitor_hook(self, monitor, datafit):
+        """The hook that runs the task monitor in the loop, or None."""
+        if monitor is None:
+            return None
+        name = getattr(self.backend, "name", self.backend)
+        if monitor.policy == "distill" and name == "dask":
+            raise ValueError(
+                "task_monitor with policy='distill' changes the targets of "
+                "the task nodes, which only the local backends "
+                "('sequential', 'threading', 'simulated') support; use "
+                "policy='freeze' or 'snapshot' with backend='dask'."
+            )
+        return AMTLMonitorHook(monitor, datafit)
+
+    def _searches_step(self, certify, hook, backend):
+        """Whether the fit searches the Douglas-Rachford step (True or None)."""
+        # The step search restarts the loop, which re-creates the task nodes:
+        # cheap on the local backends, not on a Dask cluster.
+        if (
+            certify
+            and hook is None
+            and self.splitting == "douglas-rachford"
+            and self.step_size == "auto"
+            and getattr(backend, "name", None) != "dask"
+        ):
+            return True
+        return None
+
+    def _initial_step(self, datafit, penalty, W0, search):
+        """The step size of the first run."""
+        step = None
+        if self.splitting == "douglas-rachford" and self.step_size == "auto":
+            step = douglas_rachford_step(datafit)
+        if step is None:
+            step = resolve_step_size(
+                self.step_size, datafit, self.alpha, self.splitting, penalty
+            )
+        if W0 is not None and search:
+            # Refitting the same problem: start from the step found last time.
+            previous = getattr(self, "step_size_", None)
+            if previous is not None and getattr(self, "_splitting_fit", None) == (
+                self.splitting
+            ):
+                step = float(previous)
+        return step
+
+    def _run_backend(self, backend, template, *, first):
+        """The backend of the next run of the loop."""
+        if not first:
+            backend = self._make_backend() if template is None else template
+        if template is not None:
+            # A Backend instance is a parameter: run a (shallow: it may
+            # hold a client) copy, so that fit neither mutates it nor
+            # leaves queues or the training data on it.
+            backend = copy.copy(template)
+            backend.events = []
+        return backend
+
+    def _run_once(
+        self,
+        datafit,
+        backend,
+        penalty,
+        *,
+        step,
+        V0,
+        b0,
+        budget,
+        used_time,
+        on_check,
+        certify,
+        delay_model,
+        rng,
+    ):
+        """One run of AMTL, within what is left of max_iter and max_time."""
+        max_time = None
+        if self.max_time is not None:
+            max_time = max(self.max_time - used_time, 1e-9)
+        return guard_divergence(self, run_amtl)(
+            datafit,
+            self.alpha,
+            backend,
+            schedule=self.schedule,
+            splitting=self.splitting,
+            step_size=step,
+            relaxation=self.relaxation,
+            max_staleness=self.max_staleness,
+            dynamic_step=self.dynamic_step or None,
+            delay_model=delay_model,
+            max_epochs=budget,
+            max_time=max_time,
+            # Without a certificate the residual decides (remote data).
+            tol=0.0 if certify else self.tol,
+            random_state=rng,
+            V0=V0,
+            b0=b0,
+            verbose=self.verbose,
+            on_check=on_check,
+            penalty=penalty,
+        )
+
+    def _stop_decision(self, datafit, penalty, result, check, used_epochs, certify):
+        """After a run: (stop, converged, stop_reason, dual gap)."""
+        stop_reason = result.stop_reason
+        if not certify:
+            return True, result.converged, stop_reason, np.nan
+        gap, _ = certified_gap(datafit, result.W, result.b, self.alpha, penalty)
+        if gap <= self.tol:
+            return True, True, "converged", gap
+        if stop_reason == "deactivated" and not (check.converged or check.probe_stop):
+            return True, False, stop_reason, gap  # every task converged (monitor)
+        if stop_reason == "max_time" or used_epochs >= self.max_iter:
+            stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
+            return True, False, stop_reason, gap
+        if result.n_iter == 0 and not check.converged:
+            return True, False, "max_iter", gap
+        return False, False, stop_reason, gap
+
+    def _assemble_result(self, datafit, penalty, runs, starts, hook, certify, final):
+        """The SolverResult of the fit, from its runs and the final state."""
+        W, b, gap, converged, stop_reason = final
         saved = None
         if hook is not None:
             W, b, saved = hook.finish(
