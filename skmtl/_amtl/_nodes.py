@@ -300,22 +300,10 @@ class WarmLogisticProx:
                 step = Hinv @ g
             else:
                 step = self._newton_cg(X, dcurv, inv, free, g, gnorm)
-            # Backtracking line search on the (strongly convex) objective.
-            t_step = 1.0
-            # Monotone up to the rounding of f: near the solution a step changes
-            # f by about ||g||^2 eta, below eps |f|, and must still be taken.
-            f_ok = f + 8.0 * np.finfo(float).eps * abs(f)
-            for _ in range(40):
-                w_new = w - t_step * step[:d]
-                b_new = b - t_step * step[d] if free else 0.0
-                m_new = margins(w_new, b_new)
-                f_new = value(m_new, w_new, b_new)
-                if f_new <= f_ok:
-                    break
-                t_step *= 0.5
-            else:  # no decrease at all: rounding level, stop here
+            accepted = self._line_search(w, b, f, step, free, margins, value)
+            if accepted is None:  # no decrease at all: rounding level, stop here
                 break
-            w, b, m, f = w_new, b_new, m_new, f_new
+            w, b, m, f = accepted
             g, dcurv = grad_terms(m, w, b)
             new_norm = float(np.sqrt(g @ g))
             if dense and new_norm > self.refresh_rate * gnorm:
@@ -325,6 +313,28 @@ class WarmLogisticProx:
             gnorm = new_norm
         self._last[t] = (w.copy(), b)
         return w, (b if free else None)
+
+    @staticmethod
+    def _line_search(w, b, f, step, free, margins, value):
+        """Backtracking on the (strongly convex) objective along ``-step``.
+
+        Returns ``(w, b, margins, f)`` of the accepted point, or None when no
+        halving decreases ``f`` (the rounding level).
+        """
+        d = w.shape[0]
+        t_step = 1.0
+        # Monotone up to the rounding of f: near the solution a step changes
+        # f by about ||g||^2 eta, below eps |f|, and must still be taken.
+        f_ok = f + 8.0 * np.finfo(float).eps * abs(f)
+        for _ in range(40):
+            w_new = w - t_step * step[:d]
+            b_new = b - t_step * step[d] if free else 0.0
+            m_new = margins(w_new, b_new)
+            f_new = value(m_new, w_new, b_new)
+            if f_new <= f_ok:
+                return w_new, b_new, m_new, f_new
+            t_step *= 0.5
+        return None
 
     @staticmethod
     def _inverse_hessian(X, dcurv, inv, free):
