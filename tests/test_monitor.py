@@ -378,6 +378,7 @@ def test_snapshot_returns_each_tasks_best_columns():
     ref = TraceNormMTLRegressor(alpha=0.005, task_column=-1)
     datafit = ref._make_datafit(validate_fit_data(ref, X, y).blocks)
     from skmtl.monitoring._hooks import _given_validation
+
     val = _given_validation(est, validate_fit_data(ref, X, y), X_val, y_val, False)
     snaps = []
 
