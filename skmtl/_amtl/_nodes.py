@@ -58,8 +58,11 @@ The options reach the node through its constructor, whose defaults come from
 :func:`central_node_options` (a context variable, so they apply to the fits
 started in that context only)::
 
-    with central_node_options(refresh_every="auto", max_staleness=4 * T):
+    with central_node_options(refresh_every="auto"):
         est.fit(X, y)
+
+``run_amtl`` always gives the node the staleness cap its schedule uses, so
+``'auto'`` is clipped to the real cap.
 """
 
 import contextlib
@@ -515,8 +518,9 @@ def central_node_options(*, refresh_every=1, max_staleness=None):
     refresh_every : int or 'auto', default=1
         Writes per published prox (see the module docstring).
     max_staleness : int or None, default=None
-        The engine's staleness cap ``tau``; 'auto' is clipped to it.  None means
-        ``4 * T`` (the engine's default cap).
+        The staleness cap ``tau`` that 'auto' is clipped to, for a node built
+        directly; ``run_amtl`` passes its own cap, which takes precedence.
+        None means ``4 * T`` (the engine's default cap).
     """
     token = _OPTIONS.set(
         {"refresh_every": refresh_every, "max_staleness": max_staleness}

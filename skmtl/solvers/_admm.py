@@ -91,7 +91,6 @@ _BALANCE = 1.5
 _MAX_FACTOR = 10.0
 # Small problems run with one BLAS thread (see skmtl.utils._blas).
 _SMALL = SMALL
-_single_blas_thread = single_blas_thread  # the old name (solvers/_newton.py)
 
 
 def _result(W, history, n_iter, gap, converged, rho):
