@@ -162,11 +162,12 @@ def test_douglas_rachford_step_is_inverse_median_mean_curvature():
         H = Xt.T @ Xt / len(Xt)  # loss_scaling='mean'
         curv.append(np.linalg.eigvalsh(H).mean())
     assert douglas_rachford_step(datafit) == pytest.approx(1 / np.median(curv))
-    fitted = AsyncTraceNormMTLRegressor(0.5, task_column=-1).fit(X, y)
-    if fitted.n_restarts_ == 0:
-        # Below 0.05 alpha_max the first step is enlarged as 1 / alpha.
-        factor = np.clip(0.05 * alpha_max(datafit) / 0.5, 1, 1024)
-        assert fitted.step_size_ == pytest.approx(factor / np.median(curv))
+    # The first step of a fit: below 0.05 alpha_max enlarged as 1 / alpha.
+    amax = alpha_max(datafit)
+    for ratio, factor in [(0.2, 1.0), (0.05, 1.0), (0.005, 10.0)]:
+        est = AsyncTraceNormMTLRegressor(ratio * amax, task_column=-1)
+        step = est._initial_step(datafit, est._penalty(), None, None)
+        assert step == pytest.approx(factor / np.median(curv))
 
 
 def test_douglas_rachford_step_logistic_curvature():
