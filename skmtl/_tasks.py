@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "TaskGroups",
+    "group_codes",
     "group_rows",
     "resolve_task_column",
     "split_task_column",
@@ -158,11 +159,31 @@ def group_rows(labels):
     if labels.ndim != 1:
         labels = labels.ravel()
     counted = _count_int_labels(labels)
-    if counted is not None:
-        tasks, codes = counted
-        order = _stable_order(codes, len(tasks))
-    else:
+    if counted is None:
         tasks, codes, order = _sort_labels(labels)
+        return group_codes(codes, tasks, order=order)
+    return group_codes(counted[1], counted[0])
+
+
+def group_codes(codes, tasks, *, order=None):
+    """Group the rows by task index: :func:`group_rows` for known tasks, O(n).
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Task index of every row, in ``[0, len(tasks))``.
+    tasks : ndarray of shape (n_tasks,)
+        The task labels; a task may have no row.
+    order : ndarray of shape (n_samples,), default=None
+        The rows stably sorted by code, if already known.
+
+    Returns
+    -------
+    TaskGroups
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    if order is None:
+        order = _stable_order(codes, len(tasks))
     counts = np.bincount(codes, minlength=len(tasks))
     starts = np.zeros(len(tasks) + 1, dtype=np.intp)
     np.cumsum(counts, out=starts[1:])
