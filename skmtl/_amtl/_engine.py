@@ -50,7 +50,7 @@ from ._config import (  # noqa: F401  (re-exported: imports from _engine keep wo
 )
 from ._delays import DelaySource
 from ._history import Checker
-from ._nodes import CentralNode, TaskStep
+from ._nodes import CentralNode, TaskStep, node_option
 from ._periods import ActivationPeriods
 
 
@@ -95,6 +95,7 @@ class Schedule:
         self.periods.set(periods, self.blocked, self.outstanding)
 
     def activate(self, t):
+        self.outstanding.pop(t, None)  # keeps the versions in insertion order
         self.outstanding[t] = self.central.prox_version
         self.backend.activate(t, self.delays(t))
 
@@ -120,7 +121,10 @@ class AsyncSchedule(Schedule):
 
     def _may_activate(self):
         central = self.central
-        oldest = min(self.outstanding.values(), default=central.prox_version)
+        # The versions in ``outstanding`` never decrease in insertion order (a
+        # task is deleted on reply and re-inserted at the current prox
+        # version), so the first one is the oldest: O(1) instead of O(T).
+        oldest = next(iter(self.outstanding.values()), central.prox_version)
         oldest = min(oldest, central.prox_version)
         return central.version + len(self.outstanding) <= oldest + self.max_staleness
 
@@ -196,6 +200,7 @@ def run_amtl(
     step_size="auto",
     relaxation="auto",
     max_staleness="auto",
+    refresh_every=None,
     dynamic_step=None,
     delay_model=None,
     max_epochs=1000,
@@ -223,7 +228,9 @@ def run_amtl(
         AMTL or the synchronous SMTL baseline.
     splitting : {'forward-backward', 'douglas-rachford'}
         The paper's gradient step at the task nodes, or an exact per-task prox.
-    step_size, relaxation, max_staleness : see the estimators.
+    step_size, relaxation, max_staleness, refresh_every : see the estimators.
+        ``refresh_every=None`` takes the value of
+        :func:`~skmtl._amtl._nodes.central_node_options` when set, else 'auto'.
     dynamic_step : DynamicStep or None
         The paper's dynamic step size (a per-task relaxation multiplier).
     delay_model : delay model or None
@@ -257,8 +264,8 @@ def run_amtl(
         'time', 'n_updates', 'residual', 'objective'), ``n_iter`` the epochs,
         ``gap`` the final relative residual; ``info`` holds 'history',
         'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
-        'step_size', 'relaxation', 'max_staleness', 'relaxation_bound' and
-        'events'.
+        'step_size', 'relaxation', 'max_staleness', 'refresh_every',
+        'relaxation_bound' and 'events'.
     """
     cfg = resolve_config(
         datafit,
@@ -275,6 +282,10 @@ def run_amtl(
         tol=tol,
         random_state=random_state,
         penalty=penalty,
+        refresh_every=node_option("refresh_every", "auto")
+        if refresh_every is None
+        else refresh_every,
+        backend=backend,
     )
     T, d = datafit.n_tasks, datafit.n_features
     central = _central_node(datafit, cfg, alpha, V0, b0)
@@ -298,7 +309,13 @@ def run_amtl(
                     continue
                 checker.stop_reason = "max_time"
             elif plan.receive(replies):
-                central.refresh()
+                # A synchronous round ends with the prox of all its writes (one
+                # prox per round), and an epoch check sees the prox of the
+                # current V (its history row is labelled with this version),
+                # whatever refresh_every is.
+                central.refresh(
+                    force=cfg.synchronous or central.version >= checker.next_check
+                )
                 checker.check(backend.now() - t0, plan)
                 if checker.stop_reason is None and not plan.resume():
                     checker.stop_reason = "deactivated"
@@ -318,7 +335,7 @@ def _central_node(datafit, cfg, alpha, V0, b0):
         cfg.step_size * alpha,
         publish_v=cfg.splitting == "douglas-rachford",
         penalty=cfg.penalty,
-        # A batched refresh is clipped to the staleness cap the schedule uses.
+        refresh_every=cfg.refresh_every,
         max_staleness=cfg.max_staleness,
     )
 
@@ -352,6 +369,7 @@ def _result(central, checker, cfg, backend, objective, datafit, alpha):
             step_size=cfg.step_size,
             relaxation=cfg.relaxation,
             max_staleness=cfg.max_staleness,
+            refresh_every=cfg.refresh_every,
             relaxation_bound=cfg.relaxation_bound,
             events=list(backend.events),
         ),

@@ -39,9 +39,8 @@ sees a ``P`` and a version that belong together.
 
 Batched refresh
 ---------------
-By default the prox is republished after every write (``refresh_every=1``).
-With ``refresh_every=k > 1`` (or 'auto': ``T // 8`` for ``T >= 16``, clipped
-to the staleness cap) :meth:`CentralNode.refresh` publishes only once ``k``
+With ``refresh_every=1`` the prox is republished after every write.  With
+``refresh_every=k > 1`` :meth:`CentralNode.refresh` publishes only once ``k``
 writes have accumulated, so one prox serves ``k`` updates.  The staleness stays
 exact: every read carries the version of the snapshot it came from, and the
 engine measures staleness and applies back-pressure from those versions (a
@@ -54,15 +53,14 @@ taking it twice (ARock's form ``v_t + relaxation * (z - v_hat_t)`` did exactly
 that and stalled at a 1e-3 residual with relaxation 1 on the simulated
 backend).
 
-The options reach the node through its constructor, whose defaults come from
-:func:`central_node_options` (a context variable, so they apply to the fits
-started in that context only)::
+The estimators' ``refresh_every`` (default 'auto': batched on the sequential
+backend only, see :func:`skmtl._amtl._config.resolve_batch`) reaches the node
+through ``run_amtl``.  A node built directly, or by ``run_amtl`` called
+without ``refresh_every``, takes the defaults of :func:`central_node_options`
+(a context variable, so they apply to the fits started in that context only)::
 
-    with central_node_options(refresh_every="auto"):
-        est.fit(X, y)
-
-``run_amtl`` always gives the node the staleness cap its schedule uses, so
-``'auto'`` is clipped to the real cap.
+    with central_node_options(refresh_every=8):
+        run_amtl(datafit, alpha, backend)
 """
 
 import contextlib
@@ -74,9 +72,12 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.special import expit
 
 from ..penalties._base import make_penalty
+
+_EPS = np.finfo(float).eps
 
 
 def forward_step(datafit, t, u, ub, step_size):
@@ -145,6 +146,43 @@ class TaskStep:
         )
 
 
+class _ProxObjective:
+    """The objective of one prox call on the stacked vector ``z = (w, b)``.
+
+    ``l_t(z) + ||z - x_a||^2 / (2 eta)`` with ``x_a = (x, xb)``; ``b`` (the
+    last entry) only with a free intercept.  The sample weights are divided by
+    the task's scale once, so a value or a gradient is a few array calls.
+    """
+
+    __slots__ = ("X", "y", "s", "sy", "xa", "inv", "free", "d")
+
+    def __init__(self, X, y, s, scale, xa, inv, free):
+        self.X, self.y, self.xa, self.inv, self.free = X, y, xa, inv, free
+        self.s = s / scale
+        self.sy = self.s * y
+        self.d = X.shape[1]
+
+    def margins(self, z):
+        m = np.asarray(self.X @ z[: self.d]).ravel()
+        return m + z[self.d] if self.free else m
+
+    def value(self, m, z):
+        r = z - self.xa
+        return float(self.s @ _softplus(-self.y * m)) + 0.5 * self.inv * (r @ r)
+
+    def gradient(self, m, z):
+        """The gradient at ``z`` (margins ``m``) and the curvature weights."""
+        p = expit(-self.y * m)
+        u = self.sy * p
+        g = np.empty_like(z)
+        g[: self.d] = np.asarray(self.X.T @ u).ravel()
+        if self.free:
+            g[self.d] = u.sum()
+        g *= -1.0
+        g += self.inv * (z - self.xa)
+        return g, self.s * (p * (1.0 - p))
+
+
 class WarmLogisticProx:
     """Per-task logistic prox that remembers what it computed for each task.
 
@@ -162,6 +200,10 @@ class WarmLogisticProx:
       when a step reduces the gradient by less than ``refresh_rate`` or when
       ``eta`` or the task's data changed.  Convergence is always measured on
       the true gradient, so a stale inverse costs iterations, never accuracy.
+      With ``refresh_rate='auto'`` the curvature is recomputed at every step
+      (plain Newton, quadratic) when the Hessian is small (``d + 1 <=
+      cheap_hessian``: forming it costs about as much as a gradient's array
+      calls), and with 0.25 otherwise.
 
     The inverses of all tasks together stay under ``max_bytes`` (256 MB by
     default); a task that does not fit, or whose ``X`` is sparse or wider than
@@ -180,10 +222,12 @@ class WarmLogisticProx:
         Stop when ``||grad|| <= tol * max(1, 1 / eta)`` (as the data-fit).
     max_newton : int, default=100
         Iterations per call.
-    refresh_rate : float, default=0.25
+    refresh_rate : float or 'auto', default='auto'
         Recompute the Hessian when a step's gradient ratio exceeds this.
     max_dense_features : int, default=4096
         Widest dense ``X`` whose Hessian is formed and inverted.
+    cheap_hessian : int, default=32
+        Largest Hessian order recomputed at every step by ``'auto'``.
     """
 
     def __init__(
@@ -191,18 +235,20 @@ class WarmLogisticProx:
         max_bytes=256 << 20,
         tol=1e-12,
         max_newton=100,
-        refresh_rate=0.25,
+        refresh_rate="auto",
         max_dense_features=4096,
+        cheap_hessian=32,
     ):
         self.max_bytes = int(max_bytes)
         self.tol = float(tol)
         self.max_newton = int(max_newton)
-        self.refresh_rate = float(refresh_rate)
+        self.refresh_rate = refresh_rate
         self.max_dense_features = int(max_dense_features)
+        self.cheap_hessian = int(cheap_hessian)
         self._init_caches()
 
     def _init_caches(self):
-        self._last = {}  # t -> (w, b) of the last solution
+        self._last = {}  # t -> (z, margins, id(X)) of the last solution
         self._inv = {}  # t -> (key, inverse Hessian)
         self._bytes = 0
         self._lock = threading.Lock()
@@ -233,58 +279,63 @@ class WarmLogisticProx:
         return isinstance(datafit, LogisticLoss) and t not in datafit.soft_targets
 
     def _store_inverse(self, t, key, Hinv):
+        nbytes = Hinv[1].nbytes
         with self._lock:
             old = self._inv.pop(t, None)
             if old is not None:
-                self._bytes -= old[1].nbytes
-            if self._bytes + Hinv.nbytes <= self.max_bytes:
+                self._bytes -= old[1][1].nbytes
+            if self._bytes + nbytes <= self.max_bytes:
                 self._inv[t] = (key, Hinv)
-                self._bytes += Hinv.nbytes
+                self._bytes += nbytes
                 return True
             return False
 
     def __call__(self, datafit, t, x, xb, step_size):
         blocks = datafit.blocks
-        X, y, s = blocks.Xs[t], blocks.ys[t], blocks.sample_weights[t]
-        scale = float(blocks.scales[t])
+        X = blocks.Xs[t]
         free = datafit.has_free_intercept
-        inv = 1.0 / float(step_size)
-        x = np.asarray(x, dtype=float)
-        xb = float(xb) if free else 0.0
-        d = x.shape[0]
-        sparse = sp.issparse(X)
+        xa = np.array(x, dtype=float)
+        if free:
+            xa = np.append(xa, float(xb))
+        obj = _ProxObjective(
+            X,
+            blocks.ys[t],
+            blocks.sample_weights[t],
+            float(blocks.scales[t]),
+            xa,
+            1.0 / float(step_size),
+            free,
+        )
         self.n_calls += 1
+        z, m = self._solve(t, obj, *self._warm_start(t, obj))
+        self._last[t] = (z, m, id(X))
+        d = obj.d
+        return z[:d].copy(), (float(z[d]) if free else None)
 
-        def margins(w, b):
-            return np.asarray(X @ w).ravel() + b
-
-        def value(m, w, b):
-            reg = np.dot(w - x, w - x) + ((b - xb) ** 2 if free else 0.0)
-            return s @ np.logaddexp(0.0, -y * m) / scale + 0.5 * inv * reg
-
-        def grad_terms(m, w, b):
-            p = expit(-y * m)
-            u = -(s * y * p) / scale
-            g = np.asarray(X.T @ u).ravel() + inv * (w - x)
-            if free:
-                g = np.append(g, u.sum() + inv * (b - xb))
-            return g, s * p * (1.0 - p) / scale
-
-        # Warm start: the previous solution when it beats (x, xb).
-        w, b = x.copy(), xb
-        m = margins(w, b)
-        f = value(m, w, b)
+    def _warm_start(self, t, obj):
+        """``(z, margins, value)``: the previous solution when it beats ``x``."""
+        z = obj.xa
+        m = obj.margins(z)
+        f = obj.value(m, z)
         last = self._last.get(t)
-        if last is not None and last[0].shape == x.shape:
-            w1, b1 = last[0].copy(), (last[1] if free else 0.0)
-            m1 = margins(w1, b1)
-            f1 = value(m1, w1, b1)
+        if last is not None and last[0].shape == z.shape:
+            z1 = last[0]
+            m1 = last[1] if last[2] == id(obj.X) else obj.margins(z1)
+            f1 = obj.value(m1, z1)
             if f1 < f:
-                w, b, m, f = w1, b1, m1, f1
-        g, dcurv = grad_terms(m, w, b)
-        gtol = self.tol * max(1.0, inv)
-        dense = not sparse and d <= self.max_dense_features
-        key = (id(X), inv, free)
+                return z1, m1, f1
+        return z, m, f
+
+    def _solve(self, t, obj, z, m, f):
+        """Newton (chord) iterations from ``z``; returns ``(z, margins)``."""
+        X, d = obj.X, obj.d
+        g, dcurv = obj.gradient(m, z)
+        gtol = self.tol * max(1.0, obj.inv)
+        dense = not sp.issparse(X) and d <= self.max_dense_features
+        rate = self.refresh_rate
+        if rate == "auto":
+            rate = 0.0 if d + obj.free <= self.cheap_hessian else 0.25
+        key = (id(X), obj.inv, obj.free)
         entry = self._inv.get(t) if dense else None
         Hinv = entry[1] if entry is not None and entry[0] == key else None
         gnorm = float(np.sqrt(g @ g))
@@ -296,59 +347,62 @@ class WarmLogisticProx:
             if dense:
                 if Hinv is None:
                     fresh = True
-                    Hinv = self._inverse_hessian(X, dcurv, inv, free)
+                    Hinv = self._hessian_factor(X, dcurv, obj.inv, obj.free)
                     self.n_hessians += 1
                     # Over the memory cap it serves this call only.
                     self._store_inverse(t, key, Hinv)
-                step = Hinv @ g
+                step = _factor_solve(Hinv, g)
             else:
-                step = self._newton_cg(X, dcurv, inv, free, g, gnorm)
-            accepted = self._line_search(w, b, f, step, free, margins, value)
+                step = self._newton_cg(X, dcurv, obj.inv, obj.free, g, gnorm)
+            accepted = self._line_search(obj, z, f, step)
             if accepted is None:  # no decrease at all: rounding level, stop here
                 break
-            w, b, m, f = accepted
-            g, dcurv = grad_terms(m, w, b)
+            z, m, f = accepted
+            g, dcurv = obj.gradient(m, z)
             new_norm = float(np.sqrt(g @ g))
-            if dense and new_norm > self.refresh_rate * gnorm:
+            if dense and new_norm > rate * gnorm:
                 if fresh and gnorm <= 1e3 * gtol:
                     break  # a fresh Newton step no longer helps: rounding level
                 Hinv = None  # slow progress: fresh curvature at the next step
             gnorm = new_norm
-        self._last[t] = (w.copy(), b)
-        return w, (b if free else None)
+        return z, m
 
     @staticmethod
-    def _line_search(w, b, f, step, free, margins, value):
+    def _line_search(obj, z, f, step):
         """Backtracking on the (strongly convex) objective along ``-step``.
 
-        Returns ``(w, b, margins, f)`` of the accepted point, or None when no
+        Returns ``(z, margins, f)`` of the accepted point, or None when no
         halving decreases ``f`` (the rounding level).
         """
-        d = w.shape[0]
         t_step = 1.0
         # Monotone up to the rounding of f: near the solution a step changes
         # f by about ||g||^2 eta, below eps |f|, and must still be taken.
-        f_ok = f + 8.0 * np.finfo(float).eps * abs(f)
+        f_ok = f + 8.0 * _EPS * abs(f)
         for _ in range(40):
-            w_new = w - t_step * step[:d]
-            b_new = b - t_step * step[d] if free else 0.0
-            m_new = margins(w_new, b_new)
-            f_new = value(m_new, w_new, b_new)
+            z_new = z - t_step * step
+            m_new = obj.margins(z_new)
+            f_new = obj.value(m_new, z_new)
             if f_new <= f_ok:
-                return w_new, b_new, m_new, f_new
+                return z_new, m_new, f_new
             t_step *= 0.5
         return None
 
     @staticmethod
-    def _inverse_hessian(X, dcurv, inv, free):
-        H = X.T @ (X * dcurv[:, None])
-        H[np.diag_indices_from(H)] += inv
+    def _hessian_factor(X, dcurv, inv, free):
+        """Cholesky factor of ``A^T diag(dcurv) A + inv I``, ``A = [X, 1]``
+        (or ``X``); the matrix itself when it is not numerically positive
+        definite (see :func:`_factor_solve`)."""
+        d = X.shape[1]
+        H = np.empty((d + free, d + free))
+        H[:d, :d] = (X.T * dcurv) @ X
         if free:
             col = X.T @ dcurv
-            H = np.block(
-                [[H, col[:, None]], [col[None, :], np.array([[dcurv.sum() + inv]])]]
-            )
-        return np.linalg.inv(H)
+            H[:d, d] = col
+            H[d, :d] = col
+            H[d, d] = dcurv.sum()
+        H.flat[:: d + free + 1] += inv
+        factor, info = dpotrf(H, lower=1, clean=0)
+        return (True, factor) if info == 0 else (False, H)
 
     @staticmethod
     def _newton_cg(X, dcurv, inv, free, g, gnorm, max_cg=200):
@@ -384,6 +438,21 @@ class WarmLogisticProx:
             p = r + (rr_new / rr) * p
             rr = rr_new
         return step
+
+
+def _softplus(v):
+    """``log(1 + exp(v))`` without overflow (a third of ``np.logaddexp``'s time)."""
+    out = np.log1p(np.exp(-np.abs(v)))
+    out += np.maximum(v, 0.0)
+    return out
+
+
+def _factor_solve(factor, g):
+    """``H^{-1} g`` from :meth:`WarmLogisticProx._hessian_factor`'s output."""
+    chol, M = factor
+    if chol:
+        return dpotrs(M, g, lower=1)[0]
+    return np.linalg.lstsq(M, g, rcond=None)[0]
 
 
 def km_update(v, z, relaxation):
@@ -516,7 +585,10 @@ def central_node_options(*, refresh_every=1, max_staleness=None):
     Parameters
     ----------
     refresh_every : int or 'auto', default=1
-        Writes per published prox (see the module docstring).
+        Writes per published prox (see the module docstring), for a node
+        built directly and for ``run_amtl`` called without ``refresh_every``
+        (there 'auto' depends on the backend); the estimators pass their own
+        ``refresh_every``, which takes precedence.
     max_staleness : int or None, default=None
         The staleness cap ``tau`` that 'auto' is clipped to, for a node built
         directly; ``run_amtl`` passes its own cap, which takes precedence.
@@ -529,6 +601,13 @@ def central_node_options(*, refresh_every=1, max_staleness=None):
         yield
     finally:
         _OPTIONS.reset(token)
+
+
+def node_option(name, default):
+    """The value of :func:`central_node_options` ``name`` in this context, or
+    ``default`` outside one."""
+    options = _OPTIONS.get()
+    return default if options is None else options[name]
 
 
 def resolve_refresh_every(refresh_every, n_tasks, max_staleness=None):
@@ -553,6 +632,8 @@ def resolve_refresh_every(refresh_every, n_tasks, max_staleness=None):
         k = n_tasks // 8 if n_tasks >= 16 else 1
         return max(1, min(k, tau))
     try:
+        if isinstance(refresh_every, bool):
+            raise TypeError
         k = operator.index(refresh_every)
     except TypeError:
         raise ValueError(bad) from None

@@ -20,6 +20,8 @@ class SequentialBackend(Backend):
 
     name = "sequential"
     deterministic = True
+    # Every prox refresh runs between two task steps: 'auto' batches it.
+    steps_in_central_thread = True
 
     def start(self, datafit, step, read):
         super().start(datafit, step, read)
