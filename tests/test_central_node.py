@@ -272,3 +272,72 @@ def test_estimator_refresh_every_parameter():
             AsyncTraceNormMTLRegressor(refresh_every=bad, **kw).fit(Xt, y)
     with pytest.raises(ValueError, match="staleness cap"):
         AsyncTraceNormMTLRegressor(refresh_every=9, max_staleness=8, **kw).fit(Xt, y)
+
+
+class _OneStepPerCall(SequentialBackend):
+    """The sequential backend as it was: one step per ``next_replies`` call."""
+
+    n_calls = 0
+
+    @property
+    def max_replies(self):
+        return 1
+
+    @max_replies.setter
+    def max_replies(self, value):
+        pass
+
+    def next_replies(self, timeout=None):
+        self.n_calls += 1
+        return super().next_replies(timeout)
+
+
+class _CountingSequential(SequentialBackend):
+    n_calls = 0
+
+    def next_replies(self, timeout=None):
+        self.n_calls += 1
+        return super().next_replies(timeout)
+
+
+def _halve_task_3_at_epoch_2(P, b, task_updates):
+    # activation periods: task 3 runs at half rate from the second check on
+    return np.where(np.arange(24) == 3, 2, 1) if task_updates.sum() >= 48 else None
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        dict(splitting="douglas-rachford", refresh_every=7),
+        dict(max_staleness=5, refresh_every=4),
+        dict(schedule="sync"),
+        dict(on_check=lambda P, b, n: None),
+        dict(on_check=_halve_task_3_at_epoch_2),
+    ],
+    ids=["auto", "dr-7", "cap-5", "sync", "hook", "periods"],
+)
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_batched_calls_reproduce_one_step_per_call(loss, kw):
+    """The engine lets the sequential backend compute, in one call, the queued
+    steps that read the same published prox: the run is the one-step-per-call
+    run bit for bit, with fewer trips through the central loop."""
+    prob = Problem(loss, True, 0.05, T=24, d=8, seed=3)
+    runs, backends = [], (_OneStepPerCall(), _CountingSequential())
+    for backend in backends:
+        runs.append(
+            run_amtl(prob.datafit(), prob.alpha, backend, max_epochs=12, tol=0.0, **kw)
+        )
+    a, b = runs
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.b, b.b)
+    for f in ("n_updates", "residual", "objective"):
+        np.testing.assert_array_equal(a.history[f], b.history[f])
+    for key in ("n_updates", "staleness_mean", "staleness_max", "relaxation_mean"):
+        np.testing.assert_array_equal(a.task_stats[key], b.task_stats[key])
+    assert backends[0].n_calls == a.n_updates
+    periods = kw.get("on_check") is _halve_task_3_at_epoch_2
+    if not periods and (a.info["refresh_every"] > 1 or kw.get("schedule") == "sync"):
+        assert backends[1].n_calls < a.n_updates / 2
+    if periods:  # one call per step once a task is parked, not before
+        assert 2 * 24 < backends[1].n_calls < a.n_updates

@@ -43,6 +43,7 @@ from ..solvers._result import SolverResult
 from ..utils._blas import SMALL, single_blas_thread
 from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
     AMTLConfig,
+    batches_refresh,
     resolve_config,
     resolve_max_staleness,
     resolve_relaxation,
@@ -99,6 +100,14 @@ class Schedule:
         self.outstanding[t] = self.central.prox_version
         self.backend.activate(t, self.delays(t))
 
+    def _runs_as_queued(self):
+        """True when every task re-queued after its reply goes straight to the
+        back of the queue (no activation periods beyond 1): then replies
+        applied one at a time or as a batch leave the same activation order."""
+        return self.periods is None or (
+            not self.periods.parked and int(self.periods.periods.max()) <= 1
+        )
+
     def apply(self, reply, staleness):
         """The KM update of the reply's task, with its relaxation."""
         t, rate = reply.task, self.relaxation
@@ -131,6 +140,20 @@ class AsyncSchedule(Schedule):
     def _activate_ready(self):
         while self.blocked and self._may_activate():
             self.activate(self.blocked.popleft())
+
+    def room(self, next_check):
+        """How many queued activations may run on the published prox before
+        the loop must act: the writes before the next refresh is due or the
+        next epoch check (1 when activation periods could reorder them).
+        Reactivation after a batch activates the same tasks in the same order
+        as after each reply (the budget of back-pressure only grows within a
+        batch), so a backend that computes this many queued steps in one call
+        reproduces the one-reply-per-call run bit for bit."""
+        if not self._runs_as_queued():
+            return 1
+        central = self.central
+        lag = central.version - central.prox_version
+        return max(min(central.refresh_every - lag, next_check - central.version), 1)
 
     def receive(self, replies):
         """Apply the replies; True (the central node changed)."""
@@ -178,6 +201,10 @@ class SyncSchedule(Schedule):
         self.round_replies = []
         self.outstanding.clear()
         return True
+
+    def room(self, next_check):
+        """The replies of the round still to come: they all read its prox."""
+        return max(self.round_size - len(self.round_replies), 1)
 
     def resume(self):
         """Start the next round; False when no task is active."""
@@ -302,7 +329,15 @@ def run_amtl(
         backend.start(datafit, TaskStep(cfg.splitting, cfg.step_size), central.read)
         t0 = backend.now()
         plan.start()
+        # A backend that runs the steps in this thread computes, in one call,
+        # the queued steps that read the published prox anyway (not under a
+        # time limit, so that max_time stops after the step that reaches it).
+        batched = batches_refresh(backend)
         while checker.stop_reason is None:
+            if batched:
+                backend.max_replies = (
+                    plan.room(checker.next_check) if cfg.max_time is None else 1
+                )
             replies = backend.next_replies(checker.time_left(backend.now() - t0))
             if not replies:  # max_time came first (a wait may wake a hair early)
                 if checker.time_left(backend.now() - t0):
