@@ -25,7 +25,9 @@ move the fixed point, so per-task speed-ups (the dynamic step) go there.
 ``y = prox_{eta l_t}(2 u - v_t)`` and ``z = v_t + y - u``; the KM update and the
 fixed point ``W* = prox_{eta alpha}(V*)`` are unchanged.  Each task solves its
 own subproblem exactly, so ill-conditioned tasks no longer slow the iteration
-down; any ``eta > 0`` converges.
+down; any ``eta > 0`` converges.  (The logistic prox is solved to a tolerance
+relative to the task's last move, see :class:`WarmLogisticProx`: an error
+that vanishes as the iteration converges.)
 
 The central node
 ----------------
@@ -77,6 +79,7 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.special import expit
 
+from ..datafits._losses import LogisticLoss
 from ..penalties._base import make_penalty
 
 _EPS = np.finfo(float).eps
@@ -111,6 +114,12 @@ def douglas_rachford_step(datafit, t, u, ub, v, vb, step_size, task_prox=None):
 
 
 SPLITTINGS = ("forward-backward", "douglas-rachford")
+# Relative tolerance of the Douglas-Rachford logistic prox (WarmLogisticProx):
+# measured on Landmine (threaded, 0.01 and 0.05 alpha_max, raw and
+# standardized), 0.1 takes 0-6% more epochs than exact solves and 25-30% less
+# time; 0.3 takes up to 10% more epochs.  The stopping rule is the certified
+# gap of the published model, which no prox error can fake.
+DR_PROX_REL_TOL = 0.1
 
 
 class TaskStep:
@@ -131,7 +140,11 @@ class TaskStep:
             )
         self.splitting = splitting
         self.step_size = float(step_size)
-        self.task_prox = WarmLogisticProx() if splitting == "douglas-rachford" else None
+        self.task_prox = (
+            WarmLogisticProx(rel_tol=DR_PROX_REL_TOL)
+            if splitting == "douglas-rachford"
+            else None
+        )
 
     def __call__(self, datafit, t, read):
         if self.splitting == "forward-backward":
@@ -158,19 +171,21 @@ class _ProxObjective:
 
     __slots__ = ("X", "y", "s", "sy", "xa", "inv", "free", "d")
 
-    def __init__(self, X, y, s, scale, xa, inv, free):
+    def __init__(self, X, y, weights, xa, inv, free):
         self.X, self.y, self.xa, self.inv, self.free = X, y, xa, inv, free
-        self.s = s / scale
-        self.sy = self.s * y
+        self.s, self.sy = weights  # s / scale and s y / scale
         self.d = X.shape[1]
 
     def margins(self, z):
         m = np.asarray(self.X @ z[: self.d]).ravel()
         return m + z[self.d] if self.free else m
 
-    def value(self, m, z):
+    def loss(self, m):
+        return float(self.s @ _softplus(-self.y * m))
+
+    def reg(self, z):
         r = z - self.xa
-        return float(self.s @ _softplus(-self.y * m)) + 0.5 * self.inv * (r @ r)
+        return 0.5 * self.inv * float(r @ r)
 
     def gradient(self, m, z):
         """The gradient at ``z`` (margins ``m``) and the curvature weights."""
@@ -193,8 +208,9 @@ class WarmLogisticProx:
     tolerance) for tasks with hard labels, with two savings over a cold Newton
     at every Douglas-Rachford activation:
 
-    * **warm start** from the task's previous solution (or from ``(x, xb)``
-      when that is better): between activations ``x`` moves little;
+    * **warm start** from the task's previous solution, whose margins and
+      loss are kept: between activations ``x`` moves little, and Newton with
+      a line search converges from any start;
     * **reused curvature**: the inverse of the last Newton Hessian of the task
       (``X^T D X + I / eta``, with the intercept row) is kept and used as the
       metric of the next steps (a chord / simplified Newton method with a
@@ -230,6 +246,14 @@ class WarmLogisticProx:
         Widest dense ``X`` whose Hessian is formed and inverted.
     cheap_hessian : int, default=32
         Largest Hessian order recomputed at every step by ``'auto'``.
+    rel_tol : float or None, default=None
+        Also stop when ``||grad|| <= rel_tol / eta * ||z - z_prev||``, where
+        ``z_prev`` is the task's previous solution: by the ``1/eta``-strong
+        convexity the error is then at most ``rel_tol`` times the move since
+        the previous call, errors that vanish with the moves (summable when
+        the outer iteration converges linearly, as in inexact proximal-point
+        and Douglas-Rachford methods).  The Douglas-Rachford task step uses
+        ``DR_PROX_REL_TOL`` (0.1); None solves to ``tol`` only.
     """
 
     def __init__(
@@ -240,6 +264,7 @@ class WarmLogisticProx:
         refresh_rate="auto",
         max_dense_features=4096,
         cheap_hessian=32,
+        rel_tol=None,
     ):
         self.max_bytes = int(max_bytes)
         self.tol = float(tol)
@@ -247,10 +272,12 @@ class WarmLogisticProx:
         self.refresh_rate = refresh_rate
         self.max_dense_features = int(max_dense_features)
         self.cheap_hessian = int(cheap_hessian)
+        self.rel_tol = rel_tol
         self._init_caches()
 
     def _init_caches(self):
-        self._last = {}  # t -> (z, margins, id(X)) of the last solution
+        self._last = {}  # t -> (z, margins, loss, id(X)) of the last solution
+        self._weights = {}  # t -> (key, (s / scale, s y / scale))
         self._inv = {}  # t -> (key, inverse Hessian)
         self._bytes = 0
         self._lock = threading.Lock()
@@ -260,7 +287,7 @@ class WarmLogisticProx:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in ("_last", "_inv", "_bytes", "_lock"):
+        for name in ("_last", "_weights", "_inv", "_bytes", "_lock"):
             state.pop(name, None)
         return state
 
@@ -276,8 +303,6 @@ class WarmLogisticProx:
     @staticmethod
     def applies(datafit, t):
         """True for a :class:`LogisticLoss` task with hard labels."""
-        from ..datafits._losses import LogisticLoss
-
         return isinstance(datafit, LogisticLoss) and t not in datafit.soft_targets
 
     def _store_inverse(self, t, key, Hinv):
@@ -299,50 +324,62 @@ class WarmLogisticProx:
         xa = np.array(x, dtype=float)
         if free:
             xa = np.append(xa, float(xb))
-        obj = _ProxObjective(
-            X,
-            blocks.ys[t],
-            blocks.sample_weights[t],
-            float(blocks.scales[t]),
-            xa,
-            1.0 / float(step_size),
-            free,
-        )
+        key, weights = self._task_weights(t, blocks)
+        obj = _ProxObjective(X, blocks.ys[t], weights, xa, 1.0 / float(step_size), free)
         self.n_calls += 1
-        z, m = self._solve(t, obj, *self._warm_start(t, obj))
-        self._last[t] = (z, m, id(X))
+        last = self._last.get(t)
+        if last is None or last[0].shape != xa.shape:
+            last = None
+        z, m, loss = self._solve(t, obj, last, key)
+        self._last[t] = (z, m, loss, key)
         d = obj.d
         return z[:d].copy(), (float(z[d]) if free else None)
 
-    def _warm_start(self, t, obj):
-        """``(z, margins, value)``: the previous solution when it beats ``x``."""
-        z = obj.xa
-        m = obj.margins(z)
-        f = obj.value(m, z)
-        last = self._last.get(t)
-        if last is not None and last[0].shape == z.shape:
-            z1 = last[0]
-            m1 = last[1] if last[2] == id(obj.X) else obj.margins(z1)
-            f1 = obj.value(m1, z1)
-            if f1 < f:
-                return z1, m1, f1
-        return z, m, f
+    def _task_weights(self, t, blocks):
+        """``(key, (s / scale, s y / scale))`` of task ``t``, kept between
+        calls; ``key`` names the task's data."""
+        X, s, y = blocks.Xs[t], blocks.sample_weights[t], blocks.ys[t]
+        key = (id(X), id(s), id(y), float(blocks.scales[t]))
+        entry = self._weights.get(t)
+        if entry is None or entry[0] != key:
+            w = s / key[3]
+            entry = self._weights[t] = (key, (w, w * y))
+        return entry
 
-    def _solve(self, t, obj, z, m, f):
-        """Newton (chord) iterations from ``z``; returns ``(z, margins)``."""
+    @staticmethod
+    def _warm_start(obj, last, key):
+        """``(z, margins, loss)``: the task's previous solution (its margins
+        and loss kept when the data are the same), else ``(x, xb)``."""
+        if last is None:
+            z = obj.xa
+        else:
+            z = last[0]
+            if last[3] == key:
+                return z, last[1], last[2]
+        m = obj.margins(z)
+        return z, m, obj.loss(m)
+
+    def _solve(self, t, obj, last, key):
+        """Newton (chord) iterations from the warm start; returns ``(z,
+        margins, loss)``.  The previous solution (``last``, None at the
+        task's first call) is also the reference of the relative tolerance.
+        """
         X, d = obj.X, obj.d
+        anchor = None if last is None else last[0]
+        z, m, loss = self._warm_start(obj, last, key)
+        f = loss + obj.reg(z)
         g, dcurv = obj.gradient(m, z)
         gtol = self.tol * max(1.0, obj.inv)
         dense = not sp.issparse(X) and d <= self.max_dense_features
         rate = self.refresh_rate
         if rate == "auto":
             rate = 0.0 if d + obj.free <= self.cheap_hessian else 0.25
-        key = (id(X), obj.inv, obj.free)
+        key = (key, obj.inv, obj.free)
         entry = self._inv.get(t) if dense else None
         Hinv = entry[1] if entry is not None and entry[0] == key else None
         gnorm = float(np.sqrt(g @ g))
         for _ in range(self.max_newton):
-            if gnorm <= gtol:
+            if gnorm <= gtol or gnorm <= self._relative_tol(obj, z, anchor):
                 break
             self.n_iterations += 1
             fresh = False
@@ -359,7 +396,7 @@ class WarmLogisticProx:
             accepted = self._line_search(obj, z, f, step)
             if accepted is None:  # no decrease at all: rounding level, stop here
                 break
-            z, m, f = accepted
+            z, m, loss, f = accepted
             g, dcurv = obj.gradient(m, z)
             new_norm = float(np.sqrt(g @ g))
             if dense and new_norm > rate * gnorm:
@@ -367,14 +404,23 @@ class WarmLogisticProx:
                     break  # a fresh Newton step no longer helps: rounding level
                 Hinv = None  # slow progress: fresh curvature at the next step
             gnorm = new_norm
-        return z, m
+        return z, m, loss
+
+    def _relative_tol(self, obj, z, anchor):
+        """``rel_tol / eta * ||z - anchor||``: the solution is then within
+        ``rel_tol`` times its move since the task's previous call (0 when
+        there is no previous call or no ``rel_tol``)."""
+        if not self.rel_tol or anchor is None:
+            return 0.0
+        r = z - anchor
+        return self.rel_tol * obj.inv * float(np.sqrt(r @ r))
 
     @staticmethod
     def _line_search(obj, z, f, step):
         """Backtracking on the (strongly convex) objective along ``-step``.
 
-        Returns ``(z, margins, f)`` of the accepted point, or None when no
-        halving decreases ``f`` (the rounding level).
+        Returns ``(z, margins, loss, f)`` of the accepted point, or None when
+        no halving decreases ``f`` (the rounding level).
         """
         t_step = 1.0
         # Monotone up to the rounding of f: near the solution a step changes
@@ -383,9 +429,10 @@ class WarmLogisticProx:
         for _ in range(40):
             z_new = z - t_step * step
             m_new = obj.margins(z_new)
-            f_new = obj.value(m_new, z_new)
+            loss = obj.loss(m_new)
+            f_new = loss + obj.reg(z_new)
             if f_new <= f_ok:
-                return z_new, m_new, f_new
+                return z_new, m_new, loss, f_new
             t_step *= 0.5
         return None
 
