@@ -24,6 +24,15 @@ Usage::
 
     python benchmarks/bench_async_defaults.py [--ratio 0.05]
         [--datasets school-std,landmine-std] [--backends threading,sequential]
+        [--repeat 3]
+
+``--repeat R`` runs R interleaved rounds (the centralized fit, then each
+backend's) and prints median times and the median of the per-round ratios,
+each round's ratio listed at the end of its line.  The Landmine target, for
+instance::
+
+    python benchmarks/bench_async_defaults.py --datasets landmine-raw,\
+        landmine-std --backends threading --repeat 5 --ratio 0.01
 """
 
 import argparse
@@ -123,16 +132,81 @@ def load():
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
+def row(name, backend, times, cent_times, est, rel, warns, L):
+    """One line of the table: median time and median of the per-round ratios."""
+    ratios = [t / c for t, c in zip(times, cent_times, strict=True)]
+    each = f"  ratios {' '.join(f'{r:.1f}' for r in ratios)}" if len(ratios) > 1 else ""
+    print(
+        f"{name:13s} {backend:10s} {np.median(times):8.3f} "
+        f"{np.median(cent_times):8.3f} {np.median(ratios):6.2f} {rel:9.1e} "
+        f"{est.dual_gap_:9.1e} {est.n_iter_:6d} {est.n_restarts_:8d} "
+        f"{est.step_size_ * L:8.3g}  {','.join(sorted(warns)) or '-'}{each}",
+        flush=True,
+    )
+
+
+def run_dataset(name, backends, ratio, repeat):
+    """Centralized and async fits of one data set, interleaved ``repeat`` times."""
+    make, classifier = DATASETS[name]
+    try:
+        X, y = make()
+    except OSError as exc:
+        print(f"{name:13s} skipped: {exc}")
+        return
+    cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+    async_cls = (
+        AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
+    )
+    probe = cent_cls(task_column=-1)
+    datafit = probe._make_datafit(
+        validate_fit_data(probe, X, y, classifier=classifier).blocks
+    )
+    alpha = ratio * alpha_max(datafit)
+    L = float(np.max(datafit.lipschitz))
+    cent_times, times = [], {b: [] for b in backends}
+    last, warns = {}, {b: set() for b in ["central", *backends]}
+    for _ in range(repeat):  # interleaved: the load hits every fit alike
+        cent = cent_cls(alpha, task_column=-1)
+        t_cent, w_cent = timed_fit(cent, X, y)
+        cent_times.append(t_cent)
+        warns["central"].update(w_cent)
+        for backend in backends:
+            est = async_cls(alpha, task_column=-1, backend=backend)
+            t_async, w_async = timed_fit(est, X, y)
+            times[backend].append(t_async)
+            warns[backend].update(w_async)
+            last[backend] = est
+    f_cent = objective(cent, datafit, alpha)
+    print(
+        f"{name:13s} {'central':10s} {np.median(cent_times):8.3f} "
+        f"{np.median(cent_times):8.3f} {1.0:6.2f} {0.0:9.1e} "
+        f"{cent.dual_gap_:9.1e} {cent.n_iter_:6d} {'':>8s} {'':>8s}  "
+        f"{','.join(sorted(warns['central'])) or '-'}",
+        flush=True,
+    )
+    for backend in backends:
+        est = last[backend]
+        rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
+        row(name, backend, times[backend], cent_times, est, rel, warns[backend], L)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ratio", type=float, default=0.05)
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--backends", default="sequential,threading,simulated")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="interleaved rounds (centralized, then each backend); the table "
+        "gives median times and the median of the per-round ratios",
+    )
     args = parser.parse_args()
     backends = args.backends.split(",")
     print(
-        f"alpha = {args.ratio} alpha_max; defaults otherwise; load average "
-        f"{load():.2f} at start"
+        f"alpha = {args.ratio} alpha_max; defaults otherwise; {args.repeat} "
+        f"interleaved round(s); load average {load():.2f} at start"
     )
     header = (
         f"{'dataset':13s} {'backend':10s} {'time s':>8s} {'cent. s':>8s} "
@@ -142,42 +216,7 @@ def main():
     print(header)
     print("-" * len(header))
     for name in args.datasets.split(","):
-        make, classifier = DATASETS[name]
-        try:
-            X, y = make()
-        except OSError as exc:
-            print(f"{name:13s} skipped: {exc}")
-            continue
-        cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
-        async_cls = (
-            AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
-        )
-        probe = cent_cls(task_column=-1)
-        datafit = probe._make_datafit(
-            validate_fit_data(probe, X, y, classifier=classifier).blocks
-        )
-        alpha = args.ratio * alpha_max(datafit)
-        L = float(np.max(datafit.lipschitz))
-        cent = cent_cls(alpha, task_column=-1)
-        t_cent, w_cent = timed_fit(cent, X, y)
-        f_cent = objective(cent, datafit, alpha)
-        print(
-            f"{name:13s} {'central':10s} {t_cent:8.3f} {t_cent:8.3f} {1.0:6.2f} "
-            f"{0.0:9.1e} {cent.dual_gap_:9.1e} {cent.n_iter_:6d} {'':>8s} "
-            f"{'':>8s}  {','.join(w_cent) or '-'}",
-            flush=True,
-        )
-        for backend in backends:
-            est = async_cls(alpha, task_column=-1, backend=backend)
-            t_async, w_async = timed_fit(est, X, y)
-            rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
-            print(
-                f"{name:13s} {backend:10s} {t_async:8.3f} {t_cent:8.3f} "
-                f"{t_async / t_cent:6.2f} {rel:9.1e} {est.dual_gap_:9.1e} "
-                f"{est.n_iter_:6d} {est.n_restarts_:8d} {est.step_size_ * L:8.3g}  "
-                f"{','.join(w_async) or '-'}",
-                flush=True,
-            )
+        run_dataset(name, backends, args.ratio, args.repeat)
     print(f"load average {load():.2f} at end")
 
 
