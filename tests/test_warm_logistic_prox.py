@@ -167,3 +167,20 @@ def test_douglas_rachford_task_step_uses_the_relative_tolerance():
     step = TaskStep("douglas-rachford", 1.0)
     assert step.task_prox.rel_tol == DR_PROX_REL_TOL
     assert WarmLogisticProx().rel_tol is None  # exact by default
+
+
+def test_wide_dense_task_uses_the_numpy_inverse_and_matches():
+    # d + 1 = 71 > 64: the Hessian is inverted by numpy.linalg (which lets the
+    # other threads run) and reused (chord: above cheap_hessian).
+    df = logistic(T=1, d=70, seed=4)
+    prox = WarmLogisticProx()
+    x = np.linspace(-0.1, 0.1, 70)
+    for k in range(3):
+        x = x + 0.01 * k
+        w, b = prox(df, 0, x, 0.2, 0.5)
+        w_ref, b_ref = df.task_prox(0, x, 0.2, 0.5)
+        np.testing.assert_allclose(w, w_ref, atol=1e-9)
+        assert b == pytest.approx(b_ref, abs=1e-9)
+    kind, Hinv = prox._inv[0][1]
+    assert kind == "inv" and Hinv.shape == (71, 71)
+    assert prox.n_hessians < prox.n_iterations

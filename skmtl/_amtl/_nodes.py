@@ -83,6 +83,8 @@ from ..datafits._losses import LogisticLoss
 from ..penalties._base import make_penalty
 
 _EPS = np.finfo(float).eps
+# Largest Hessian order factored by SciPy's LAPACK (which holds the GIL).
+_SMALL_FACTOR = 64
 
 
 def forward_step(datafit, t, u, ub, step_size):
@@ -438,9 +440,11 @@ class WarmLogisticProx:
 
     @staticmethod
     def _hessian_factor(X, dcurv, inv, free):
-        """Cholesky factor of ``A^T diag(dcurv) A + inv I``, ``A = [X, 1]``
-        (or ``X``); the matrix itself when it is not numerically positive
-        definite (see :func:`_factor_solve`)."""
+        """``H = A^T diag(dcurv) A + inv I`` (``A = [X, 1]`` or ``X``) ready
+        to solve with (see :func:`_factor_solve`): its Cholesky factor when
+        small (LAPACK through SciPy, a few microseconds, but holding the
+        GIL), its inverse by ``numpy.linalg`` (which releases the GIL for the
+        other threads) when larger than ``_SMALL_FACTOR``."""
         d = X.shape[1]
         H = np.empty((d + free, d + free))
         H[:d, :d] = (X.T * dcurv) @ X
@@ -450,8 +454,10 @@ class WarmLogisticProx:
             H[d, :d] = col
             H[d, d] = dcurv.sum()
         H.flat[:: d + free + 1] += inv
+        if d + free > _SMALL_FACTOR:
+            return ("inv", np.linalg.inv(H))
         factor, info = dpotrf(H, lower=1, clean=0)
-        return (True, factor) if info == 0 else (False, H)
+        return ("chol", factor) if info == 0 else ("lstsq", H)
 
     @staticmethod
     def _newton_cg(X, dcurv, inv, free, g, gnorm, max_cg=200):
@@ -498,8 +504,10 @@ def _softplus(v):
 
 def _factor_solve(factor, g):
     """``H^{-1} g`` from :meth:`WarmLogisticProx._hessian_factor`'s output."""
-    chol, M = factor
-    if chol:
+    kind, M = factor
+    if kind == "inv":
+        return M @ g
+    if kind == "chol":
         return dpotrs(M, g, lower=1)[0]
     return np.linalg.lstsq(M, g, rcond=None)[0]
 
