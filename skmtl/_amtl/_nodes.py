@@ -189,17 +189,21 @@ class _ProxObjective:
         r = z - self.xa
         return 0.5 * self.inv * float(r @ r)
 
-    def gradient(self, m, z):
-        """The gradient at ``z`` (margins ``m``) and the curvature weights."""
+    def loss_gradient(self, m):
+        """The loss's gradient in ``z`` at the margins ``m``, and its
+        curvature weights (neither depends on ``x`` or ``eta``)."""
         p = expit(-self.y * m)
         u = self.sy * p
-        g = np.empty_like(z)
+        g = np.empty(self.d + self.free)
         g[: self.d] = np.asarray(self.X.T @ u).ravel()
         if self.free:
             g[self.d] = u.sum()
         g *= -1.0
-        g += self.inv * (z - self.xa)
         return g, self.s * (p * (1.0 - p))
+
+    def gradient(self, z, gl):
+        """The objective's gradient at ``z`` from the loss's ``gl``."""
+        return gl + self.inv * (z - self.xa)
 
 
 class WarmLogisticProx:
@@ -278,7 +282,9 @@ class WarmLogisticProx:
         self._init_caches()
 
     def _init_caches(self):
-        self._last = {}  # t -> (z, margins, loss, id(X)) of the last solution
+        # t -> (z, margins, loss, loss gradient, curvature, data key) of the
+        # task's last solution
+        self._last = {}
         self._weights = {}  # t -> (key, (s / scale, s y / scale))
         self._inv = {}  # t -> (key, inverse Hessian)
         self._bytes = 0
@@ -332,9 +338,9 @@ class WarmLogisticProx:
         last = self._last.get(t)
         if last is None or last[0].shape != xa.shape:
             last = None
-        z, m, loss = self._solve(t, obj, last, key)
-        self._last[t] = (z, m, loss, key)
-        d = obj.d
+        point = self._solve(t, obj, last, key)
+        self._last[t] = (*point, key)
+        z, d = point[0], obj.d
         return z[:d].copy(), (float(z[d]) if free else None)
 
     def _task_weights(self, t, blocks):
@@ -350,27 +356,29 @@ class WarmLogisticProx:
 
     @staticmethod
     def _warm_start(obj, last, key):
-        """``(z, margins, loss)``: the task's previous solution (its margins
-        and loss kept when the data are the same), else ``(x, xb)``."""
+        """``(z, margins, loss, loss gradient, curvature weights)`` at the
+        task's previous solution (all kept when the data are the same: none
+        depends on ``x`` or ``eta``), else at ``(x, xb)``."""
         if last is None:
             z = obj.xa
         else:
             z = last[0]
-            if last[3] == key:
-                return z, last[1], last[2]
+            if last[5] == key:
+                return last[:5]
         m = obj.margins(z)
-        return z, m, obj.loss(m)
+        return (z, m, obj.loss(m), *obj.loss_gradient(m))
 
     def _solve(self, t, obj, last, key):
-        """Newton (chord) iterations from the warm start; returns ``(z,
-        margins, loss)``.  The previous solution (``last``, None at the
-        task's first call) is also the reference of the relative tolerance.
+        """Newton (chord) iterations from the warm start; returns the point
+        as :meth:`_warm_start` does.  The previous solution (``last``, None
+        at the task's first call) is also the reference of the relative
+        tolerance.
         """
         X, d = obj.X, obj.d
         anchor = None if last is None else last[0]
-        z, m, loss = self._warm_start(obj, last, key)
+        z, m, loss, gl, dcurv = self._warm_start(obj, last, key)
         f = loss + obj.reg(z)
-        g, dcurv = obj.gradient(m, z)
+        g = obj.gradient(z, gl)
         gtol = self.tol * max(1.0, obj.inv)
         dense = not sp.issparse(X) and d <= self.max_dense_features
         rate = self.refresh_rate
@@ -399,14 +407,15 @@ class WarmLogisticProx:
             if accepted is None:  # no decrease at all: rounding level, stop here
                 break
             z, m, loss, f = accepted
-            g, dcurv = obj.gradient(m, z)
+            gl, dcurv = obj.loss_gradient(m)
+            g = obj.gradient(z, gl)
             new_norm = float(np.sqrt(g @ g))
             if dense and new_norm > rate * gnorm:
                 if fresh and gnorm <= 1e3 * gtol:
                     break  # a fresh Newton step no longer helps: rounding level
                 Hinv = None  # slow progress: fresh curvature at the next step
             gnorm = new_norm
-        return z, m, loss
+        return z, m, loss, gl, dcurv
 
     def _relative_tol(self, obj, z, anchor):
         """``rel_tol / eta * ||z - anchor||``: the solution is then within
