@@ -17,6 +17,10 @@ from skmtl.datafits._losses import LogisticLoss, TaskBlocks, _intercept_newton
 from skmtl.solvers._fista import solve
 from skmtl.solvers._gaps import alpha_max, penalized_objective, relative_gap
 
+# No overflow or invalid-value warning anywhere (the estimator checks of
+# scikit-learn turn them into errors).
+pytestmark = pytest.mark.filterwarnings("error")
+
 
 def logistic(T=4, d=3, seed=0, weighted=True, scaling="mean"):
     rng = np.random.default_rng(seed)
@@ -64,6 +68,13 @@ def test_optimal_intercept_at_zero_is_the_log_odds():
     W = np.zeros((df.n_features, df.n_tasks))
     b = df.optimal_intercept(W, np.zeros(df.n_tasks))
     np.testing.assert_allclose(b, df.initial_intercept(), atol=1e-12)
+    # A task whose derivative is exactly zero (all weights zero) stops at
+    # once, unbracketed, while the others iterate.
+    ref = df.initial_intercept()
+    df.blocks.sample_weights[1][:] = 0.0
+    b = df.optimal_intercept(W, np.zeros(df.n_tasks))
+    assert b[1] == 0.0
+    np.testing.assert_allclose(b[2:], ref[2:], atol=1e-12)
 
 
 def test_intercept_newton_stops_at_rounding_and_never_loops():

@@ -653,7 +653,8 @@ def _intercept_newton(deriv, b, gtol, max_steps):
         step = np.where(bracketed, step, np.clip(step, -2.0 * last, 2.0 * last))
         new = b - step
         outside = bracketed & ~((new > lo) & (new < hi))
-        new = np.where(outside, 0.5 * (lo + hi), new)
+        mid = 0.5 * (np.where(bracketed, lo, 0.0) + np.where(bracketed, hi, 0.0))
+        new = np.where(outside, mid, new)
         active &= np.abs(new - b) > 4.0 * eps * np.maximum(np.abs(b), 1.0)
         last = np.where(active, np.maximum(np.abs(new - b), 1.0), last)
         b = np.where(active, new, b)
