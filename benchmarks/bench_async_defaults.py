@@ -22,8 +22,12 @@ centralized time, sequential at most 2x threaded; Landmine threaded at most
 
 Usage::
 
-    python benchmarks/bench_async_defaults.py [--ratio 0.05]
+    python benchmarks/bench_async_defaults.py [--ratio 0.01,0.05,0.2,default]
         [--datasets school-std,landmine-std] [--backends threading,sequential]
+
+``--ratio`` takes a comma-separated list; ``default`` is the estimators'
+default ``alpha`` (0.05, absolute: e.g. 0.0005 alpha_max on standardized
+School).  A summary of the epochs per fit ends the output.
 """
 
 import argparse
@@ -125,22 +129,20 @@ def load():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ratio", type=float, default=0.05)
+    parser.add_argument("--ratio", default="0.05")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--backends", default="sequential,threading,simulated")
     args = parser.parse_args()
     backends = args.backends.split(",")
-    print(
-        f"alpha = {args.ratio} alpha_max; defaults otherwise; load average "
-        f"{load():.2f} at start"
-    )
+    print(f"defaults otherwise; load average {load():.2f} at start")
     header = (
-        f"{'dataset':13s} {'backend':10s} {'time s':>8s} {'cent. s':>8s} "
-        f"{'ratio':>6s} {'rel. obj':>9s} {'dual_gap_':>9s} {'epochs':>6s} "
-        f"{'restarts':>8s} {'step*L':>8s}  warnings"
+        f"{'dataset':13s} {'ratio':>7s} {'backend':10s} {'time s':>8s} "
+        f"{'cent. s':>8s} {'ratio':>6s} {'rel. obj':>9s} {'dual_gap_':>9s} "
+        f"{'epochs':>6s} {'restarts':>8s} {'step*L':>8s}  warnings"
     )
     print(header)
     print("-" * len(header))
+    summary = {}
     for name in args.datasets.split(","):
         make, classifier = DATASETS[name]
         try:
@@ -148,37 +150,53 @@ def main():
         except OSError as exc:
             print(f"{name:13s} skipped: {exc}")
             continue
-        cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
-        async_cls = (
-            AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
-        )
-        probe = cent_cls(task_column=-1)
-        datafit = probe._make_datafit(
-            validate_fit_data(probe, X, y, classifier=classifier).blocks
-        )
-        alpha = args.ratio * alpha_max(datafit)
-        L = float(np.max(datafit.lipschitz))
-        cent = cent_cls(alpha, task_column=-1)
-        t_cent, w_cent = timed_fit(cent, X, y)
-        f_cent = objective(cent, datafit, alpha)
+        for ratio in args.ratio.split(","):
+            summary[(name, ratio)] = run_case(name, ratio, X, y, classifier, backends)
+    print(f"load average {load():.2f} at end")
+    print("\nepochs (restarts) per backend; * = warned or rel. obj > 1e-6")
+    print(f"{'dataset':13s} {'ratio':>7s} " + " ".join(f"{b:>12s}" for b in backends))
+    for (name, ratio), row in summary.items():
+        cells = [f"{e:5d} ({r:2d}){'*' if bad else ' '}" for e, r, bad in row]
+        print(f"{name:13s} {ratio:>7s} " + " ".join(f"{c:>12s}" for c in cells))
+
+
+def run_case(name, ratio, X, y, classifier, backends):
+    """Centralized then async fits of one data set at one alpha; their rows."""
+    cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+    async_cls = (
+        AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
+    )
+    probe = cent_cls(task_column=-1)
+    datafit = probe._make_datafit(
+        validate_fit_data(probe, X, y, classifier=classifier).blocks
+    )
+    amax = alpha_max(datafit)
+    alpha = async_cls().alpha if ratio == "default" else float(ratio) * amax
+    label = f"{alpha / amax:.2g}" if ratio == "default" else ratio
+    L = float(np.max(datafit.lipschitz))
+    cent = cent_cls(alpha, task_column=-1)
+    t_cent, w_cent = timed_fit(cent, X, y)
+    f_cent = objective(cent, datafit, alpha)
+    print(
+        f"{name:13s} {label:>7s} {'central':10s} {t_cent:8.3f} {t_cent:8.3f} "
+        f"{1.0:6.2f} {0.0:9.1e} {cent.dual_gap_:9.1e} {cent.n_iter_:6d} "
+        f"{'':>8s} {'':>8s}  {','.join(w_cent) or '-'}",
+        flush=True,
+    )
+    row = []
+    for backend in backends:
+        est = async_cls(alpha, task_column=-1, backend=backend)
+        t_async, w_async = timed_fit(est, X, y)
+        rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
         print(
-            f"{name:13s} {'central':10s} {t_cent:8.3f} {t_cent:8.3f} {1.0:6.2f} "
-            f"{0.0:9.1e} {cent.dual_gap_:9.1e} {cent.n_iter_:6d} {'':>8s} "
-            f"{'':>8s}  {','.join(w_cent) or '-'}",
+            f"{name:13s} {label:>7s} {backend:10s} {t_async:8.3f} {t_cent:8.3f} "
+            f"{t_async / t_cent:6.2f} {rel:9.1e} {est.dual_gap_:9.1e} "
+            f"{est.n_iter_:6d} {est.n_restarts_:8d} {est.step_size_ * L:8.3g}  "
+            f"{','.join(w_async) or '-'}",
             flush=True,
         )
-        for backend in backends:
-            est = async_cls(alpha, task_column=-1, backend=backend)
-            t_async, w_async = timed_fit(est, X, y)
-            rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
-            print(
-                f"{name:13s} {backend:10s} {t_async:8.3f} {t_cent:8.3f} "
-                f"{t_async / t_cent:6.2f} {rel:9.1e} {est.dual_gap_:9.1e} "
-                f"{est.n_iter_:6d} {est.n_restarts_:8d} {est.step_size_ * L:8.3g}  "
-                f"{','.join(w_async) or '-'}",
-                flush=True,
-            )
-    print(f"load average {load():.2f} at end")
+        row.append((est.n_iter_, est.n_restarts_, bool(w_async) or rel > 1e-6))
+    return row
 
 
 if __name__ == "__main__":
