@@ -99,8 +99,8 @@ class _Rows:
         self.sw_sum = self.reduce(self.sw)
 
     def reduce(self, v):
-        """Per-task sums of a row vector."""
-        return np.bincount(self.task, weights=v, minlength=self.T)
+        """Per-task sums of a row vector (every task has rows: validated)."""
+        return np.add.reduceat(v, self.starts)
 
     def margins(self, W, b=None):
         """``x_i.w_t (+ b_t)`` for every row, concatenated over tasks."""
