@@ -63,7 +63,14 @@ from scipy.special import expit
 
 from ..penalties._base import make_penalty
 from ..utils._blas import single_blas_thread
-from ._admm import solve_quadratic
+from ._admm import (
+    _RANK_RTOL,
+    _Eig,
+    _GramSpace,
+    _least_squares_solution,
+    _result,
+    run_admm,
+)
 from ._gaps import alpha_max, duality_gap
 
 __all__ = ["newton_logistic"]
@@ -73,6 +80,7 @@ _EPS = np.finfo(np.float64).eps
 _CURVATURE_FLOOR = 1e-8
 _ARMIJO = 1e-4
 _SMALL = 512
+_RELAXATION = 1.6  # over-relaxation of the inner ADMM (solve_quadratic's default)
 
 
 class _Rows:
@@ -99,8 +107,8 @@ class _Rows:
         self.sw_sum = self.reduce(self.sw)
 
     def reduce(self, v):
-        """Per-task sums of a row vector."""
-        return np.bincount(self.task, weights=v, minlength=self.T)
+        """Per-task sums of a row vector (every task has rows: validated)."""
+        return np.add.reduceat(v, self.starts)
 
     def margins(self, W, b=None):
         """``x_i.w_t (+ b_t)`` for every row, concatenated over tasks."""
@@ -211,9 +219,12 @@ def _quadratic_model(rows, W, b, m, fit_intercept):
     return H, Q, c, xbar, zbar, const
 
 
-def _quadratic_value(H, Q, c, W):
-    HW = np.einsum("tij,jt->it", H, W)
-    return 0.5 * (np.einsum("it,it->t", W, HW) - 2 * np.einsum("it,it->t", Q, W) + c)
+def _quadratic_value(lam, V, Q, c, W):
+    """The model's quadratic part per task, from the eigensystem of the ``H_t``."""
+    We = np.einsum("tji,jt->ti", V, W)
+    return 0.5 * (
+        np.einsum("ti,ti->t", lam, We * We) - 2 * np.einsum("it,it->t", Q, W) + c
+    )
 
 
 def newton_logistic(
@@ -315,7 +326,12 @@ def _inner_tolerance(model_now, F, gap, prev_decrease):
 
 
 def _damping_basis(H, d):
-    """Per-task LM scale ``tr(H_t) / d`` and the clipped eigensystem of ``H``."""
+    """Per-task LM scale ``tr(H_t) / d`` and the clipped eigensystem of ``H``.
+
+    The eigenvectors overwrite ``H`` (one task at a time), so that a Newton
+    step holds one ``d x d`` matrix per task, not the Hessians and their
+    eigenvectors (and a damped copy) side by side.
+    """
     # Levenberg-Marquardt damping mu * diag-scale * I of the model: the
     # per-task Hessians are nearly singular on real data (Landmine: smallest
     # eigenvalue 1e-5 of the largest), and an undamped step there can move
@@ -324,14 +340,28 @@ def _damping_basis(H, d):
     # vanishes near the optimum (full Newton steps, fast local convergence).
     scale = np.einsum("tii->t", H) / max(d, 1)
     scale = np.where(scale > 0, scale, 1.0)
-    lam_H, V = np.linalg.eigh(H)
-    lam_H = np.maximum(lam_H, 0.0)
-    return scale, lam_H, V
+    lam_H = np.empty(H.shape[:2])
+    for t in range(H.shape[0]):
+        lam_H[t], H[t] = np.linalg.eigh(H[t])
+    return scale, np.maximum(lam_H, 0.0), H
 
 
-def _solve_damped_model(H, Q, W, lam_H, V, damp, mu, alpha, penalty, rho, inner_tol):
-    """ADMM on the model damped by ``damp_t * ||w - w_k||^2 / 2``, from ``W``."""
-    d = H.shape[-1]
+class _ModelEig(_Eig):
+    """The eigensystem of the damped model, given (no ``H`` to decompose)."""
+
+    def __init__(self, lam, V):
+        self.shared = False
+        self.V, self.lam = V, lam
+        self.nonzero = lam > _RANK_RTOL * lam.max(axis=1, keepdims=True)
+
+
+def _solve_damped_model(Q, W, lam_H, V, damp, mu, alpha, penalty, rho, inner_tol):
+    """ADMM on the model damped by ``damp_t * ||w - w_k||^2 / 2``, from ``W``.
+
+    The ADMM of :func:`skmtl.solvers._admm.solve_quadratic` run on the
+    eigensystem ``V_t diag(lam_t + damp_t) V_t^T`` of the damped model,
+    which is never formed.
+    """
     Qd = Q + damp * W if mu > 0 else Q
     lam_d = lam_H + damp[:, None]
     # The constant of the model does not move its minimizer, only the
@@ -339,25 +369,26 @@ def _solve_damped_model(H, Q, W, lam_H, V, damp, mu, alpha, penalty, rho, inner_
     # c_t = q_t^T H_t^+ q_t (the W-dependent part of the model), or
     # the huge working responses of misclassified rows would make any
     # relative tolerance meaningless.
-    qe = np.einsum("tji,jt->ti", V, Qd)
+    eig = _ModelEig(lam_d, V)
+    qe = eig.to_eig(np.ascontiguousarray(Qd.T))
     keep = lam_d > 1e3 * _EPS * lam_d.max(axis=1, keepdims=True)
     cmin = np.einsum(
         "ti,ti->t", qe, np.where(keep, qe / np.where(keep, lam_d, 1.0), 0.0)
     )
     cmin = cmin * (1 + 1e-9) + _TINY
-    Hd = H + damp[:, None, None] * np.eye(d) if mu > 0 else H
-    return solve_quadratic(
-        Hd,
-        Qd,
-        cmin,
-        alpha,
-        W0=W,
-        rho=rho,
-        tol=inner_tol,
-        penalty=penalty,
-        max_iter=10_000,
-        H_eig=(lam_d, V),
-    )
+    d, T = Q.shape
+    nan = float("nan")
+    if alpha >= penalty.dual_norm(Qd):  # W = 0 minimizes the model
+        return _result(
+            np.zeros((d, T)), np.array([0.5 * cmin.sum()]), 0, 0.0, True, nan
+        )
+    if alpha == 0.0:
+        return _least_squares_solution(eig, qe, cmin, inner_tol)
+    if rho is None:
+        rho = alpha * float(lam_d.max()) / penalty.dual_norm(Qd)
+    space = _GramSpace(eig, qe, float(cmin.sum()), alpha, penalty, _RELAXATION)
+    space.start(np.array(W.T, order="C"), float(rho), warm=True)
+    return run_admm(space, float(rho), inner_tol, 10_000, 1, 0)
 
 
 def _updated_mu(mu, ratio):
@@ -377,7 +408,7 @@ def _damped_step(s, rows, penalty, alpha, free, verbose):
     objective at the full step, the model's predicted decrease, the Armijo
     slope, the step in ``W``, ``b`` and the margins, and the ADMM result.
     """
-    H, Q, c, xbar, zbar, const = s.model
+    _, Q, c, xbar, zbar, const = s.model
     W, b, m, F = s.W, s.b, s.m, s.F
     F1 = np.inf
     predicted = lam = 0.0
@@ -385,7 +416,7 @@ def _damped_step(s, rows, penalty, alpha, free, verbose):
     for _attempt in range(20):
         damp = s.mu * s.scale
         res = _solve_damped_model(
-            H, Q, W, s.lam_H, s.V, damp, s.mu, alpha, penalty, s.rho, s.inner_tol
+            Q, W, s.lam_H, s.V, damp, s.mu, alpha, penalty, s.rho, s.inner_tol
         )
         s.n_inner += res.n_iter
         if np.isfinite(res.rho):
@@ -395,7 +426,7 @@ def _damped_step(s, rows, penalty, alpha, free, verbose):
         db = (zbar - np.einsum("it,it->t", xbar, W_new)) - b if free else None
         pen_new = penalty.value(W_new)
         model_new = (
-            float(const.sum() + _quadratic_value(H, Q, c, W_new).sum())
+            float(const.sum() + _quadratic_value(s.lam_H, s.V, Q, c, W_new).sum())
             + alpha * pen_new
         )
         predicted = F - model_new
@@ -482,16 +513,17 @@ def _newton(datafit, alpha, penalty, W0, b0, tol, max_iter, verbose, SolverResul
         it += 1
         # Quadratic model at the current point and its ADMM tolerance.
         s.m = s.m0 if s.b is None else s.m0 + s.b[rows.task]
+        s.model = s.V = None  # free the last model's d x d matrices first
         s.model = _quadratic_model(rows, s.W, s.b, s.m, free)
-        H, Q, c = s.model[:3]
-        q_now = float(_quadratic_value(H, Q, c, s.W).sum())
+        Q, c = s.model[1:3]
+        s.scale, s.lam_H, s.V = _damping_basis(s.model[0], d)  # overwrites H
+        q_now = float(_quadratic_value(s.lam_H, s.V, Q, c, s.W).sum())
         s.pen_now = penalty.value(s.W)
         model_now = q_now + alpha * s.pen_now
         s.inner_tol = _inner_tolerance(model_now, s.F, s.gap, s.prev_decrease)
         u = -rows.sw * rows.y * expit(-rows.y * s.m)
         s.G = rows.gradient(u)
         s.gb = rows.reduce(u) if free else None
-        s.scale, s.lam_H, s.V = _damping_basis(H, d)
         # Damped model step, then the line search along it.
         F1, predicted, lam, dW, db, dm, res = _damped_step(
             s, rows, penalty, alpha, free, verbose
