@@ -14,8 +14,10 @@ Tables (time in seconds, peak memory in MB of traced allocations):
   and ``predict`` on both sizes in one process, interleaved, median of 3, wall
   clock and CPU time.
 * ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task): the
-  squared-loss fit in each form (Gram, sample space, data) and the automatic
-  choice, time and peak memory against the data's size.
+  squared-loss fit in each form (Gram, sample space, data), interleaved,
+  median of 3, wall and CPU time, peak memory against the data's size; the
+  automatic choice against the best form, and the cost model's estimate
+  (given the measured iteration counts) against the CPU times.
 * ``features``: d from 50 to 5,000 (T = 100, 100 rows per task).
 * ``rows``: n up to a million rows (T = 100, d = 50).
 * ``sparse``: CSR, d = 20,000, 0.5 % dense, T = 20 tasks of 1,000 rows: regressor
@@ -41,6 +43,7 @@ Run::
 import argparse
 import os
 import platform
+import resource
 import sys
 import time
 import tracemalloc
@@ -62,6 +65,7 @@ from skmtl import (  # noqa: E402
     TraceNormMTLRegressorCV,
     alpha_max,
 )
+from skmtl.datafits._linalg import form_costs  # noqa: E402
 from skmtl.datafits._losses import SquaredLoss  # noqa: E402
 from skmtl.penalties import TraceNorm  # noqa: E402
 from skmtl.solvers._fista import solve  # noqa: E402
@@ -238,8 +242,11 @@ def table_growth(quick, repeats=3):
     after one untimed run of each (it also faults in the memory the operation
     needs: on a fresh virtual machine the first touch of memory costs seconds
     of system time, which a single timed run would charge to the larger size).
-    Wall-clock and CPU time (user + system, all threads) are both reported:
-    on a loaded machine the wall clock mostly measures the other processes.
+    Wall-clock, user and system CPU time (all threads) are reported apart: on
+    a loaded machine the wall clock mostly measures the other processes, and
+    the system time is the kernel's page faults on fresh memory, which on these
+    virtual machines grow faster than the memory touched (2 MB pages run out
+    and it falls back to 4 kB ones).
     """
     Ta, Tb = (2000, 5000) if quick else (20_000, 50_000)
     n_t, d = 100, 50
@@ -248,74 +255,92 @@ def table_growth(quick, repeats=3):
         f"per task, d = {d}; target <= 3x): median of {repeats} interleaved runs"
     )
     ops = {T: _growth_ops(T, n_t, d) for T in (Ta, Tb)}
-    header("", ["operation", f"wall {Ta}", f"wall {Tb}", "ratio", "cpu ratio"])
+    cols = ["operation", f"wall {Ta}", f"wall {Tb}", "wall x", f"user {Ta}"]
+    header("", cols + [f"user {Tb}", "user x", f"sys {Ta}", f"sys {Tb}"])
     for name in ops[Ta]:
-        wall = {Ta: [], Tb: []}
-        cpu = {Ta: [], Tb: []}
+        runs = {Ta: [], Tb: []}
         for T in (Ta, Tb):
             ops[T][name]()  # warm-up, untimed
         for _ in range(repeats):
             for T in (Ta, Tb):
-                c, w = time.process_time(), time.perf_counter()
+                before = _clocks()
                 ops[T][name]()
-                wall[T].append(time.perf_counter() - w)
-                cpu[T].append(time.process_time() - c)
-        wa, wb = np.median(wall[Ta]), np.median(wall[Tb])
-        ca, cb = np.median(cpu[Ta]), np.median(cpu[Tb])
-        row([name.rjust(9), wa, wb, wb / wa, cb / ca])
+                runs[T].append(_clocks() - before)
+        a, b = np.median(runs[Ta], axis=0), np.median(runs[Tb], axis=0)
+        row(
+            [name.rjust(9), a[0], b[0], b[0] / a[0], a[1], b[1], b[1] / a[1]]
+            + [a[2], b[2]]
+        )
         sys.stdout.flush()
 
 
-def _forms_case(T, n_t, d, alpha_ratio=0.1):
+def _clocks():
+    """(wall, user, system) seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return np.array([time.perf_counter(), usage.ru_utime, usage.ru_stime])
+
+
+def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3):
+    """Each form's fit, interleaved (median of ``repeats``), and 'auto's choice.
+
+    'auto' is not run apart: it is the same computation as the form it
+    chooses (timing it apart only measured the noise between two identical
+    runs). The peak memory is one further traced run per form.
+    """
     Xl, y, tasks = make_data(T, n_t, d)
     est = TraceNormMTLRegressor(task_column=-1)
     data = validate_fit_data(est, Xl, y)
     data_mb = nbytes(Xl) / MB
     a = alpha_ratio * alpha_max(Xl, y, task_column=-1)
-    print(f"\nT = {T}, d = {d}, {n_t} rows per task: data {data_mb:.0f} MB")
-    header(
-        "",
-        [
-            "form",
-            "chosen",
-            "seconds",
-            "iters",
-            "gap",
-            "objective",
-            "peak MB",
-            "peak/data",
-        ],
+    chosen = SquaredLoss(data.blocks).form
+    print(
+        f"\nT = {T}, d = {d}, {n_t} rows per task: data {data_mb:.0f} MB; "
+        f"auto chooses {chosen!r}; median of {repeats} interleaved runs"
     )
+    forms = ["gram", "sample", "data"]
+    if 2 * T * d * d * 8 > 4 * 2**30:
+        print(
+            f"gram not run: the H_t and their eigenvectors need "
+            f"{2 * T * d * d * 8 / 2**30:.0f} GB"
+        )
+        forms.remove("gram")
+    header("", ["form", "wall s", "cpu s", "iters", "gap", "peak MB", "peak/data"])
+    runs = {form: [] for form in forms}
+    for _ in range(repeats):
+        for form in forms:
+            c, w = time.process_time(), time.perf_counter()
+            res = solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
+            runs[form].append((time.perf_counter() - w, time.process_time() - c))
     results = {}
-    for form in ("auto", "gram", "sample", "data"):
-        if form == "gram" and 2 * T * d * d * 8 > 4 * 2**30:
-            print(
-                f"{form:>9}  not run: the H_t and their eigenvectors need "
-                f"{2 * T * d * d * 8 / 2**30:.0f} GB"
-            )
-            continue
+    for form in forms:
 
         def fit(form=form):
-            df = SquaredLoss(data.blocks, form=form)
-            return df, solve(df, a, tol=1e-6)
+            return solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
 
-        t, peak, (df, res) = measure(fit)
-        obj = df.value(res.W) + a * np.linalg.svd(res.W, compute_uv=False).sum()
-        results[form] = (t, obj)
-        row(
-            [
-                form.rjust(9),
-                df.form.rjust(9),
-                t,
-                res.n_iter,
-                res.gap,
-                obj,
-                peak,
-                peak / data_mb,
-            ]
-        )
-    best = min(v[0] for k, v in results.items() if k != "auto")
-    print(f"auto / best form time: {results['auto'][0] / best:.2f}x")
+        peak = measure(fit)[1] if MEMORY else float("nan")
+        res = fit()
+        wall = np.median([r[0] for r in runs[form]])
+        cpu = np.median([r[1] for r in runs[form]])
+        results[form] = (wall, cpu, res.n_iter)
+        row([form.rjust(9), wall, cpu, res.n_iter, res.gap, peak, peak / data_mb])
+    best = min(forms, key=lambda k: results[k][1])
+    print(
+        f"auto ({chosen}) / best form ({best}): wall "
+        f"{results[chosen][0] / results[best][0]:.2f}x, cpu "
+        f"{results[chosen][1] / results[best][1]:.2f}x"
+    )
+    # The cost model with the iteration counts measured above, against the
+    # CPU times: its setup and per-iteration flops are checked, not its
+    # assumed iteration counts (ADMM_ITERS, FISTA_ITERS).
+    model = form_costs([n_t] * T, d, T * n_t * d, per_iteration=True)
+    flops = {k: model[k][0] + v[2] * model[k][1] for k, v in results.items()}
+    for k in flops:
+        if k != "data":
+            print(
+                f"{k} / data: cpu time {results[k][1] / results['data'][1]:.2f}x, "
+                f"cost model with these iteration counts "
+                f"{flops[k] / flops['data']:.2f}x"
+            )
     tr, _, _ = measure(lambda: per_task(Xl, tasks, y, Ridge), memory=False)
     print(f"{T} per-task Ridge fits: {tr:.3g} s")
 

@@ -184,7 +184,15 @@ def lanczos_max_eig(op, tol=1e-6):
 # --------------------------------------------------------------------------- #
 # Cost model of the squared-loss forms
 # --------------------------------------------------------------------------- #
-def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
+def _svd_flops(m, n):
+    """Flops of a thin SVD of an m x n matrix (LAPACK gesdd): the prox's cost."""
+    small, large = min(m, n), max(m, n)
+    return 4.0 * large * small**2 + 8.0 * small**3
+
+
+def form_costs(
+    sizes, n_features, nnz, *, shared=False, itemsize=8, per_iteration=False
+):
     """Estimated flops and bytes of each form of a squared-loss fit.
 
     Parameters
@@ -198,6 +206,8 @@ def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
     shared : bool, default=False
         Whether all tasks share one design and one weight vector (one Gram,
         one kernel).
+    per_iteration : bool, default=False
+        Return ``{form: (setup flops, flops per iteration)}`` instead.
 
     Returns
     -------
@@ -206,8 +216,12 @@ def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
         their eigendecompositions, then ``4 d^2`` per task and ADMM iteration),
         ``"sample"`` (per-task n_t x n_t kernels and their eigendecompositions,
         then ``6 nnz_t + 4 n_t^2`` per task and iteration) and ``"data"``
-        (FISTA on the data, ``4 nnz`` per iteration). Bytes are the extra memory
-        beyond the data.
+        (the per-task Lipschitz constants, then FISTA on the data, ``4 nnz``
+        per iteration). Every iteration also pays the prox, a thin SVD of the
+        d x T matrix. Bytes are the extra memory beyond the data. The forms'
+        iteration counts are assumptions (``ADMM_ITERS``, ``FISTA_ITERS``): ADMM
+        with exact solves hardly depends on the conditioning, FISTA does (on
+        well-conditioned data it can need as few iterations as ADMM).
     """
     n = np.asarray(sizes, dtype=np.float64)
     T, d = n.size, float(n_features)
@@ -215,18 +229,28 @@ def form_costs(sizes, n_features, nnz, *, shared=False, itemsize=8):
     dens = nnz / max(n.sum() * d, 1.0)  # nonzeros per row = dens * d
     n_mats = 1 if shared else T
     n_rows = n[:1] if shared else n
+    svt = _svd_flops(d, T)
     gram_setup = float(np.sum(n_rows * (dens * d) * d)) + n_mats * EIGH_FACTOR * d**3
-    gram_iter = 4.0 * T * d * d
+    gram_iter = 4.0 * T * d * d + svt
     sample_setup = float(np.sum(n_rows**2 * dens * d + EIGH_FACTOR * n_rows**3))
     # The sample-space solver pads every task to max_t n_t rows.
     padded = float(n_rows.size * n_rows.max() ** 2)
-    sample_iter = 6.0 * nnz + 4.0 * (n.max() ** 2 * (T if not shared else 1.0))
-    costs = {
+    sample_iter = 6.0 * nnz + 4.0 * (n.max() ** 2 * (T if not shared else 1.0)) + svt
+    # Lipschitz constants: the largest eigenvalue in the smaller space per task.
+    small = np.minimum(n_rows, d)
+    data_setup = float(np.sum(n_rows * dens * d * small + 4.0 / 3.0 * small**3))
+    data_iter = 4.0 * nnz + svt
+    if per_iteration:
+        return {
+            "gram": (gram_setup, gram_iter),
+            "sample": (sample_setup, sample_iter),
+            "data": (data_setup, data_iter),
+        }
+    return {
         "gram": (gram_setup + ADMM_ITERS * gram_iter, 2.0 * n_mats * d * d * itemsize),
         "sample": (sample_setup + ADMM_ITERS * sample_iter, 2.0 * padded * itemsize),
-        "data": (FISTA_ITERS * 4.0 * nnz, 4.0 * d * T * itemsize),
+        "data": (data_setup + FISTA_ITERS * data_iter, 4.0 * d * T * itemsize),
     }
-    return costs
 
 
 def choose_form(sizes, n_features, nnz, *, shared=False, max_bytes=None):
