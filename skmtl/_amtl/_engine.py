@@ -407,5 +407,8 @@ def _result(central, checker, cfg, backend, objective, datafit, alpha):
             refresh_every=cfg.refresh_every,
             relaxation_bound=cfg.relaxation_bound,
             events=list(backend.events),
+            # V itself (W is its prox): a restart with another step keeps the
+            # penalty's subgradient (V - W) / step (the estimators' search).
+            V=np.array(central.V),
         ),
     )

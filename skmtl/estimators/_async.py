@@ -260,9 +260,10 @@ class _AsyncMTL(MTLBase):
                 break
             # Not certified yet (a probe of the step search, or the exact
             # final model above tol): restart from the current model.
+            point = (W, b, result.info.get("V"), step)
             if check.probe_stop:
-                step = search.update(check.epochs, check.gaps)
-            V0, b0 = restart_point(datafit, W, b, step), b
+                step, point = search.update(check.epochs, check.gaps, point)
+            V0, b0 = restart_point(datafit, *point[:2], step, *point[2:]), point[1]
         return self._assemble_result(
             datafit,
             penalty,
