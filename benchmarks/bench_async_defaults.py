@@ -237,7 +237,7 @@ def main():
         "medians of the per-round time ratios",
     )
     args = parser.parse_args()
-    backends = args.backends.split(",")
+    backends = list(dict.fromkeys(args.backends.split(",")))  # each once a round
     print(
         f"alpha = {args.ratio} x alpha_max; defaults otherwise; load average "
         f"{load():.2f} at start"
