@@ -41,9 +41,8 @@ sees a ``P`` and a version that belong together.
 
 Batched refresh
 ---------------
-By default the prox is republished after every write (``refresh_every=1``).
-With ``refresh_every=k > 1`` (or 'auto': ``T // 8`` for ``T >= 16``, clipped
-to the staleness cap) :meth:`CentralNode.refresh` publishes only once ``k``
+With ``refresh_every=1`` the prox is republished after every write.  With
+``refresh_every=k > 1`` :meth:`CentralNode.refresh` publishes only once ``k``
 writes have accumulated, so one prox serves ``k`` updates.  The staleness stays
 exact: every read carries the version of the snapshot it came from, and the
 engine measures staleness and applies back-pressure from those versions (a
@@ -56,15 +55,14 @@ taking it twice (ARock's form ``v_t + relaxation * (z - v_hat_t)`` did exactly
 that and stalled at a 1e-3 residual with relaxation 1 on the simulated
 backend).
 
-The options reach the node through its constructor, whose defaults come from
-:func:`central_node_options` (a context variable, so they apply to the fits
-started in that context only)::
+The estimators' ``refresh_every`` (default 'auto': batched on the sequential
+backend only, see :func:`skmtl._amtl._config.resolve_batch`) reaches the node
+through ``run_amtl``.  A node built directly, or by ``run_amtl`` called
+without ``refresh_every``, takes the defaults of :func:`central_node_options`
+(a context variable, so they apply to the fits started in that context only)::
 
-    with central_node_options(refresh_every="auto"):
-        est.fit(X, y)
-
-``run_amtl`` always gives the node the staleness cap its schedule uses, so
-``'auto'`` is clipped to the real cap.
+    with central_node_options(refresh_every=8):
+        run_amtl(datafit, alpha, backend)
 """
 
 import contextlib
@@ -664,7 +662,10 @@ def central_node_options(*, refresh_every=1, max_staleness=None):
     Parameters
     ----------
     refresh_every : int or 'auto', default=1
-        Writes per published prox (see the module docstring).
+        Writes per published prox (see the module docstring), for a node
+        built directly and for ``run_amtl`` called without ``refresh_every``
+        (there 'auto' depends on the backend); the estimators pass their own
+        ``refresh_every``, which takes precedence.
     max_staleness : int or None, default=None
         The staleness cap ``tau`` that 'auto' is clipped to, for a node built
         directly; ``run_amtl`` passes its own cap, which takes precedence.
@@ -677,6 +678,13 @@ def central_node_options(*, refresh_every=1, max_staleness=None):
         yield
     finally:
         _OPTIONS.reset(token)
+
+
+def node_option(name, default):
+    """The value of :func:`central_node_options` ``name`` in this context, or
+    ``default`` outside one."""
+    options = _OPTIONS.get()
+    return default if options is None else options[name]
 
 
 def resolve_refresh_every(refresh_every, n_tasks, max_staleness=None):
@@ -701,6 +709,8 @@ def resolve_refresh_every(refresh_every, n_tasks, max_staleness=None):
         k = n_tasks // 8 if n_tasks >= 16 else 1
         return max(1, min(k, tau))
     try:
+        if isinstance(refresh_every, bool):
+            raise TypeError
         k = operator.index(refresh_every)
     except TypeError:
         raise ValueError(bad) from None
