@@ -13,9 +13,15 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import expit
 
-from skmtl.datafits._losses import LogisticLoss, TaskBlocks, _intercept_newton
+from skmtl.datafits._logistic_rows import intercept_newton
+from skmtl.datafits._losses import LogisticLoss, TaskBlocks
 from skmtl.solvers._fista import solve
-from skmtl.solvers._gaps import alpha_max, penalized_objective, relative_gap
+from skmtl.solvers._gaps import (
+    alpha_max,
+    duality_gap,
+    penalized_objective,
+    relative_gap,
+)
 
 # No overflow or invalid-value warning anywhere (the estimator checks of
 # scikit-learn turn them into errors).
@@ -71,7 +77,7 @@ def test_optimal_intercept_at_zero_is_the_log_odds():
     # A task whose derivative is exactly zero (all weights zero) stops at
     # once, unbracketed, while the others iterate.
     ref = df.initial_intercept()
-    df.blocks.sample_weights[1][:] = 0.0
+    df.blocks.sample_weights[1] = np.zeros_like(df.blocks.sample_weights[1])
     b = df.optimal_intercept(W, np.zeros(df.n_tasks))
     assert b[1] == 0.0
     np.testing.assert_allclose(b[2:], ref[2:], atol=1e-12)
@@ -90,7 +96,7 @@ def test_intercept_newton_stops_at_rounding_and_never_loops():
         return g, 1.0 - np.tanh(b - 1.0) ** 2, np.ones_like(b)
 
     starts = np.array([0.0, 30.0, -30.0, 1e8])
-    b = _intercept_newton(deriv, starts, 0.0, 200)
+    b = intercept_newton(deriv, starts, 0.0, 200)
     assert len(calls) < 100
     np.testing.assert_allclose(b, 1.0, atol=1e-3)
 
@@ -147,3 +153,42 @@ def test_certified_gap_bounds_the_distance_to_the_optimum(scaling, ratio):
         assert dual <= upper + 1e-13 * abs(upper)
         if noise == 0.0:  # tight at the optimum
             assert gap <= 1e-10
+
+
+def protocol_gap(df, W, b, alpha):
+    """The gap through the data-fit protocol only (no gap_terms)."""
+    if df.has_free_intercept:
+        b = df.optimal_intercept(W, b)
+    primal, _, gap = duality_gap(df, None, W, b, alpha)
+    return gap / primal, primal, b
+
+
+def shared_logistic(seed=8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((50, 3))
+    ys = [np.where(rng.random(50) < 0.3 + 0.2 * t, 1.0, -1.0) for t in range(3)]
+    s = rng.uniform(0.5, 1.5, 50)
+    blocks = TaskBlocks([X] * 3, ys, [s] * 3, np.full(3, s.sum()), shared=True)
+    return LogisticLoss(blocks, fit_intercept=True)
+
+
+@pytest.mark.parametrize("case", ["intercept", "no-intercept", "shared", "soft"])
+def test_one_pass_gap_equals_the_protocol(case):
+    df = shared_logistic() if case == "shared" else logistic(seed=9)
+    if case == "no-intercept":
+        df = LogisticLoss(df.blocks, fit_intercept=False)
+    if case == "soft":
+        q = np.full(df.blocks.ys[2].shape, 0.8)
+        df.set_task_soft_targets(2, q, weight=0.3)
+        assert df.gap_terms(np.zeros((df.n_features, df.n_tasks)), None) is None
+    rng = np.random.default_rng(10)
+    alpha = 0.1 * alpha_max(df)
+    for noise in [0.0, 0.3]:
+        W = 0.5 * rng.standard_normal((df.n_features, df.n_tasks)) + noise
+        b0 = rng.standard_normal(df.n_tasks) if df.has_free_intercept else None
+        gap, primal, b = relative_gap(df, W, b0, alpha)
+        ref_gap, ref_primal, ref_b = protocol_gap(df, W, b0, alpha)
+        assert primal == pytest.approx(ref_primal, rel=1e-12)
+        assert gap == pytest.approx(ref_gap, rel=1e-9, abs=1e-14)
+        if b is not None:
+            np.testing.assert_allclose(b, ref_b, atol=1e-12)

@@ -174,9 +174,11 @@ class GapCheck:
         """Checks to skip: up to half the epochs the last rate predicts.
 
         A certificate costs about one gradient, and for the logistic loss a
-        Newton solve for the intercepts (as much as an epoch of task steps on
-        Landmine): far from ``tol`` it is computed less often.  The rule
-        depends on the gaps only, so runs stay reproducible.
+        few passes over the stacked rows for the intercepts (Landmine: 2-4 ms,
+        a fifth of an epoch of task steps; it was a full epoch before the
+        one-pass certificate of ``datafits/_logistic_rows.py``): far from
+        ``tol`` it is computed less often.  The rule depends on the gaps only,
+        so runs stay reproducible.
         """
         rate, needed = log_rate(self.epochs[-3:], self.gaps[-3:], self.tol)
         if len(self.gaps) < 3 or not rate > 0 or not np.isfinite(needed):

@@ -77,6 +77,7 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf, dpotrs
 from scipy.special import expit
 
+from ..datafits._logistic_rows import identical, softplus
 from ..datafits._losses import LogisticLoss
 from ..penalties._base import make_penalty
 
@@ -181,7 +182,7 @@ class _ProxObjective:
         return m + z[self.d] if self.free else m
 
     def loss(self, m):
-        return float(self.s @ _softplus(-self.y * m))
+        return float(self.s @ softplus(-self.y * m))
 
     def reg(self, z):
         r = z - self.xa
@@ -202,6 +203,25 @@ class _ProxObjective:
     def gradient(self, z, gl):
         """The objective's gradient at ``z`` from the loss's ``gl``."""
         return gl + self.inv * (z - self.xa)
+
+
+class _DataKey:
+    """A task's data ``(X, s, y, scale)``, equal to another only for the very
+    same arrays (kept alive here, so no id is reused while cached)."""
+
+    __slots__ = ("arrays", "scale")
+
+    def __init__(self, X, s, y, scale):
+        self.arrays, self.scale = (X, s, y), scale
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, _DataKey)
+            and self.scale == other.scale
+            and identical(self.arrays, other.arrays)
+        )
+
+    __hash__ = None
 
 
 class WarmLogisticProx:
@@ -345,11 +365,11 @@ class WarmLogisticProx:
         """``(key, (s / scale, s y / scale))`` of task ``t``, kept between
         calls; ``key`` names the task's data."""
         X, s, y = blocks.Xs[t], blocks.sample_weights[t], blocks.ys[t]
-        key = (id(X), id(s), id(y), float(blocks.scales[t]))
+        scale = float(blocks.scales[t])
         entry = self._weights.get(t)
-        if entry is None or entry[0] != key:
-            w = s / key[3]
-            entry = self._weights[t] = (key, (w, w * y))
+        if entry is None or entry[0] != _DataKey(X, s, y, scale):
+            w = s / scale
+            entry = self._weights[t] = (_DataKey(X, s, y, scale), (w, w * y))
         return entry
 
     @staticmethod
@@ -500,13 +520,6 @@ class WarmLogisticProx:
             p = r + (rr_new / rr) * p
             rr = rr_new
         return step
-
-
-def _softplus(v):
-    """``log(1 + exp(v))`` without overflow (a third of ``np.logaddexp``'s time)."""
-    out = np.log1p(np.exp(-np.abs(v)))
-    out += np.maximum(v, 0.0)
-    return out
 
 
 def _factor_solve(factor, g):
