@@ -236,8 +236,9 @@ class StepSearch:
     every probe.  Rates read off windows that start at different points, or
     during a transient, are not comparable: the first run's rate includes its
     initial drop, and a short step's first decades are fast and its later
-    ones slow.  A probe ends one decade below the target, or once it can no
-    longer beat the best by 10% (at most ``4 probe_epochs`` epochs).  The
+    ones slow.  A probe ends one decade below the target, or once a lower
+    bound on its score says it cannot beat the best by 10% (:meth:`_beaten`;
+    at most ``4 probe_epochs`` epochs).  The
     first probe keeps the step; then the step is multiplied by ``factor``
     while that is 10% faster, else divided by it; at most ``max_probes``
     probes.  The fit goes on from the best probe's end with its step.
@@ -272,12 +273,28 @@ class StepSearch:
         """Whether the current run is a probe (it started at the origin)."""
         return self.origin is not None and not self.done
 
-    def _limit(self):
-        """Epochs after which a probe cannot beat the best by 10%."""
-        limit = 4 * self.probe_epochs
-        if self.best is not None and np.isfinite(self.best[0]):
-            limit = min(limit, int(np.ceil(self.best[0] / 0.9)))
-        return limit
+    def _beaten(self, epochs, gaps):
+        """Whether a running probe can no longer beat the best by 10%.
+
+        Its score is at least its epochs so far, and once it has reached
+        ``gap0 / target`` at ``t1``, at least ``t1 + (e - t1) (1 + D)`` at
+        epoch ``e`` (its next decade takes at least ``e - t1`` epochs, and
+        counts for ``D`` more).  No probe runs over ``4 probe_epochs``.
+        """
+        e = epochs[-1]
+        if e >= 4 * self.probe_epochs:
+            return True
+        if self.best is None or not np.isfinite(self.best[0]):
+            return False
+        first = self.origin[1] / self.target
+        t1 = crossing(epochs, gaps, first)
+        if t1 is not None:
+            e = t1 + (e - t1) * (1.0 + self._decades(first))
+        return e >= self.best[0] / 0.9
+
+    def _decades(self, first):
+        """Decades from one below ``first`` down to ``tol``."""
+        return max(np.log10(first / 10.0 / self.tol), 0.0)
 
     def should_stop(self, epochs, gaps):
         """Whether the current run, with gaps at these epochs, is to end."""
@@ -285,7 +302,7 @@ class StepSearch:
             return False
         if self.probing:
             goal = self.origin[1] / (10.0 * self.target)
-            return gaps[-1] <= goal or epochs[-1] >= self._limit()
+            return gaps[-1] <= goal or self._beaten(epochs, gaps)
         if epochs[-1] < self.probe_epochs:
             return False
         needed = predict(epochs, gaps, self.tol, start=epochs[-1] / 2.0)
@@ -331,14 +348,12 @@ class StepSearch:
         first = self.origin[1] / self.target
         t1 = epochs_to(epochs, gaps, first)
         t2 = epochs_to(epochs, gaps, first / 10.0)
-        decades = max(np.log10(first / 10.0 / self.tol), 0.0)
-        return float(t2 + decades * max(t2 - t1, 0.0))
+        return float(t2 + self._decades(first) * max(t2 - t1, 0.0))
 
 
-def epochs_to(epochs, gaps, goal):
-    """Epochs a run took to bring its gap to ``goal``: log-linear between the
-    checks around the first crossing; when it did not get there, extrapolated
-    by :func:`predict` over the second half (inf if it does not decrease)."""
+def crossing(epochs, gaps, goal):
+    """Epoch at which the gaps first reached ``goal`` (log-linear between the
+    checks around it), or None."""
     previous = None
     for e, g in zip(epochs, gaps, strict=True):
         if not (np.isfinite(g) and g > 0):
@@ -349,6 +364,16 @@ def epochs_to(epochs, gaps, goal):
             e0, g0 = previous
             return float(e0 + (e - e0) * np.log(g0 / goal) / np.log(g0 / g))
         previous = (e, g)
+    return None
+
+
+def epochs_to(epochs, gaps, goal):
+    """Epochs a run took to bring its gap to ``goal`` (:func:`crossing`);
+    when it did not get there, extrapolated by :func:`predict` over the
+    second half (inf if it does not decrease)."""
+    reached = crossing(epochs, gaps, goal)
+    if reached is not None:
+        return reached
     if not epochs:
         return np.inf
     return epochs[-1] + predict(epochs, gaps, goal, start=epochs[-1] / 2.0)
