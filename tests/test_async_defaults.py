@@ -244,31 +244,36 @@ def test_step_search_checks_its_probes_every_epoch():
     assert search.should_stop(*slow) and search.max_skip(4) == np.inf
     assert search.update(*slow, "end of run 1") == (1.0, "end of run 1")
     assert search.probing and search.max_skip(1) == 0
-    # A probe ends at 1/100 of the origin's gap (7.29e-4), or when it can no
-    # longer beat the best.
-    assert search.should_stop([1, 2], [1e-2, 7e-4])
-    assert not search.should_stop([1, 2], [1e-2, 8e-4])
+    # A probe ends at 1/1000 of the origin's gap (7.29e-5), or at 4
+    # probe_epochs when it has no best to beat.
+    assert search.should_stop([1, 2], [1e-2, 7e-5])
+    assert not search.should_stop([1, 2], [1e-2, 8e-5])
+    assert search.should_stop(list(range(1, 17)), [1e-2] * 16)
+    # Its score: two decades in 2 epochs, the third in 1, then
+    # log10(7.29e-5 / 1e-6) = 1.86 more at one epoch each.
+    score = search.score([1, 2, 3], [7.29e-3, 7.29e-4, 7.29e-5])
+    assert score == pytest.approx(3 + np.log10(72.9))
 
 
-def _fake_fit(search, rates, tol=1e-6, max_epochs=3000):
+def _fake_fit(search, rates, transients=None, tol=1e-6, max_epochs=3000):
     """The estimator's loop around a :class:`StepSearch`, on a model of the
     gap whose best step is known.
 
     From zero, the gap first drops fast (by ``e^-0.25`` per epoch, whatever
     the step) for 16 epochs, then by ``exp(-rates[step])`` per epoch; from a
-    restart at gap ``G``, ``G exp(-rates[step] e)``.  A point is its gap.
-    Returns the steps of the runs and the epochs of the fit.
+    restart, the same with ``transients[step] = (rate, epochs)`` if given,
+    else at ``rates[step]`` at once.  A point is its gap.  Returns the steps
+    of the runs and the epochs of the fit.
     """
-    point, cold, steps, total = 0.5, True, [], 0
+    point, steps, total = 0.5, [], 0
+    transient = (0.25, 16)
     while total < max_epochs:
         step = search.step
         steps.append(step)
         epochs, gaps = [], []
+        fast, n = transient or (0.0, 0)
         for e in range(1, max_epochs - total + 1):
-            if cold:
-                g = point * np.exp(-0.25 * min(e, 16) - rates[step] * max(e - 16, 0))
-            else:
-                g = point * np.exp(-rates[step] * e)
+            g = point * np.exp(-fast * min(e, n) - rates[step] * max(e - n, 0))
             epochs.append(e)
             gaps.append(g)
             if g <= tol or search.should_stop(epochs, gaps):
@@ -276,8 +281,8 @@ def _fake_fit(search, rates, tol=1e-6, max_epochs=3000):
         total += epochs[-1]
         if gaps[-1] <= tol:
             return steps, total
-        cold = False
         step, point = search.update(epochs, gaps, gaps[-1])
+        transient = (transients or {}).get(step)
     return steps, total
 
 
@@ -286,17 +291,18 @@ def test_step_search_picks_the_provably_faster_step():
     # than step 16.  The first run (step 1) catches the fast initial drop:
     # compared with the next run's (step 4, from a point where the drop is
     # over), its rate looks faster, so the old rule (consecutive runs' rates
-    # over their second halves) went back to step 1.  Raced from one origin
-    # to one target, the steps are compared on equal footing.
+    # over their second halves) went back to step 1, after 1 -> 4 -> 0.25.
+    # Restarted from one origin and timed over the same range of gaps, the
+    # steps are compared on equal footing.
     rates = {0.25: 0.005, 1.0: 0.02, 4.0: 0.1, 16.0: 0.04, 64.0: 0.01}
     search = StepSearch(1.0, 1e-6, probe_epochs=20, enough_epochs=30)
     steps, total = _fake_fit(search, rates)
     assert steps == [1.0, 1.0, 4.0, 16.0, 4.0] and search.done
     assert search.step == 4.0 and search.best[1] == 4.0
     # The probes of steps 1 and 16 were cut at 4 probe_epochs (80 epochs):
-    # 20 + 80 + 46 (step 4 to 1/100 of the origin's gap) + 51 (step 16,
-    # cut when it can no longer beat 46 by 10%) + the rest at step 4.
-    assert total < 20 + 80 + 47 + 52 + 100
+    # 20 + 80 + 69 (step 4 to 1/1000 of the origin's gap, 8.4e-3) + 80 + 21
+    # (the rest at step 4, from 8.4e-6 to 1e-6).
+    assert total <= 20 + 80 + 70 + 80 + 22
     # Starting at the right step, the first run finishes: no search at all.
     search = StepSearch(4.0, 1e-6, probe_epochs=20, enough_epochs=150)
     assert _fake_fit(search, rates)[0] == [4.0] and search.origin is None
@@ -307,6 +313,18 @@ def test_step_search_goes_down_when_up_is_slower():
     search = StepSearch(1.0, 1e-6, probe_epochs=20, enough_epochs=30)
     steps, _ = _fake_fit(search, rates)
     assert steps == [1.0, 1.0, 4.0, 0.25, 0.0625, 0.25] and search.step == 0.25
+
+
+def test_step_search_is_not_fooled_by_a_fast_transient():
+    # After a restart, step 0.25 divides the gap by 100 in 5 epochs, then
+    # is 2.5x slower than step 1 (as short steps on raw School): the time
+    # to a target two decades down favours it; the pace of the next decade,
+    # over the same range of gaps for every probe, does not.
+    rates = {0.25: 0.02, 1.0: 0.05, 4.0: 0.01}
+    transients = {0.25: (np.log(100) / 5, 5)}
+    search = StepSearch(1.0, 1e-6, probe_epochs=20, enough_epochs=30)
+    steps, _ = _fake_fit(search, rates, transients)
+    assert steps == [1.0, 1.0, 4.0, 0.25, 1.0] and search.step == 1.0
 
 
 def test_restart_point_keeps_the_prox_and_the_subgradient():

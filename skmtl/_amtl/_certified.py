@@ -11,15 +11,12 @@ locally: the gap is NaN and the residual decides.
 
 Douglas-Rachford converges for any step, but its speed depends on the step by
 two orders of magnitude across data sets (measured, see
-``benchmarks/bench_async_defaults.py``).  Between restarts of the loop the
-step is adapted by residual balancing (:func:`balance_ratio`), the rule of
-ADMM (Boyd et al., 2011, section 3.4.1) written for Douglas-Rachford: one
-synchronous step from the current point gives the relative primal residual
-(consensus of the per-task proxes with the penalty's prox) and the relative
-dual residual (change of the penalty's prox); the step shrinks when the first
-dominates and grows when the second does.  Each restart starts from
-``V0 = W - eta grad f(W)``, the fixed point's form at the current model, so no
-progress on the model is lost.
+``benchmarks/bench_async_defaults.py``).  The first step is the inverse
+typical curvature (:func:`douglas_rachford_step`, enlarged for weak penalties
+by the estimators); when the first run is slow, :class:`StepSearch` restarts
+the loop with other steps from one common point and keeps the one that
+measurably gets there first.  A restart keeps the model and the penalty's
+subgradient (:func:`restart_point`), so no progress is lost.
 """
 
 import numpy as np
@@ -230,17 +227,20 @@ class StepSearch:
     over its second half predicts the epochs still needed; a run that
     promises at most ``enough_epochs`` is never interrupted, so a good step
     costs nothing.  Otherwise its end becomes the *origin*, and the steps
-    race from there: every probe restarts from the origin
+    are compared on equal footing: every probe restarts from the origin
     (:func:`restart_point`, keeping the penalty's subgradient; with the same
-    step, a seamless continuation), its gap is checked at every epoch, and
-    its score is the epochs it takes to divide the origin's gap by
-    ``target`` (:func:`epochs_to`).  Rates read off windows that start at
-    different points are not comparable: after a start or a restart the gap
-    first drops fast (with a longer step, it first jumps up, then drops
-    fast), and a rate measured there favours whichever run is in that phase;
-    the time to a common target from a common point counts each step's
-    transient as what it costs.  A probe ends at the target, or once it can
-    no longer beat the best by 10% (at most ``4 probe_epochs`` epochs).  The
+    step, a seamless continuation), its gap is checked at every epoch, and it
+    is scored by the epochs to ``tol`` that its run from the origin predicts
+    (:meth:`score`): the epochs it took to divide the origin's gap by
+    ``target`` (its transient: the gap first drops fast after a restart, or
+    with a longer step jumps up, then drops fast), plus the remaining decades
+    at the pace of its next decade, measured over the same range of gaps for
+    every probe.  Rates read off windows that start at different points, or
+    during a transient, are not comparable: the first run's rate includes its
+    initial drop, and a short step's first decades are fast and its later
+    ones slow.  A probe ends one decade below the target, or once a lower
+    bound on its score says it cannot beat the best by 10% (:meth:`_beaten`;
+    at most ``4 probe_epochs`` epochs).  The
     first probe keeps the step; then the step is multiplied by ``factor``
     while that is 10% faster, else divided by it; at most ``max_probes``
     probes.  The fit goes on from the best probe's end with its step.
@@ -264,8 +264,8 @@ class StepSearch:
         self.enough_epochs = enough_epochs
         self.max_probes = max_probes
         self.target = target
-        self.origin = None  # (point, gap to reach): where every probe starts
-        self.best = None  # (epochs to the target, step, point)
+        self.origin = None  # (point, its gap): where every probe starts
+        self.best = None  # (predicted epochs, step, point)
         self.direction = 0
         self.n_probes = 0
         self.done = False
@@ -275,19 +275,36 @@ class StepSearch:
         """Whether the current run is a probe (it started at the origin)."""
         return self.origin is not None and not self.done
 
-    def _limit(self):
-        """Epochs after which a probe cannot beat the best by 10%."""
-        limit = 4 * self.probe_epochs
-        if self.best is not None and np.isfinite(self.best[0]):
-            limit = min(limit, int(np.ceil(self.best[0] / 0.9)))
-        return limit
+    def _beaten(self, epochs, gaps):
+        """Whether a running probe can no longer beat the best by 10%.
+
+        Its score is at least its epochs so far, and once it has reached
+        ``gap0 / target`` at ``t1``, at least ``t1 + (e - t1) (1 + D)`` at
+        epoch ``e`` (its next decade takes at least ``e - t1`` epochs, and
+        counts for ``D`` more).  No probe runs over ``4 probe_epochs``.
+        """
+        e = epochs[-1]
+        if e >= 4 * self.probe_epochs:
+            return True
+        if self.best is None or not np.isfinite(self.best[0]):
+            return False
+        first = self.origin[1] / self.target
+        t1 = crossing(epochs, gaps, first)
+        if t1 is not None:
+            e = t1 + (e - t1) * (1.0 + self._decades(first))
+        return e >= self.best[0] / 0.9
+
+    def _decades(self, first):
+        """Decades from one below ``first`` down to ``tol``."""
+        return max(np.log10(first / 10.0 / self.tol), 0.0)
 
     def should_stop(self, epochs, gaps):
         """Whether the current run, with gaps at these epochs, is to end."""
         if self.done or not epochs:
             return False
         if self.probing:
-            return gaps[-1] <= self.origin[1] or epochs[-1] >= self._limit()
+            goal = self.origin[1] / (10.0 * self.target)
+            return gaps[-1] <= goal or self._beaten(epochs, gaps)
         if epochs[-1] < self.probe_epochs:
             return False
         needed = predict(epochs, gaps, self.tol, start=epochs[-1] / 2.0)
@@ -305,11 +322,10 @@ class StepSearch:
             # The first run: its end is where every probe starts, the first
             # with the same step (measured there, not on its initial drop).
             last = [g for g in gaps if np.isfinite(g) and g > 0]
-            goal = last[-1] / self.target if last else 0.0
-            self.origin = (point, goal)
+            self.origin = (point, last[-1] if last else 0.0)
             return self.step, point
         self.n_probes += 1
-        score = epochs_to(epochs, gaps, self.origin[1])
+        score = self.score(epochs, gaps)
         improved = self.best is None or score < 0.9 * self.best[0]
         if improved:
             self.best = (score, self.step, point)
@@ -328,11 +344,18 @@ class StepSearch:
             return self.step, point
         return self.step, self.origin[0]
 
+    def score(self, epochs, gaps):
+        """Epochs to ``tol`` a probe predicts: to ``gap0 / target``, then
+        the remaining decades at the pace of the next one."""
+        first = self.origin[1] / self.target
+        t1 = epochs_to(epochs, gaps, first)
+        t2 = epochs_to(epochs, gaps, first / 10.0)
+        return float(t2 + self._decades(first) * max(t2 - t1, 0.0))
 
-def epochs_to(epochs, gaps, goal):
-    """Epochs a run took to bring its gap to ``goal``: log-linear between the
-    checks around the first crossing; when it did not get there, extrapolated
-    by :func:`predict` over the second half (inf if it does not decrease)."""
+
+def crossing(epochs, gaps, goal):
+    """Epoch at which the gaps first reached ``goal`` (log-linear between the
+    checks around it), or None."""
     previous = None
     for e, g in zip(epochs, gaps, strict=True):
         if not (np.isfinite(g) and g > 0):
@@ -343,6 +366,16 @@ def epochs_to(epochs, gaps, goal):
             e0, g0 = previous
             return float(e0 + (e - e0) * np.log(g0 / goal) / np.log(g0 / g))
         previous = (e, g)
+    return None
+
+
+def epochs_to(epochs, gaps, goal):
+    """Epochs a run took to bring its gap to ``goal`` (:func:`crossing`);
+    when it did not get there, extrapolated by :func:`predict` over the
+    second half (inf if it does not decrease)."""
+    reached = crossing(epochs, gaps, goal)
+    if reached is not None:
+        return reached
     if not epochs:
         return np.inf
     return epochs[-1] + predict(epochs, gaps, goal, start=epochs[-1] / 2.0)

@@ -75,6 +75,12 @@ def _alpha_factor(datafit, penalty, alpha):
     factor its threaded fit converges in 104 epochs instead of stopping at
     ``max_iter``.  Above ``0.05 alpha_max`` the step is left alone (scaling it
     down tripled Landmine's epochs at ``0.2 alpha_max``).
+
+    Still needed with the unbiased step search (:class:`StepSearch`), as the
+    prior it starts from: the search alone finds a step of the same size
+    (3-4x this one) but pays for it with probes, sequential epochs with this
+    factor vs without: standardized School at the default alpha 89 vs 413,
+    Parkinson's at the default alpha (0.004 alpha_max) 301 vs 479.
     """
     if not is_local(datafit) or not alpha > 0:
         return 1.0
