@@ -170,6 +170,7 @@ class ProxState:
         self.rank = None
         self.shape = None
         self._directions = None  # the last probe's block (see _probe_bound)
+        self.shift = True  # shifted subspace iteration (see _attempt)
         self._plan = self._plan_shape = None  # see plan()
         self._good_k = self._good_shape = None
         self._skip, self._skip_next = 0, 1
@@ -399,6 +400,14 @@ def _attempt(V, theta, k, state, start):
             # near the threshold at once.
             dirs = state._directions
             return "grow", X if dirs is None else np.hstack([X, dirs])
+        # Next block: (A - sigma I) X S^-1 with A = V^T V (Z = A X S^-1) and
+        # the shift sigma = S_k^2 / 2, half the block's smallest Ritz value
+        # (about the top of the unwanted spectrum, which then maps into
+        # [-sigma, sigma]): the unwanted components shrink by about
+        # (s_{k+1}^2 / 2) / (s_r^2 - sigma) per iteration instead of
+        # s_{k+1}^2 / s_r^2, for no extra product.
+        if state.shift and S[-1] > 0:
+            Z -= X * (0.5 * S[-1] ** 2 / np.where(S > 0, S, 1.0))
         Q = _orth(Z)
     return "stall", X
 
