@@ -23,6 +23,11 @@ Three more sections (issues 10 and 11):
   matrix, as in consecutive solver iterations), with ratios and the error
   relative to the exact prox, on two spectra (the figure-6 matrix, and a
   harder one whose noise reaches half the threshold).
+- ``admm``: the centralized regressor (ADMM in sample space, whose every
+  iteration takes one trace-norm prox) at (d, T) = (400, 400) and
+  (1000, 1000), rank-5 tasks: fit time with the low-rank prox on (the
+  default) and off, interleaved, and how many proxes the low-rank route
+  answered.
 - ``threads``: AMTL updates per second on heavy task steps (T = 100,
   d = 1000, 2,000 rows per task, data-form gradients) with the threading
   backend at ``n_jobs`` = 1 and 2, with the prox republished after every
@@ -65,7 +70,7 @@ DATA = Path(
     os.environ.get("SKMTL_DATA")
     or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
-SECTIONS = ("figure6", "lowrank", "threads", "school", "landmine")
+SECTIONS = ("figure6", "lowrank", "admm", "threads", "school", "landmine")
 
 FIGURE_6 = [(50, 100), (1000, 100), (1000, 1000)]
 SCALING_T = [(50, T) for T in (50, 100, 200, 500, 1000)]
@@ -198,6 +203,8 @@ def main(argv=None):
             run(args.quick)
         if "lowrank" in args.section:
             run_lowrank(args.quick)
+        if "admm" in args.section:
+            run_admm(args.quick)
         if "threads" in args.section:
             run_threads(args.quick)
         if "school" in args.section:
@@ -227,13 +234,20 @@ def run(quick):
 # --------------------------------------------------------------------------- #
 # Low-rank prox: exact vs cold vs warm
 # --------------------------------------------------------------------------- #
-def hard_low_rank(d, T, rank=10, seed=0):
-    """Singular values 20 .. 2 (x theta = 1) plus noise of spectral norm 0.5."""
+def hard_low_rank(d, T, rank=10, seed=0, noise=0.5):
+    """Singular values 20 .. 2 (x theta = 1) plus noise of spectral norm ``noise``."""
     rng = np.random.default_rng(seed)
     U = np.linalg.qr(rng.standard_normal((d, rank)))[0]
     X = np.linalg.qr(rng.standard_normal((T, rank)))[0]
     N = rng.standard_normal((d, T))
-    return (U * np.linspace(20, 2, rank)) @ X.T + N * (0.5 / np.linalg.norm(N, 2)), 1.0
+    signal = (U * np.linspace(20, 2, rank)) @ X.T
+    return signal + N * (noise / np.linalg.norm(N, 2)), 1.0
+
+
+def near_threshold(d, T, seed=0):
+    """Noise up to 0.95 theta: the low-rank route cannot pay (about 100 values
+    between 0.6 and 0.95 theta must be captured); the rule must fall back."""
+    return hard_low_rank(d, T, seed=seed, noise=0.95)
 
 
 def figure6_low_rank(d, T, seed=0):
@@ -250,6 +264,7 @@ def measure_lowrank(name, make, d, T, repeats, step=1e-3, seed=0):
     times = {"exact": [], "cold": [], "warm": []}
     err_cold = err_warm = 0.0
     iters = {"cold": [], "warm": []}
+    routes = {"cold": [], "warm": []}
     norm_v = np.linalg.norm(V)
     for _ in range(repeats):
         # the next iterate: a relative change of `step` in Frobenius norm
@@ -270,8 +285,9 @@ def measure_lowrank(name, make, d, T, repeats, step=1e-3, seed=0):
         err_cold = max(err_cold, np.linalg.norm(Pc - P) / nP)
         err_warm = max(err_warm, np.linalg.norm(Pw - P) / nP)
         for key, st in (("cold", cold), ("warm", warm_state)):
-            assert st.last_info["route"] == "lowrank", st.last_info
-            iters[key].append(st.last_info["iterations"])
+            routes[key].append(st.last_info["route"] == "lowrank")
+            lr = st.last_info.get("lowrank", st.last_info)
+            iters[key].append(lr.get("iterations", 0))
     med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
     return {
         "name": name,
@@ -284,6 +300,8 @@ def measure_lowrank(name, make, d, T, repeats, step=1e-3, seed=0):
         "err_warm": err_warm,
         "it_cold": float(np.median(iters["cold"])),
         "it_warm": float(np.median(iters["warm"])),
+        "lr_cold": sum(routes["cold"]),
+        "lr_warm": sum(routes["warm"]),
     }
 
 
@@ -291,25 +309,102 @@ def run_lowrank(quick):
     print(
         "\nLow-rank prox (issue 10 item 3): exact = Gram + eigh; cold = fresh "
         "ProxState; warm = state of the previous matrix (relative change 1e-3); "
-        "median ms; err = ||P - P_exact||_F / ||P_exact||_F (max over reps)"
+        "median ms; err = ||P - P_exact||_F / ||P_exact||_F (max over reps); "
+        "lr c/w = calls answered by the low-rank route (the rest: exact fallback)"
     )
     header = (
         f"{'matrix':>14} {'d':>5} {'T':>5} {'rank':>4} {'reps':>4} {'exact':>8} "
         f"{'cold':>8} {'warm':>8} {'ex/cold':>8} {'ex/warm':>8} {'it c/w':>7} "
-        f"{'err cold':>9} {'err warm':>9}"
+        f"{'err cold':>9} {'err warm':>9} {'lr c/w':>7}"
     )
     print(header)
     print("-" * len(header))
     reps = 3 if quick else 7
-    for name, make in (("figure-6", figure6_low_rank), ("noise 0.5 th", hard_low_rank)):
+    matrices = (
+        ("figure-6", figure6_low_rank),
+        ("noise 0.5 th", hard_low_rank),
+        ("noise 0.95 th", near_threshold),
+    )
+    for name, make in matrices:
         r = measure_lowrank(name, make, 1000, 1000, reps)
         print(
             f"{r['name']:>14} {r['d']:>5} {r['T']:>5} {r['rank']:>4} {r['reps']:>4} "
             f"{r['exact']:>8.1f} {r['cold']:>8.1f} {r['warm']:>8.1f} "
             f"{r['exact'] / r['cold']:>7.1f}x {r['exact'] / r['warm']:>7.1f}x "
             f"{r['it_cold']:>3.0f}/{r['it_warm']:<3.0f} "
-            f"{r['err_cold']:>9.1e} {r['err_warm']:>9.1e}"
+            f"{r['err_cold']:>9.1e} {r['err_warm']:>9.1e} "
+            f"{r['lr_cold']:>3d}/{r['lr_warm']:<3d}"
         )
+
+
+# --------------------------------------------------------------------------- #
+# ADMM: fit time with the low-rank prox on vs off
+# --------------------------------------------------------------------------- #
+def admm_problem(d, T, n, rank=5, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((d, rank)) @ rng.standard_normal((rank, T)) / np.sqrt(d)
+    X = rng.standard_normal((T * n, d))
+    tasks = np.repeat(np.arange(T), n)
+    y = np.einsum("ij,ji->i", X, W[:, tasks]) + 0.5 * rng.standard_normal(T * n)
+    return np.column_stack([X, tasks]), y
+
+
+def admm_fit(X, y, alpha, lowrank):
+    """One fit; the low-rank prox is switched off by giving ADMM no state."""
+    from skmtl import TraceNormMTLRegressor
+    from skmtl.penalties._trace_norm import TraceNorm
+
+    states = []
+
+    def prox_state(self):
+        states.append(ProxState())
+        return states[-1]
+
+    original = TraceNorm.prox_state
+    TraceNorm.prox_state = prox_state if lowrank else (lambda self: None)
+    try:
+        t0 = time.perf_counter()
+        est = TraceNormMTLRegressor(alpha=alpha, task_column=-1, tol=1e-6).fit(X, y)
+        elapsed = time.perf_counter() - t0
+    finally:
+        TraceNorm.prox_state = original
+    return elapsed, est, (states[0] if states else None)
+
+
+def run_admm(quick):
+    from skmtl import alpha_max
+
+    sizes = [(400, 400, 40)] + ([] if quick else [(1000, 1000, 20)])
+    reps = 1 if quick else 3
+    print(
+        "\nADMM (centralized regressor, sample space, tol 1e-6), rank-5 tasks: "
+        "fit time with the low-rank prox on / off (interleaved, median s); "
+        "lr = proxes answered by the low-rank route"
+    )
+    header = (
+        f"{'d':>5} {'T':>5} {'n_t':>4} {'alpha/amax':>10} {'rank':>4} {'iters':>5} "
+        f"{'reps':>4} {'off s':>8} {'on s':>8} {'off/on':>7} {'lr':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for d, T, n in sizes:
+        X, y = admm_problem(d, T, n)
+        a_max = alpha_max(X, y, task_column=-1)
+        for frac in (0.1, 0.3):
+            times = {False: [], True: []}
+            for _ in range(reps):
+                for on in (False, True):
+                    elapsed, est, state = admm_fit(X, y, frac * a_max, on)
+                    times[on].append(elapsed)
+            coef = est.coef_
+            rank = np.linalg.matrix_rank(coef, tol=1e-8 * np.abs(coef).max())
+            off, on = (float(np.median(times[k])) for k in (False, True))
+            print(
+                f"{d:>5} {T:>5} {n:>4} {frac:>10.2f} {rank:>4} {est.n_iter_:>5} "
+                f"{reps:>4} {off:>8.2f} {on:>8.2f} {off / on:>6.2f}x "
+                f"{state.n_lowrank:>4}/{state.n_calls:<4}",
+                flush=True,
+            )
 
 
 # --------------------------------------------------------------------------- #

@@ -208,8 +208,10 @@ def test_exact_route_on_the_features_side_seeds_the_warm_start():
 def test_work_budget_and_skipping_after_failures():
     rng = np.random.default_rng(10)
     V = low_rank_plus_noise(rng, 200, 200, rank=3, theta=1.0, noise=0.99)
-    # only the work budget stops it
+    # only the work budget stops it; no plan from the exact spectra, so the
+    # route is retried on the skipping schedule alone
     state = small_state(max_fraction=1.0, work_budget=1.0)
+    state.plan = lambda s, theta, shape: None
     routes = []
     for _ in range(8):
         P = prox_trace_norm(V, 1.0, state=state)
@@ -226,3 +228,48 @@ def test_work_budget_and_skipping_after_failures():
         "skipped after a failure",
         "skipped after a failure",
     ]
+
+
+def test_plan_declines_when_values_crowd_below_the_threshold():
+    # noise up to 0.99 theta: after one failure the exact spectra predict that
+    # the route cannot pay, so it declines at once (no iteration, no budget)
+    rng = np.random.default_rng(11)
+    V = low_rank_plus_noise(rng, 200, 200, rank=3, theta=1.0, noise=0.99)
+    state = small_state(max_fraction=1.0, work_budget=1.0)
+    reasons = []
+    for _ in range(6):
+        V = V + 1e-4 * rng.standard_normal(V.shape) / 200
+        P = prox_trace_norm(V, 1.0, state=state)
+        assert rel_err(P, prox_trace_norm(V, 1.0)) < 1e-12
+        reasons.append(state.last_info.get("lowrank", {}).get("reason"))
+    assert reasons[0] == "work budget"
+    assert reasons[1] == "skipped after a failure"
+    assert reasons[2:] == ["predicted not to pay"] * 4
+    assert "iterations" not in state.last_info["lowrank"]
+
+
+def test_plan_gives_the_block_that_certifies():
+    # a spectrum the route handles: the plan from an exact prox is a block of
+    # at least rank + oversampling, the exact vectors kept are that many, and
+    # the next (nearby) matrix certifies on that block
+    rng = np.random.default_rng(12)
+    V = low_rank_plus_noise(rng, 300, 250, rank=6, theta=1.0, noise=0.5)
+    state = small_state()
+    s = np.linalg.svd(V, compute_uv=False)
+    k = state.plan(s, 1.0, V.shape)
+    assert 6 + state.oversampling <= k <= 250 // 4
+    state._skip = 1  # force the exact route once
+    prox_trace_norm(V, 1.0, state=state)
+    assert state.last_info["route"] == "exact"
+    assert state.basis.shape[1] == k
+    V2 = V + 1e-4 * rng.standard_normal(V.shape) / 250
+    P = prox_trace_norm(V2, 1.0, state=state)
+    assert state.last_info["route"] == "lowrank"
+    assert state.last_info["k"] == k
+    assert state.last_info["bound"] <= 1.0
+    assert rel_err(P, prox_trace_norm(V2, 1.0)) < 1e-10
+    # the plan is zero when too many values must be captured
+    flat = np.concatenate([[5.0, 4.0], np.full(248, 0.98)])
+    assert state.plan(flat, 1.0, V.shape) == 0
+    # and None below min_size (no prediction)
+    assert state.plan(s[:10], 1.0, (10, 10)) is None

@@ -142,16 +142,24 @@ def _svt_from_eigh(V, lam, vecs, threshold, tasks_side):
     return P, s_k
 
 
-def _record_eigh(state, V, lam, vecs, rank, tasks_side):
-    """Keep the top right singular vectors of an exact prox in ``state``."""
+def _record_eigh(state, V, lam, vecs, rank, tasks_side, threshold):
+    """Keep the top right singular vectors of an exact prox in ``state``.
+
+    As many as the block that :meth:`ProxState.plan` predicts from the
+    spectrum (at least ``rank + oversampling``), so a planned low-rank call
+    starts from them.
+    """
     n = lam.shape[0]
-    k = min(rank + state.oversampling, n)
+    plan = state.plan(np.sqrt(np.maximum(lam[::-1], 0.0)), threshold, V.shape)
+    k = min(max(rank + state.oversampling, plan or 0), n)
     top = vecs[:, n - k :][:, ::-1]
     if not tasks_side:  # left vectors: map to the right ones, x = V^T u / s
         s = np.sqrt(np.maximum(lam[n - k :][::-1], 0.0))
         keep = s > s[0] * 1e-8 if k else s > 0
         top = (V.T @ top[:, keep]) / s[keep]
-    state.record_exact(V.shape, np.ascontiguousarray(top), rank, "not certified")
+    state.record_exact(
+        V.shape, np.ascontiguousarray(top), rank, "not certified", plan=plan
+    )
 
 
 def _svt_svd(V, threshold):
@@ -365,7 +373,7 @@ def prox_trace_norm(V, threshold, *, return_rank=False, state=None):
             else:
                 P, s_k = _svt_from_eigh(V64, lam, vecs, th, tasks_side)
                 if state is not None:
-                    _record_eigh(state, V64, lam, vecs, len(s_k), tasks_side)
+                    _record_eigh(state, V64, lam, vecs, len(s_k), tasks_side, th)
         if scale != 1.0:
             P /= scale
 
@@ -655,7 +663,9 @@ class TraceNormProx:
             else:
                 P, s_k = _svt_from_eigh(V, lam, vecs, th, self._tasks_side)
                 if self.state is not None and min(V.shape) >= self.state.min_size:
-                    _record_eigh(self.state, V, lam, vecs, len(s_k), self._tasks_side)
+                    _record_eigh(
+                        self.state, V, lam, vecs, len(s_k), self._tasks_side, th
+                    )
             rank = len(s_k)
         P.flags.writeable = False
         self.P, self.rank = P, rank
