@@ -18,13 +18,24 @@ the step search.  The centralized counterpart is
 
 import numpy as np
 
+from ._certified import log_rate
+
 __all__ = ["ModelDrift"]
 
-# Three checked models whose two moves per epoch agree to this relative
-# tolerance are a drift, if the gap did not halve over them and the support
-# change is at least this many epochs away; at most this many jumps per fit.
-_RTOL = 2e-2
-_MIN_EPOCHS = 20.0
+# Three checked models at least _SPACING epochs apart whose two moves per
+# epoch agree to _RTOL are a drift (a slow geometric convergence, whose speed
+# falls by 1 - q per epoch, passes only if q > 0.999).  A jump restarts the
+# loop, whose transient costs tens of epochs, so it is taken only when the
+# first model is at least _SETTLE epochs into the run (past a restart's
+# transient: on raw School, threaded, a fresh run at a small step looked like
+# a drift at epochs 6-8) and both the support change and ``tol`` at the gap's
+# current rate are at least _WORTH epochs away (raw School, threaded, looked
+# like a drift at a gap of 1.02e-6 falling by 1% per epoch); at most
+# _MAX_JUMPS jumps per fit.
+_RTOL = 1e-2
+_SPACING = 10
+_SETTLE = 20
+_WORTH = 100.0
 _MAX_JUMPS = 4
 
 
@@ -35,17 +46,20 @@ class ModelDrift:
     ----------
     penalty : Penalty
         Must have ``support_step(W, dW)`` (see :meth:`of`).
+    tol : float
+        The gap the fit stops at.
     """
 
-    def __init__(self, penalty):
+    def __init__(self, penalty, tol):
         self.support_step = penalty.support_step
+        self.tol = tol
         self.n_jumps = 0
         self.reset()
 
     @classmethod
-    def of(cls, penalty):
+    def of(cls, penalty, tol):
         """A drift watcher for ``penalty``, or None when it has no support step."""
-        return cls(penalty) if hasattr(penalty, "support_step") else None
+        return cls(penalty, tol) if hasattr(penalty, "support_step") else None
 
     def reset(self):
         """Forget the models seen (a new run of the loop starts)."""
@@ -53,12 +67,14 @@ class ModelDrift:
 
     def observe(self, epoch, P, gap):
         """Record the model checked at ``epoch``; the model to jump to, or None."""
+        if epoch < _SETTLE or (self.seen and epoch - self.seen[-1][0] < _SPACING):
+            return None
         self.seen = [*self.seen[-2:], (epoch, np.array(P, dtype=np.float64), gap)]
         if len(self.seen) < 3 or self.n_jumps >= _MAX_JUMPS:
             return None
         (e0, P0, g0), (e1, P1, _), (e2, P2, g2) = self.seen
-        if not (e0 < e1 < e2) or not g2 > 0.5 * g0:
-            return None  # the gap is still falling: no plateau
+        if log_rate([e0, e2], [g0, g2], self.tol)[1] < _WORTH:
+            return None  # the gap is falling fast enough
         speed = (P2 - P1) / (e2 - e1)  # per epoch
         size = float(np.linalg.norm(speed))
         if not size > 0:
@@ -66,7 +82,7 @@ class ModelDrift:
         if np.linalg.norm(speed - (P1 - P0) / (e1 - e0)) > _RTOL * size:
             return None
         s = self.support_step(P2, speed)
-        if not _MIN_EPOCHS <= s <= np.linalg.norm(P2) / size:
+        if not _WORTH <= s <= np.linalg.norm(P2) / size:
             return None
         self.n_jumps += 1
         self.reset()

@@ -204,7 +204,7 @@ class _AsyncMTL(MTLBase):
                 return self._no_run(datafit, W0, b_cert, gap, step, penalty)
         search = StepSearch(step, self.tol) if search else None
         # A constant-speed drift of the model is followed (l2,1 only).
-        drift = ModelDrift.of(penalty) if certify and hook is None else None
+        drift = ModelDrift.of(penalty, self.tol) if certify and hook is None else None
         rng = check_random_state(self.random_state)
         delay_model = make_delay_model(self.delay, datafit.n_tasks)
         V0 = None
