@@ -126,13 +126,19 @@ class GapCheck:
     At the epoch checks the relative gap of the published prox is computed
     (every epoch near ``tol``, less often far from it, see :meth:`_skips`);
     when it is at most ``tol`` every task is deactivated, which ends the run;
-    so does a :class:`StepSearch` ``search`` that wants to try another step.
+    so does a :class:`StepSearch` ``search`` that wants to try another step,
+    and a :class:`~skmtl._amtl._drift.ModelDrift` ``drift`` that proposes a
+    model to restart from (``jump``).
     ``inner`` (e.g. a task monitor's hook) is called first.
     """
 
-    def __init__(self, datafit, alpha, penalty, tol, inner=None, search=None):
+    def __init__(
+        self, datafit, alpha, penalty, tol, inner=None, search=None, drift=None
+    ):
         self.datafit = datafit
         self.search = search
+        self.drift = drift
+        self.jump = None
         self.probe_stop = False
         self.alpha = alpha
         self.penalty = penalty
@@ -159,6 +165,11 @@ class GapCheck:
         if self.gap <= self.tol:
             self.converged = True
             return np.zeros(len(task_updates), dtype=np.int64)
+        probing = self.search is not None and self.search.probing
+        if self.drift is not None and not probing:
+            self.jump = self.drift.observe(self._calls, P, self.gap)
+            if self.jump is not None:  # restart from the model it proposes
+                return np.zeros(len(task_updates), dtype=np.int64)
         if self.search is not None and self.search.should_stop(self.epochs, self.gaps):
             self.probe_stop = True  # too slow: try another step
             return np.zeros(len(task_updates), dtype=np.int64)

@@ -23,6 +23,7 @@ from .._amtl._config import (
     resolve_relaxation,
     resolve_step_size,
 )
+from .._amtl._drift import ModelDrift
 from ..monitoring._hooks import AMTLMonitorHook
 from ..monitoring._monitor import TaskMonitor
 from ..solvers._gaps import alpha_max
@@ -216,6 +217,8 @@ class _AsyncMTL(MTLBase):
                 # The warm start is already certified: no epoch to run.
                 return self._no_run(datafit, W0, b_cert, gap, step, penalty, backend)
         search = StepSearch(step, self.tol) if search else None
+        # A constant-speed drift of the model is followed (l2,1 only).
+        drift = ModelDrift.of(penalty, self.tol) if certify and hook is None else None
         rng = check_random_state(self.random_state)
         delay_model = make_delay_model(self.delay, datafit.n_tasks)
         V0 = None
@@ -231,7 +234,11 @@ class _AsyncMTL(MTLBase):
         fit_start = time.perf_counter()
         while True:
             backend = self._run_backend(backend, template, first=not runs)
-            check = GapCheck(datafit, self.alpha, penalty, self.tol, hook, search)
+            if drift is not None:
+                drift.reset()
+            check = GapCheck(
+                datafit, self.alpha, penalty, self.tol, hook, search, drift
+            )
             if not virtual:
                 used_time = time.perf_counter() - fit_start
             result = self._run_once(
@@ -269,6 +276,9 @@ class _AsyncMTL(MTLBase):
             point = (W, b, result.info.get("V"), step)
             if check.probe_stop:
                 step, point = search.update(check.epochs, check.gaps, point)
+            if check.jump is not None:
+                # The end of a drift: the run's V belongs to its own model.
+                point = (check.jump, b)
             V0, b0 = restart_point(datafit, *point[:2], step, *point[2:]), point[1]
         return self._assemble_result(
             datafit,
@@ -392,7 +402,8 @@ class _AsyncMTL(MTLBase):
         gap, _ = certified_gap(datafit, result.W, result.b, self.alpha, penalty)
         if gap <= self.tol:
             return True, True, "converged", gap
-        if stop_reason == "deactivated" and not (check.converged or check.probe_stop):
+        restart = check.converged or check.probe_stop or check.jump is not None
+        if stop_reason == "deactivated" and not restart:
             return True, False, stop_reason, gap  # every task converged (monitor)
         if stop_reason == "max_time" or used_epochs >= self.max_iter:
             stop_reason = "max_time" if stop_reason == "max_time" else "max_iter"
