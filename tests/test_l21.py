@@ -474,6 +474,39 @@ def test_support_step_closed_form():
     assert not hasattr(TraceNorm(), "support_step")
 
 
+def test_model_drift_jumps_only_along_a_steady_drift():
+    """ModelDrift proposes the model where a row reaches zero for models
+    moving at a constant speed while the gap stalls, and nothing for a
+    geometric convergence or a gap that is still falling fast."""
+    from skmtl._amtl._drift import ModelDrift
+
+    W = np.array([[3.0, 4.0], [1.0, 1.0], [2.0, 0.0]])
+    dW = np.array([[0.0, 0.0], [-0.001, -0.001], [0.001, 0.0]])
+
+    def watch(models, gaps, epochs):
+        drift = ModelDrift.of(L21(), 1e-6)
+        out = [
+            drift.observe(e, P, g) for e, P, g in zip(epochs, models, gaps, strict=True)
+        ]
+        return out[-1]
+
+    epochs = [20, 30, 40]
+    linear = [W + e * dW for e in epochs]
+    jump = watch(linear, [2e-5, 2e-5, 2e-5], epochs)
+    # Row 1 reaches zero 1000 epochs after epoch 0, so 960 after the last.
+    assert_allclose(jump, W + 1000 * dW, atol=1e-12)
+    assert_allclose(jump[1], 0.0, atol=1e-12)
+    # The same models with the gap falling 1% per epoch: tol is near.
+    assert watch(linear, [2e-6, 1.6e-6, 1.3e-6], epochs) is None
+    # A geometric convergence to the same row's zero (speed falls 10%/epoch).
+    geometric = [W + dW * 1000 * (1 - 0.9**e) for e in epochs]
+    assert watch(geometric, [2e-5, 2e-5, 2e-5], epochs) is None
+    # Models closer than 10 epochs apart, or in a run's first 20, are skipped.
+    assert watch(linear, [2e-5] * 3, [20, 25, 30]) is None
+    assert watch(linear, [2e-5] * 3, [5, 15, 25]) is None
+    assert ModelDrift.of(TraceNorm(), 1e-6) is None
+
+
 def near_duplicate_problem(seed, n=200, d=30, T=8):
     """Shared design in which columns 4 and 5, 6 and 7 are nearly collinear
     (as Jitter:RAP and Jitter:DDP = 3 RAP, rounded, in standardized

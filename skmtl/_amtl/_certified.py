@@ -138,6 +138,8 @@ class GapCheck:
         self.datafit = datafit
         self.search = search
         self.drift = drift
+        if drift is not None:
+            drift.reset()  # a new run
         self.jump = None
         self.probe_stop = False
         self.alpha = alpha

@@ -235,8 +235,6 @@ class _AsyncMTL(MTLBase):
         fit_start = time.perf_counter()
         while True:
             backend = self._run_backend(backend, template, first=not runs)
-            if drift is not None:
-                drift.reset()
             check = GapCheck(
                 datafit, self.alpha, penalty, self.tol, hook, search, drift
             )
@@ -272,15 +270,7 @@ class _AsyncMTL(MTLBase):
             )
             if stop:
                 break
-            # Not certified yet (a probe of the step search, or the exact
-            # final model above tol): restart from the current model.
-            point = (W, b, result.info.get("V"), step)
-            if check.probe_stop:
-                step, point = search.update(check.epochs, check.gaps, point)
-            if check.jump is not None:
-                # The end of a drift: the run's V belongs to its own model.
-                point = (check.jump, b)
-            V0, b0 = restart_point(datafit, *point[:2], step, *point[2:]), point[1]
+            step, V0, b0 = self._restart(datafit, result, check, search, step)
         return self._assemble_result(
             datafit,
             penalty,
@@ -290,6 +280,23 @@ class _AsyncMTL(MTLBase):
             certify,
             (W, b, gap, converged, stop_reason),
         )
+
+    @staticmethod
+    def _restart(datafit, result, check, search, step):
+        """The step, ``V0`` and ``b0`` of the next run.
+
+        Not certified yet (a probe of the step search, the end of a drift, or
+        the exact final model above tol): restart from the current model.
+        """
+        W, b = result.W, result.b
+        point = (W, b, result.info.get("V"), step)
+        if check.probe_stop:
+            step, point = search.update(check.epochs, check.gaps, point)
+        if check.jump is not None:
+            # The end of a drift: the run's V belongs to its own model.
+            point = (check.jump, b)
+        V0 = restart_point(datafit, *point[:2], step, *point[2:])
+        return step, V0, point[1]
 
     def _monitor_hook(self, monitor, datafit):
         """The hook that runs the task monitor in the loop, or None."""
