@@ -11,6 +11,11 @@
    backend that fails to start;
 4. loop: wait for replies (at most until ``max_time``), let the schedule
    apply them, refresh the prox, let the checker decide, resume the schedule.
+   The prox is republished every ``refresh_every`` writes (and at every
+   epoch check and after every synchronous round); the sequential backend,
+   which runs the steps in this thread, computes in one call every queued
+   step that reads the same published prox (``Schedule.room``), with the
+   result of one step per call.
 
 Staleness is exact: a reply computed from the prox of version ``r`` and applied
 when V is at version ``k`` has staleness ``k - r`` (writes by other tasks it did
@@ -329,33 +334,39 @@ def run_amtl(
         backend.start(datafit, TaskStep(cfg.splitting, cfg.step_size), central.read)
         t0 = backend.now()
         plan.start()
-        # A backend that runs the steps in this thread computes, in one call,
-        # the queued steps that read the published prox anyway (not under a
-        # time limit, so that max_time stops after the step that reaches it).
-        batched = batches_refresh(backend)
-        while checker.stop_reason is None:
-            if batched:
-                backend.max_replies = (
-                    plan.room(checker.next_check) if cfg.max_time is None else 1
-                )
-            replies = backend.next_replies(checker.time_left(backend.now() - t0))
-            if not replies:  # max_time came first (a wait may wake a hair early)
-                if checker.time_left(backend.now() - t0):
-                    continue
-                checker.stop_reason = "max_time"
-            elif plan.receive(replies):
-                # A synchronous round ends with the prox of all its writes (one
-                # prox per round), and an epoch check sees the prox of the
-                # current V (its history row is labelled with this version),
-                # whatever refresh_every is.
-                central.refresh(
-                    force=cfg.synchronous or central.version >= checker.next_check
-                )
-                checker.check(backend.now() - t0, plan)
-                if checker.stop_reason is None and not plan.resume():
-                    checker.stop_reason = "deactivated"
+        _loop(cfg, central, checker, plan, backend, t0)
     checker.finish(backend.now() - t0)
     return _result(central, checker, cfg, backend, objective, datafit, alpha)
+
+
+def _loop(cfg, central, checker, plan, backend, t0):
+    """Wait for replies, apply them, refresh the prox, check, resume: until a
+    stopping rule fires (``checker.stop_reason``)."""
+    # A backend that runs the steps in this thread computes, in one call,
+    # the queued steps that read the published prox anyway (not under a
+    # time limit, so that max_time stops after the step that reaches it).
+    batched = batches_refresh(backend)
+    while checker.stop_reason is None:
+        if batched:
+            backend.max_replies = (
+                plan.room(checker.next_check) if cfg.max_time is None else 1
+            )
+        replies = backend.next_replies(checker.time_left(backend.now() - t0))
+        if not replies:  # max_time came first (a wait may wake a hair early)
+            if checker.time_left(backend.now() - t0):
+                continue
+            checker.stop_reason = "max_time"
+        elif plan.receive(replies):
+            # A synchronous round ends with the prox of all its writes (one
+            # prox per round), and an epoch check sees the prox of the
+            # current V (its history row is labelled with this version),
+            # whatever refresh_every is.
+            central.refresh(
+                force=cfg.synchronous or central.version >= checker.next_check
+            )
+            checker.check(backend.now() - t0, plan)
+            if checker.stop_reason is None and not plan.resume():
+                checker.stop_reason = "deactivated"
 
 
 def _central_node(datafit, cfg, alpha, V0, b0):
