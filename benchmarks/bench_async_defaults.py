@@ -20,10 +20,20 @@ Targets (issue 11): no ConvergenceWarning anywhere, relative objective within
 centralized time, sequential at most 2x threaded; Landmine threaded at most
 10x the centralized classifier.
 
+Every fit is printed (``refresh`` is the ``refresh_every_`` used); then, per
+data set, the median times and the medians over the rounds of the ratios
+sequential/threading, threading/central, ... of fits run side by side in the
+same round (``--repeat`` rounds, interleaved).
+
 Usage::
 
-    python benchmarks/bench_async_defaults.py [--ratio 0.05]
-        [--datasets school-std,landmine-std] [--backends threading,sequential]
+    python benchmarks/bench_async_defaults.py [--ratio 0.01,0.05,0.2,default]
+        [--repeat 3] [--datasets school-std,landmine-std]
+        [--backends threading,sequential]
+
+``--ratio`` takes a comma-separated list; ``default`` is the estimators'
+default ``alpha`` (0.05, absolute: e.g. 0.0005 alpha_max on standardized
+School).  A summary of the epochs per fit ends the output.
 """
 
 import argparse
@@ -123,62 +133,132 @@ def load():
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
+HEADER = (
+    f"{'dataset':13s} {'ratio':>7s} {'backend':10s} {'time s':>8s} {'cent. s':>8s} "
+    f"{'ratio':>6s} {'rel. obj':>9s} {'dual_gap_':>9s} {'epochs':>6s} "
+    f"{'restarts':>8s} {'refresh':>7s} {'step*L':>8s}  warnings"
+)
+
+
+def run_dataset(name, backends, ratios, repeat, epochs):
+    """Fit the centralized and the async estimators ``repeat`` times per alpha,
+    interleaved (central, then each backend, in every round); print every
+    fit, record (epochs, restarts, bad) per backend in ``epochs`` and return
+    the times: {(ratio, 'central'): [...], (ratio, backend): [...]}."""
+    make, classifier = DATASETS[name]
+    try:
+        X, y = make()
+    except OSError as exc:
+        print(f"{name:13s} skipped: {exc}")
+        return None
+    cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+    async_cls = (
+        AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
+    )
+    probe = cent_cls(task_column=-1)
+    datafit = probe._make_datafit(
+        validate_fit_data(probe, X, y, classifier=classifier).blocks
+    )
+    amax = alpha_max(datafit)
+    L = float(np.max(datafit.lipschitz))
+    times = {}
+    for ratio in ratios:
+        alpha = async_cls().alpha if ratio == "default" else float(ratio) * amax
+        label = f"{alpha / amax:.2g}" if ratio == "default" else ratio
+        for _ in range(repeat):
+            cent = cent_cls(alpha, task_column=-1)
+            t_cent, w_cent = timed_fit(cent, X, y)
+            times.setdefault((label, "central"), []).append(t_cent)
+            f_cent = objective(cent, datafit, alpha)
+            print(
+                f"{name:13s} {label:>7s} {'central':10s} {t_cent:8.3f} "
+                f"{t_cent:8.3f} {1.0:6.2f} {0.0:9.1e} {cent.dual_gap_:9.1e} "
+                f"{cent.n_iter_:6d} {'':>8s} {'':>7s} {'':>8s}  "
+                f"{','.join(w_cent) or '-'}",
+                flush=True,
+            )
+            row = []
+            for backend in backends:
+                est = async_cls(alpha, task_column=-1, backend=backend)
+                t_async, w_async = timed_fit(est, X, y)
+                times.setdefault((label, backend), []).append(t_async)
+                rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
+                refresh = getattr(est, "refresh_every_", 1)  # older checkouts: 1
+                print(
+                    f"{name:13s} {label:>7s} {backend:10s} {t_async:8.3f} "
+                    f"{t_cent:8.3f} {t_async / t_cent:6.2f} {rel:9.1e} "
+                    f"{est.dual_gap_:9.1e} {est.n_iter_:6d} {est.n_restarts_:8d} "
+                    f"{refresh:7d} {est.step_size_ * L:8.3g}  "
+                    f"{','.join(w_async) or '-'}",
+                    flush=True,
+                )
+                row.append((est.n_iter_, est.n_restarts_, bool(w_async) or rel > 1e-6))
+            epochs[(name, label)] = row
+    return times
+
+
+def side_by_side(name, all_times):
+    """Median times and the medians of the per-round ratios of one data set."""
+    for label in dict.fromkeys(k[0] for k in all_times):
+        times = {b: v for (r, b), v in all_times.items() if r == label}
+        _side_by_side(f"{name} {label}", times)
+
+
+def _side_by_side(name, times):
+    def ratio(a, b):
+        if a not in times or b not in times:
+            return None
+        return float(np.median(np.array(times[a]) / np.array(times[b])))
+
+    medians = ", ".join(f"{k} {np.median(v):.3f} s" for k, v in times.items())
+    pairs = [
+        ("sequential", "threading"),
+        ("threading", "central"),
+        ("sequential", "central"),
+        ("simulated", "central"),
+    ]
+    ratios = ", ".join(
+        f"{a}/{b} {r:.2f}" for a, b in pairs if (r := ratio(a, b)) is not None
+    )
+    print(f"{name:18s} medians of {len(times['central'])}: {medians}")
+    print(f"{name:18s} side-by-side ratios (median per round): {ratios}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ratio", type=float, default=0.05)
+    parser.add_argument("--ratio", default="0.05")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--backends", default="sequential,threading,simulated")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of interleaved fits per data set; the summary gives the "
+        "medians of the per-round time ratios",
+    )
     args = parser.parse_args()
     backends = args.backends.split(",")
     print(
-        f"alpha = {args.ratio} alpha_max; defaults otherwise; load average "
+        f"alpha = {args.ratio} x alpha_max; defaults otherwise; load average "
         f"{load():.2f} at start"
     )
-    header = (
-        f"{'dataset':13s} {'backend':10s} {'time s':>8s} {'cent. s':>8s} "
-        f"{'ratio':>6s} {'rel. obj':>9s} {'dual_gap_':>9s} {'epochs':>6s} "
-        f"{'restarts':>8s} {'step*L':>8s}  warnings"
-    )
-    print(header)
-    print("-" * len(header))
+    epochs = {}
+    print(HEADER)
+    print("-" * len(HEADER))
+    summaries = []
     for name in args.datasets.split(","):
-        make, classifier = DATASETS[name]
-        try:
-            X, y = make()
-        except OSError as exc:
-            print(f"{name:13s} skipped: {exc}")
-            continue
-        cent_cls = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
-        async_cls = (
-            AsyncTraceNormMTLClassifier if classifier else AsyncTraceNormMTLRegressor
-        )
-        probe = cent_cls(task_column=-1)
-        datafit = probe._make_datafit(
-            validate_fit_data(probe, X, y, classifier=classifier).blocks
-        )
-        alpha = args.ratio * alpha_max(datafit)
-        L = float(np.max(datafit.lipschitz))
-        cent = cent_cls(alpha, task_column=-1)
-        t_cent, w_cent = timed_fit(cent, X, y)
-        f_cent = objective(cent, datafit, alpha)
-        print(
-            f"{name:13s} {'central':10s} {t_cent:8.3f} {t_cent:8.3f} {1.0:6.2f} "
-            f"{0.0:9.1e} {cent.dual_gap_:9.1e} {cent.n_iter_:6d} {'':>8s} "
-            f"{'':>8s}  {','.join(w_cent) or '-'}",
-            flush=True,
-        )
-        for backend in backends:
-            est = async_cls(alpha, task_column=-1, backend=backend)
-            t_async, w_async = timed_fit(est, X, y)
-            rel = (objective(est, datafit, alpha) - f_cent) / abs(f_cent)
-            print(
-                f"{name:13s} {backend:10s} {t_async:8.3f} {t_cent:8.3f} "
-                f"{t_async / t_cent:6.2f} {rel:9.1e} {est.dual_gap_:9.1e} "
-                f"{est.n_iter_:6d} {est.n_restarts_:8d} {est.step_size_ * L:8.3g}  "
-                f"{','.join(w_async) or '-'}",
-                flush=True,
-            )
+        times = run_dataset(name, backends, args.ratio.split(","), args.repeat, epochs)
+        if times is not None:
+            summaries.append((name, times))
+    print()
+    for name, times in summaries:
+        side_by_side(name, times)
     print(f"load average {load():.2f} at end")
+    print("\nepochs (restarts) per backend, last round; * = warned or rel. obj > 1e-6")
+    print(f"{'dataset':13s} {'ratio':>7s} " + " ".join(f"{b:>12s}" for b in backends))
+    for (name, label), row in epochs.items():
+        cells = [f"{e:5d} ({r:2d}){'*' if bad else ' '}" for e, r, bad in row]
+        print(f"{name:13s} {label:>7s} " + " ".join(f"{c:>12s}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ Three more sections (issues 10 and 11):
 - ``threads``: AMTL updates per second on heavy task steps (T = 100,
   d = 1000, 2,000 rows per task, data-form gradients) with the threading
   backend at ``n_jobs`` = 1 and 2, with the prox republished after every
-  update (the default) and with batched refreshes (``refresh_every='auto'``).
+  update (the threading default) and with batched refreshes
+  (``refresh_every=T // 8``).
 - ``school``: the asynchronous regressor on standardized School
-  (Douglas-Rachford), sequential and threaded, default and batched refresh:
+  (Douglas-Rachford), sequential and threaded, ``refresh_every`` 1 and
+  'auto' (the default: batched on the sequential backend only):
   time, updates, cost per update and the gap to the centralized objective.
 - ``landmine``: the asynchronous classifier on Landmine (Douglas-Rachford,
   sequential) with the warm per-task logistic prox
@@ -329,21 +331,20 @@ def heavy_datafit(T, d, n, seed=0):
 
 def amtl_rate(datafit, alpha, n_jobs, refresh_every, epochs, splitting):
     from skmtl._amtl import run_amtl
-    from skmtl._amtl._nodes import central_node_options
     from skmtl._amtl.backends import ThreadingBackend
 
     backend = ThreadingBackend(n_jobs=n_jobs)
-    with central_node_options(refresh_every=refresh_every):
-        res = run_amtl(
-            datafit,
-            alpha,
-            backend,
-            splitting=splitting,
-            max_epochs=epochs,
-            tol=0.0,
-            random_state=0,
-            objective=lambda W, b: 0.0,  # the history's objective is not timed
-        )
+    res = run_amtl(
+        datafit,
+        alpha,
+        backend,
+        splitting=splitting,
+        refresh_every=refresh_every,
+        max_epochs=epochs,
+        tol=0.0,
+        random_state=0,
+        objective=lambda W, b: 0.0,  # the history's objective is not timed
+    )
     # the run's own clock: from the first activation to the last update
     return res.n_updates / float(res.history["time"][-1]), res
 
@@ -358,7 +359,8 @@ def run_threads(quick):
     print(
         f"\nAMTL updates/s, threading backend, T={T}, d={d}, {n} rows per task "
         f"(forward-backward, data-form gradients, {epochs} epochs, tol=0); "
-        "refresh 1 = prox after every update (default), auto = batched"
+        "refresh 1 = prox after every update (the threading default), "
+        f"{T // 8} = batched (T // 8)"
     )
     header = (
         f"{'refresh':>8} {'n_jobs=1 upd/s':>15} {'n_jobs=2 upd/s':>15} "
@@ -367,7 +369,7 @@ def run_threads(quick):
     print(header)
     print("-" * len(header))
     amtl_rate(datafit, alpha, 1, 1, 1, "forward-backward")  # warm-up (caches)
-    for refresh in (1, "auto"):
+    for refresh in (1, T // 8):
         rates, stale = {}, {}
         for _ in range(1 if quick else 2):  # interleave n_jobs, keep the best
             for n_jobs in (1, 2):
@@ -387,7 +389,6 @@ def run_threads(quick):
 # --------------------------------------------------------------------------- #
 def run_school(quick):
     from skmtl import AsyncTraceNormMTLRegressor, TraceNormMTLRegressor
-    from skmtl._amtl._nodes import central_node_options
     from skmtl.datasets import load_school
     from skmtl.estimators._cv import alpha_max as alpha_max_xy
 
@@ -439,11 +440,11 @@ def run_school(quick):
                 tol=1e-8,
                 max_iter=5000,
                 random_state=0,
+                refresh_every=refresh,
             )
-            with central_node_options(refresh_every=refresh):
-                t0 = time.perf_counter()
-                est.fit(X, y)
-                elapsed = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            est.fit(X, y)
+            elapsed = time.perf_counter() - t0
             gap = (objective(est) - F_ref) / abs(F_ref)
             print(
                 f"{backend:>10} {refresh!s:>8} {elapsed:>8.3f} {est.n_updates_:>8d} "

@@ -8,7 +8,11 @@ Tables (time in seconds, peak memory in MB of traced allocations):
   against per-task ``Ridge`` / ``LogisticRegression`` fits (with the
   classifier, up to T = 5,000: beyond, the loops take many minutes), one pooled
   ``Ridge`` and a plain numpy gather of ``X @ coef`` rows; then the growth
-  ratios between the two largest T (target: at most 3x for 2.5x the tasks).
+  ratios between the two largest T, from single runs.
+* ``growth``: those ratios measured properly, T = 20,000 against 50,000
+  (target: at most 3x for 2.5x the tasks): validation, ``alpha_max``, ``fit``
+  and ``predict`` on both sizes in one process, interleaved, median of 3, wall
+  clock and CPU time.
 * ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task): the
   squared-loss fit in each form (Gram, sample space, data) and the automatic
   choice, time and peak memory against the data's size.
@@ -45,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from threadpoolctl import threadpool_limits
@@ -206,10 +211,59 @@ def table_tasks(quick):
         a, b = Ts[-2], Ts[-1]
         print(
             f"growth from T = {a} to T = {b} ({b / a:.2g}x the tasks; target <= 3x "
-            "when that factor is 2.5):"
+            "when that factor is 2.5), single runs (see --only growth):"
         )
         for k in times[a]:
             print(f"  {k:>10}: {times[b][k] / times[a][k]:.2f}x")
+
+
+def _growth_ops(T, n_t, d):
+    """The four operations whose growth in T is targeted, on one data set."""
+    Xl, y, _ = make_data(T, n_t, d)
+    est = TraceNormMTLRegressor(task_column=-1)
+    a = alpha_max(Xl, y, task_column=-1)
+    reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1).fit(Xl, y)
+    return {
+        "validation": lambda: validate_fit_data(est, Xl, y),
+        "alpha_max": lambda: alpha_max(Xl, y, task_column=-1),
+        "fit": lambda: clone(reg).fit(Xl, y),
+        "predict": lambda: reg.predict(Xl),
+    }
+
+
+def table_growth(quick, repeats=3):
+    """Growth from T = 20,000 to 50,000 tasks: interleaved runs, medians.
+
+    Both sizes live in one process and their runs alternate (a, b, a, b, ...),
+    after one untimed run of each (it also faults in the memory the operation
+    needs: on a fresh virtual machine the first touch of memory costs seconds
+    of system time, which a single timed run would charge to the larger size).
+    Wall-clock and CPU time (user + system, all threads) are both reported:
+    on a loaded machine the wall clock mostly measures the other processes.
+    """
+    Ta, Tb = (2000, 5000) if quick else (20_000, 50_000)
+    n_t, d = 100, 50
+    print(
+        f"\nGrowth from T = {Ta} to T = {Tb} ({Tb / Ta:.2g}x the tasks, {n_t} rows "
+        f"per task, d = {d}; target <= 3x): median of {repeats} interleaved runs"
+    )
+    ops = {T: _growth_ops(T, n_t, d) for T in (Ta, Tb)}
+    header("", ["operation", f"wall {Ta}", f"wall {Tb}", "ratio", "cpu ratio"])
+    for name in ops[Ta]:
+        wall = {Ta: [], Tb: []}
+        cpu = {Ta: [], Tb: []}
+        for T in (Ta, Tb):
+            ops[T][name]()  # warm-up, untimed
+        for _ in range(repeats):
+            for T in (Ta, Tb):
+                c, w = time.process_time(), time.perf_counter()
+                ops[T][name]()
+                wall[T].append(time.perf_counter() - w)
+                cpu[T].append(time.process_time() - c)
+        wa, wb = np.median(wall[Ta]), np.median(wall[Tb])
+        ca, cb = np.median(cpu[Ta]), np.median(cpu[Tb])
+        row([name.rjust(9), wa, wb, wb / wa, cb / ca])
+        sys.stdout.flush()
 
 
 def _forms_case(T, n_t, d, alpha_ratio=0.1):
@@ -433,6 +487,7 @@ def table_school(quick):
 
 TABLES = {
     "tasks": table_tasks,
+    "growth": table_growth,
     "forms": table_forms,
     "features": table_features,
     "rows": table_rows,

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "TaskGroups",
+    "group_codes",
     "group_rows",
     "resolve_task_column",
     "split_task_column",
@@ -120,12 +121,18 @@ class TaskGroups(NamedTuple):
 
 
 def group_rows(labels):
-    """Group the rows by task label with one sort: O(n log n), any number of tasks.
+    """Group the rows by task label in O(n) or one sort, for any number of tasks.
+
+    Integer labels (ints, or floats holding integers) in a range not much wider
+    than the number of rows are grouped by counting, with radix passes for the
+    order: O(n). Other labels (strings, fractions, sparse ranges) take one
+    stable sort: O(n log n). No step loops over the tasks.
 
     Parameters
     ----------
     labels : array-like of shape (n_samples,)
-        Task label of every row (numbers or strings, in any order).
+        Task label of every row (numbers or strings, in any order), without
+        missing values (see :func:`split_task_column`).
 
     Returns
     -------
@@ -133,6 +140,11 @@ def group_rows(labels):
         ``tasks`` (sorted unique labels, as :func:`numpy.unique`), ``codes``
         (task index of every row), ``order`` (the rows sorted by task, stable)
         and ``starts`` (``n_tasks + 1`` offsets into ``order``).
+
+    Raises
+    ------
+    ValueError
+        If the labels mix types that cannot be sorted together.
 
     Examples
     --------
@@ -143,13 +155,104 @@ def group_rows(labels):
     >>> [g.rows(k).tolist() for k in range(g.n_tasks)]
     [[1, 4], [0, 2], [3]]
     """
-    tasks, codes = _encode_tasks(np.asarray(labels))
-    codes = np.asarray(codes, dtype=np.intp).ravel()
-    order = np.argsort(codes, kind="stable")
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        labels = labels.ravel()
+    counted = _count_int_labels(labels)
+    if counted is None:
+        tasks, codes, order = _sort_labels(labels)
+        return group_codes(codes, tasks, order=order)
+    return group_codes(counted[1], counted[0])
+
+
+def group_codes(codes, tasks, *, order=None):
+    """Group the rows by task index: :func:`group_rows` for known tasks, O(n).
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,)
+        Task index of every row, in ``[0, len(tasks))``.
+    tasks : ndarray of shape (n_tasks,)
+        The task labels; a task may have no row.
+    order : ndarray of shape (n_samples,), default=None
+        The rows stably sorted by code, if already known.
+
+    Returns
+    -------
+    TaskGroups
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    if order is None:
+        order = _stable_order(codes, len(tasks))
     counts = np.bincount(codes, minlength=len(tasks))
     starts = np.zeros(len(tasks) + 1, dtype=np.intp)
     np.cumsum(counts, out=starts[1:])
     return TaskGroups(tasks, codes, order, starts)
+
+
+def _sort_labels(labels):
+    """(tasks, codes, order) from one stable argsort of the labels."""
+    try:
+        order = np.argsort(labels, kind="stable")
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in labels})
+        raise ValueError(
+            "The task labels cannot be sorted: they mix types "
+            f"{kinds}. Use labels that are all numbers or all strings."
+        ) from exc
+    ordered = labels[order]
+    first = np.ones(len(labels), dtype=bool)  # the first row of each task
+    first[1:] = np.asarray(ordered[1:] != ordered[:-1], dtype=bool)
+    codes = np.empty(len(labels), dtype=np.intp)
+    codes[order] = np.cumsum(first, dtype=np.intp) - 1
+    return ordered[first], codes, order
+
+
+def _count_int_labels(labels):
+    """(tasks, codes) by counting, for integer labels in a small range, else None.
+
+    None for strings, fractions, and ranges much wider than the number of rows
+    (counting would then cost more than sorting).
+    """
+    n, kind = len(labels), labels.dtype.kind
+    if n == 0 or kind not in "iuf":
+        return None
+    lo, hi = labels.min(), labels.max()
+    if kind == "f" and not (abs(lo) < 2**53 and abs(hi) < 2**53):
+        return None  # also NaN and inf
+    if float(hi) - float(lo) > 2 * n + (1 << 16):
+        return None
+    if kind == "f":
+        shifted = labels.astype(np.float64) - float(lo)  # exact: integers < 2**53
+        raw = shifted.astype(np.intp)
+        if not np.array_equal(raw, shifted):
+            return None  # fractional labels
+    elif kind == "u":
+        raw = (labels - lo).astype(np.intp)  # no wrap: every label >= lo
+    else:
+        raw = labels.astype(np.int64) - int(lo)
+        raw = raw.astype(np.intp, copy=False)
+    present = np.bincount(raw) > 0
+    remap = np.cumsum(present, dtype=np.intp) - 1
+    codes = remap[raw]
+    tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
+    tasks[codes] = labels  # every row of a task holds the same label
+    return tasks, codes
+
+
+def _stable_order(codes, n_tasks):
+    """Stable argsort of integer codes in ``[0, n_tasks)`` with O(n) radix passes.
+
+    NumPy's stable sort of 16-bit keys is a radix sort; wider codes are sorted
+    by their low, then their high 16 bits (LSD radix).
+    """
+    if n_tasks <= 1 << 16:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    high = codes[order] >> 16
+    if n_tasks <= 1 << 32:
+        high = high.astype(np.uint16)
+    return order[np.argsort(high, kind="stable")]
 
 
 def resolve_task_column(task_column, n_columns, columns=None):
@@ -308,6 +411,16 @@ def split_task_column(X, task_column):
     >>> index
     2
     """
+    return _split_task_column(X, task_column, copy=True)
+
+
+def _split_task_column(X, task_column, *, copy):
+    """:func:`split_task_column`; ``copy=False`` allows a view of a numpy ``X``.
+
+    With the task column first or last, the features of a numpy ``X`` are then
+    a strided view (no pass over the data): for callers that gather the rows
+    into a new array anyway.
+    """
     X, index, labels = _task_column_values(X, task_column)
     n_columns = X.shape[1]
     if n_columns < 2:
@@ -321,6 +434,8 @@ def split_task_column(X, task_column):
         X_features = X.iloc[:, keep]
     elif sp.issparse(X):
         X_features = X[:, keep]
+    elif not copy and index in (0, n_columns - 1):
+        X_features = X[:, 1:] if index == 0 else X[:, :-1]
     else:
         X_features = np.take(X, keep, axis=1)
     return X_features, labels, index

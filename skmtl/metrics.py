@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
-from ._tasks import _check_task_labels, _encode_tasks, split_task_column
+from ._tasks import _check_task_labels, _split_task_column, group_rows
 
 __all__ = [
     "amse",
@@ -52,15 +52,16 @@ def _check_task_targets(y_true, y_pred, tasks, sample_weight):
         raise ValueError(f"Inconsistent numbers of samples: {lengths}.")
     if len(y_true) == 0:
         raise ValueError("y_true is empty: there is nothing to score.")
-    labels, codes = _encode_tasks(tasks)
+    groups = group_rows(tasks)  # the rows of every task, from one grouping
+    labels = groups.tasks
     if sample_weight is not None:
-        totals = np.bincount(codes, weights=sample_weight, minlength=len(labels))
+        totals = np.bincount(groups.codes, weights=sample_weight, minlength=len(labels))
         if np.any(totals <= 0):
             raise ValueError(
                 f"The sample weights of task(s) {labels[totals <= 0].tolist()} "
                 "sum to zero."
             )
-    return y_true, y_pred, sample_weight, labels, codes
+    return y_true, y_pred, sample_weight, labels, groups
 
 
 def _task_weights(codes, n_tasks, sample_weight):
@@ -68,10 +69,10 @@ def _task_weights(codes, n_tasks, sample_weight):
     return np.bincount(codes, weights=sample_weight, minlength=n_tasks).astype(float)
 
 
-def _per_task(score_func, y_true, y_pred, codes, n_tasks, sample_weight, kwargs):
+def _per_task(score_func, y_true, y_pred, groups, n_tasks, sample_weight, kwargs):
     scores = np.empty(n_tasks)
     for k in range(n_tasks):
-        rows = codes == k
+        rows = groups.rows(k)
         if sample_weight is not None:
             kwargs = {**kwargs, "sample_weight": sample_weight[rows]}
         scores[k] = score_func(y_true[rows], y_pred[rows], **kwargs)
@@ -126,11 +127,11 @@ def per_task_score(
     >>> per_task_score(y_true, y_pred, [0, 0, 0, 1, 1], return_dict=True)
     {0: 0.5, 1: -1.0}
     """
-    y_true, y_pred, sample_weight, labels, codes = _check_task_targets(
+    y_true, y_pred, sample_weight, labels, groups = _check_task_targets(
         y_true, y_pred, tasks, sample_weight
     )
     scores = _per_task(
-        score_func, y_true, y_pred, codes, len(labels), sample_weight, kwargs
+        score_func, y_true, y_pred, groups, len(labels), sample_weight, kwargs
     )
     if return_dict:
         return {
@@ -249,13 +250,13 @@ def nmse(y_true, y_pred, tasks, *, sample_weight=None):
     >>> nmse(y_true, y_pred, [0, 0, 0, 1, 1])
     1.0
     """
-    y_true, y_pred, sample_weight, labels, codes = _check_task_targets(
+    y_true, y_pred, sample_weight, labels, groups = _check_task_targets(
         y_true, y_pred, tasks, sample_weight
     )
-    weights = _task_weights(codes, len(labels), sample_weight)
+    weights = _task_weights(groups.codes, len(labels), sample_weight)
     ratios = np.full(len(labels), np.nan)
     for k in range(len(labels)):
-        rows = codes == k
+        rows = groups.rows(k)
         w = None if sample_weight is None else sample_weight[rows]
         mse, var = _weighted_mse_and_var(y_true[rows], y_pred[rows], w)
         # Test constancy exactly: the computed variance of a constant can be a
@@ -318,12 +319,12 @@ def amse(y_true, y_pred, tasks, *, sample_weight=None):
     >>> amse(y_true, y_pred, [0, 0, 0, 1, 1])  # (2/3 + 25) / 2
     12.8333...
     """
-    y_true, y_pred, sample_weight, labels, codes = _check_task_targets(
+    y_true, y_pred, sample_weight, labels, groups = _check_task_targets(
         y_true, y_pred, tasks, sample_weight
     )
     mses = np.empty(len(labels))
     for k in range(len(labels)):
-        rows = codes == k
+        rows = groups.rows(k)
         w = None if sample_weight is None else sample_weight[rows]
         mses[k] = np.average((y_true[rows] - y_pred[rows]) ** 2, weights=w)
     return float(np.mean(mses))
@@ -433,12 +434,12 @@ def macro_roc_auc_score(y_true, y_score, tasks, *, sample_weight=None):
     >>> macro_roc_auc_score(y_true, y_score, [0, 0, 1, 1, 2, 2])  # (1 + 0 + 1) / 3
     0.666...
     """
-    y_true, y_score, sample_weight, labels, codes = _check_task_targets(
+    y_true, y_score, sample_weight, labels, groups = _check_task_targets(
         y_true, y_score, tasks, sample_weight
     )
     scores = np.full(len(labels), np.nan)
     for k in range(len(labels)):
-        rows = codes == k
+        rows = groups.rows(k)
         if len(np.unique(y_true[rows])) < 2:
             continue
         w = None if sample_weight is None else sample_weight[rows]
@@ -513,7 +514,7 @@ class _TaskScorer:
         score : float
             The averaged score, negated if lower is better.
         """
-        _, tasks, _ = split_task_column(X, self._task_column)
+        _, tasks, _ = _split_task_column(X, self._task_column, copy=False)
         y_pred = _get_response(estimator, X, self._response_method)
         kwargs = dict(self._kwargs)
         if self._average is None:
@@ -526,21 +527,21 @@ class _TaskScorer:
                 kwargs["sample_weight"] = sample_weight
             score = self._score_func(y_true, y_pred, **kwargs)
         else:
-            y_true, y_pred, sample_weight, labels, codes = _check_task_targets(
+            y_true, y_pred, sample_weight, labels, groups = _check_task_targets(
                 y_true, y_pred, tasks, sample_weight
             )
             scores = _per_task(
                 self._score_func,
                 y_true,
                 y_pred,
-                codes,
+                groups,
                 len(labels),
                 sample_weight,
                 kwargs,
             )
             weights = None
             if self._average == "weighted":
-                weights = _task_weights(codes, len(labels), sample_weight)
+                weights = _task_weights(groups.codes, len(labels), sample_weight)
             score = np.average(scores, weights=weights)
         return self._sign * float(score)
 

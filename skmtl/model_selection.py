@@ -18,7 +18,7 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.multiclass import type_of_target
 
-from ._tasks import _check_task_labels, _encode_tasks, _task_column_values
+from ._tasks import _check_task_labels, _task_column_values, group_rows
 
 __all__ = [
     "LeaveTaskOut",
@@ -220,8 +220,12 @@ class TaskStratifiedKFold(BaseCrossValidator):
     def _make_test_folds(self, X, y, groups):
         n_samples = _n_rows(X)
         labels = _task_labels(X, groups, self.task_column, n_samples=n_samples)
-        uniques, codes = _encode_tasks(labels)
-        counts = np.bincount(codes)
+        task_groups = group_rows(labels)
+        uniques, codes, counts = (
+            task_groups.tasks,
+            task_groups.codes,
+            task_groups.counts,
+        )
         small = counts < self.n_splits
         if small.all():
             raise ValueError(
@@ -243,9 +247,9 @@ class TaskStratifiedKFold(BaseCrossValidator):
         # Round robin over the rows sorted by stratum (task, then class), as
         # StratifiedKFold does: each stratum, and each task, gets floor or ceil
         # of its size / n_splits rows per fold, and fold sizes differ by <= 1.
-        _, strata = np.unique(strata, return_inverse=True)
-        strata = strata.ravel()
-        n_strata = strata.max() + 1
+        by_stratum = group_rows(strata)  # the rows of each stratum: no mask each
+        strata = by_stratum.codes
+        n_strata = by_stratum.n_tasks
         order = np.sort(strata[splittable])
         allocation = np.array(
             [
@@ -259,7 +263,8 @@ class TaskStratifiedKFold(BaseCrossValidator):
             folds = np.repeat(np.arange(self.n_splits), allocation[:, k])
             if self.shuffle:
                 rng.shuffle(folds)
-            test_folds[(strata == k) & splittable] = folds
+            rows = by_stratum.rows(k)  # ascending, as a boolean mask selects
+            test_folds[rows[splittable[rows]]] = folds
         return test_folds
 
     def _iter_test_masks(self, X, y=None, groups=None):
@@ -381,20 +386,25 @@ class LeaveTaskOut(BaseCrossValidator):
         """
         return super().split(X, y, groups)
 
-    def _codes(self, X, groups):
+    def _groups(self, X, groups):
         n_samples = None if X is None else _n_rows(X)
         labels = _task_labels(X, groups, self.task_column, n_samples=n_samples)
-        uniques, codes = _encode_tasks(labels)
-        if len(uniques) < 2:
+        task_groups = group_rows(labels)
+        if task_groups.n_tasks < 2:
             raise ValueError(
-                f"LeaveTaskOut needs at least 2 tasks, got {uniques.tolist()}."
+                "LeaveTaskOut needs at least 2 tasks, got "
+                f"{task_groups.tasks.tolist()}."
             )
-        return uniques, codes
+        return task_groups
 
     def _iter_test_masks(self, X, y=None, groups=None):
-        uniques, codes = self._codes(X, groups)
-        for k in range(len(uniques)):
-            yield codes == k
+        # Each mask is set from its task's rows (O(n_t)); its O(n) allocation
+        # is the size of the split that BaseCrossValidator.split returns.
+        task_groups = self._groups(X, groups)
+        for k in range(task_groups.n_tasks):
+            mask = np.zeros(len(task_groups.codes), dtype=bool)
+            mask[task_groups.rows(k)] = True
+            yield mask
 
     def get_n_splits(self, X=None, y=None, groups=None):
         """Return the number of splits: the number of tasks.
@@ -416,7 +426,7 @@ class LeaveTaskOut(BaseCrossValidator):
         """
         if X is not None:
             X, groups = indexable(X, groups)
-        return len(self._codes(X, groups)[0])
+        return self._groups(X, groups).n_tasks
 
 
 def _check_test_size(test_size):
@@ -516,8 +526,12 @@ class TaskShuffleSplit(BaseCrossValidator):
         """
         X, y, groups = indexable(X, y, groups)
         labels = _task_labels(X, groups, self.task_column, n_samples=_n_rows(X))
-        uniques, codes = _encode_tasks(labels)
-        counts = np.bincount(codes)
+        task_groups = group_rows(labels)
+        uniques, codes, counts = (
+            task_groups.tasks,
+            task_groups.codes,
+            task_groups.counts,
+        )
         small = counts < 2
         if small.all():
             raise ValueError("Every task has a single row; none can be split.")
@@ -531,9 +545,9 @@ class TaskShuffleSplit(BaseCrossValidator):
         rng = check_random_state(self.random_state)
         classes = _class_codes(y, len(codes), self.stratify_classes)
         if classes is not None:
-            yield from self._stratified(codes, classes[1], n_test, small, rng)
+            yield from self._stratified(task_groups, classes[1], n_test, small, rng)
             return
-        rows_of = [np.flatnonzero(codes == k) for k in range(len(uniques))]
+        rows_of = [task_groups.rows(k) for k in range(task_groups.n_tasks)]
         for _ in range(self.n_splits):
             train, test = [], []
             for k, rows in enumerate(rows_of):
@@ -548,11 +562,11 @@ class TaskShuffleSplit(BaseCrossValidator):
                 rng.permutation(np.concatenate(test)),
             )
 
-    def _stratified(self, codes, classes, n_test, small, rng):
+    def _stratified(self, task_groups, classes, n_test, small, rng):
         """The splits with each task's test rows shared among its classes."""
         strata = []  # per task: the rows of each class, and its test counts
         for k in range(len(n_test)):
-            rows = np.flatnonzero(codes == k)
+            rows = task_groups.rows(k)
             by_class = [rows[classes[rows] == c] for c in np.unique(classes[rows])]
             sizes = np.array([len(r) for r in by_class])
             quota = n_test[k] * sizes / sizes.sum()

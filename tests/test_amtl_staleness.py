@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 from _amtl_reference import (
     STRAGGLER_OFFSETS,
+    Problem,
     backend_config,
     reference,
 )
 
 from skmtl._amtl import (
     DelayModel,
+    SequentialBackend,
     SimulatedBackend,
     ThreadingBackend,
     run_amtl,
@@ -78,6 +80,28 @@ def test_uncapped_straggler_exceeds_small_caps():
     res = run_amtl(prob.datafit(), prob.alpha, backend, **kw)
     assert res.max_staleness == 4 * prob.T
     assert res.task_stats["staleness_max"].max() <= 4 * prob.T
+
+
+@pytest.mark.parametrize("cap", [0, 1, 2, 5, "auto"])
+def test_sequential_batched_refresh_respects_the_cap(cap):
+    """Sequential, T = 24: 'auto' publishes a prox every min(3, cap) writes
+    (at least 1); the staleness is then exactly that batch minus one, under
+    the cap, whatever back-pressure does to the number of outstanding tasks."""
+    prob = Problem("squared", True, 0.1, T=24, d=8, seed=1)
+    res = run_amtl(
+        prob.datafit(),
+        prob.alpha,
+        SequentialBackend(),
+        max_staleness=cap,
+        max_epochs=8,
+        tol=0.0,
+    )
+    tau = 4 * 24 if cap == "auto" else cap
+    batch = max(1, min(3, tau))
+    assert res.info["refresh_every"] == batch
+    stats = res.task_stats
+    assert np.all(stats["n_updates"] == 8)
+    assert stats["staleness_max"].max() == batch - 1 <= tau
 
 
 @pytest.mark.parametrize("backend_name", list(STRAGGLERS))
@@ -178,3 +202,26 @@ def test_simulated_clock_depends_on_the_seed():
         times.append(res.history["time"])
     np.testing.assert_array_equal(times[0], times[1])
     assert not np.array_equal(times[0], times[2])
+
+
+@pytest.mark.parametrize("refresh_every", ["auto", 5])
+def test_batched_sequential_runs_are_reproducible(refresh_every):
+    """The default sequential backend batches the refresh for T >= 16: still
+    deterministic bit for bit."""
+    prob = Problem("logistic", True, 0.05, T=24, d=8, seed=2)
+    runs = [
+        run_amtl(
+            prob.datafit(),
+            prob.alpha,
+            SequentialBackend(),
+            splitting="douglas-rachford",
+            refresh_every=refresh_every,
+            max_epochs=25,
+            tol=0.0,
+            random_state=0,
+        )
+        for _ in range(2)
+    ]
+    assert runs[0].info["refresh_every"] == (3 if refresh_every == "auto" else 5)
+    assert runs[0].task_stats["staleness_max"].max() >= 1  # batched for real
+    _assert_same_runs(*runs, with_time=False)

@@ -28,8 +28,11 @@ from skmtl._amtl._certified import (
     StepSearch,
     certified_gap,
     douglas_rachford_step,
+    epochs_to,
     is_local,
     log_rate,
+    predict,
+    restart_point,
 )
 from skmtl.datasets import make_low_rank_regression
 from skmtl.penalties._trace_norm import TraceNorm
@@ -216,19 +219,101 @@ def test_gap_check_stops_only_below_tol():
     np.testing.assert_array_equal(periods, np.zeros(datafit.n_tasks))
 
 
-def test_log_rate_and_step_search_rules():
+def test_log_rate_predict_and_epochs_to():
     # Gaps 1e-2, 1e-3, 1e-4 at epochs 1, 2, 3: one decade per epoch, two
     # more epochs to 1e-6.
     rate, needed = log_rate([1, 2, 3], [1e-2, 1e-3, 1e-4], 1e-6)
     assert rate == pytest.approx(np.log(10)) and needed == pytest.approx(2.0)
     assert np.isnan(log_rate([1], [1e-2], 1e-6)[0])
-    search = StepSearch(1.0, 1e-6, probe_epochs=4, enough_epochs=10, factor=4.0)
-    fast = ([1, 2, 3, 4], [1e-1, 1e-2, 1e-3, 1e-4])
+    assert predict([1, 2, 3], [1e-2, 1e-3, 1e-4], 1e-6) == pytest.approx(2.0)
+    # Only the points from ``start`` on: the last decade took two epochs.
+    assert predict([1, 2, 4], [1e-1, 1e-3, 1e-4], 1e-6, start=2) == pytest.approx(4)
+    assert predict([1, 2], [1e-3, 2e-3], 1e-6) == np.inf
+    # Log-linear between the checks around the crossing of 1e-3 (epochs 2
+    # and 4, one decade in two epochs); extrapolated when not reached.
+    assert epochs_to([1, 2, 4], [1e-1, 1e-2, 1e-4], 1e-3) == pytest.approx(3.0)
+    assert epochs_to([1, 2], [1e-1, 1e-2], 1e-4) == pytest.approx(4.0)
+
+
+def test_step_search_checks_its_probes_every_epoch():
+    search = StepSearch(1.0, 1e-6, probe_epochs=4, enough_epochs=10)
     slow = ([1, 2, 3, 4], [1e-1, 0.09, 0.081, 0.0729])
+    fast = ([1, 2, 3, 4], [1e-1, 1e-2, 1e-3, 1e-4])
     assert not search.should_stop(*fast)
     assert not search.should_stop(slow[0][:3], slow[1][:3])  # too early
-    assert search.should_stop(*slow)
-    assert search.update(*slow) == 4.0  # first probe: try a longer step
-    assert search.update(*slow) == 0.25  # no better: try a shorter one
-    assert search.update(*fast) == 0.25 / 4  # better: keep going down
-    assert search.update(*slow) == 0.25 and search.done  # worse: the best
+    assert search.should_stop(*slow) and search.max_skip(4) == np.inf
+    assert search.update(*slow, "end of run 1") == (1.0, "end of run 1")
+    assert search.probing and search.max_skip(1) == 0
+    # A probe ends at 1/100 of the origin's gap (7.29e-4), or when it can no
+    # longer beat the best.
+    assert search.should_stop([1, 2], [1e-2, 7e-4])
+    assert not search.should_stop([1, 2], [1e-2, 8e-4])
+
+
+def _fake_fit(search, rates, tol=1e-6, max_epochs=3000):
+    """The estimator's loop around a :class:`StepSearch`, on a model of the
+    gap whose best step is known.
+
+    From zero, the gap first drops fast (by ``e^-0.25`` per epoch, whatever
+    the step) for 16 epochs, then by ``exp(-rates[step])`` per epoch; from a
+    restart at gap ``G``, ``G exp(-rates[step] e)``.  A point is its gap.
+    Returns the steps of the runs and the epochs of the fit.
+    """
+    point, cold, steps, total = 0.5, True, [], 0
+    while total < max_epochs:
+        step = search.step
+        steps.append(step)
+        epochs, gaps = [], []
+        for e in range(1, max_epochs - total + 1):
+            if cold:
+                g = point * np.exp(-0.25 * min(e, 16) - rates[step] * max(e - 16, 0))
+            else:
+                g = point * np.exp(-rates[step] * e)
+            epochs.append(e)
+            gaps.append(g)
+            if g <= tol or search.should_stop(epochs, gaps):
+                break
+        total += epochs[-1]
+        if gaps[-1] <= tol:
+            return steps, total
+        cold = False
+        step, point = search.update(epochs, gaps, gaps[-1])
+    return steps, total
+
+
+def test_step_search_picks_the_provably_faster_step():
+    # Step 4 divides the gap 5x faster per epoch than step 1, 2.5x faster
+    # than step 16.  The first run (step 1) catches the fast initial drop:
+    # compared with the next run's (step 4, from a point where the drop is
+    # over), its rate looks faster, so the old rule (consecutive runs' rates
+    # over their second halves) went back to step 1.  Raced from one origin
+    # to one target, the steps are compared on equal footing.
+    rates = {0.25: 0.005, 1.0: 0.02, 4.0: 0.1, 16.0: 0.04, 64.0: 0.01}
+    search = StepSearch(1.0, 1e-6, probe_epochs=20, enough_epochs=30)
+    steps, total = _fake_fit(search, rates)
+    assert steps == [1.0, 1.0, 4.0, 16.0, 4.0] and search.done
+    assert search.step == 4.0 and search.best[1] == 4.0
+    # The probes of steps 1 and 16 were cut at 4 probe_epochs (80 epochs):
+    # 20 + 80 + 46 (step 4 to 1/100 of the origin's gap) + 51 (step 16,
+    # cut when it can no longer beat 46 by 10%) + the rest at step 4.
+    assert total < 20 + 80 + 47 + 52 + 100
+    # Starting at the right step, the first run finishes: no search at all.
+    search = StepSearch(4.0, 1e-6, probe_epochs=20, enough_epochs=150)
+    assert _fake_fit(search, rates)[0] == [4.0] and search.origin is None
+
+
+def test_step_search_goes_down_when_up_is_slower():
+    rates = {0.0625: 0.02, 0.25: 0.08, 1.0: 0.03, 4.0: 0.01}
+    search = StepSearch(1.0, 1e-6, probe_epochs=20, enough_epochs=30)
+    steps, _ = _fake_fit(search, rates)
+    assert steps == [1.0, 1.0, 4.0, 0.25, 0.0625, 0.25] and search.step == 0.25
+
+
+def test_restart_point_keeps_the_prox_and_the_subgradient():
+    rng = np.random.RandomState(0)
+    V = rng.randn(6, 4)
+    penalty, alpha, s1, s2 = TraceNorm(), 0.7, 0.5, 8.0
+    W = penalty.prox(V, s1 * alpha)
+    V0 = restart_point(None, W, None, s2, V, s1)
+    np.testing.assert_allclose(penalty.prox(V0, s2 * alpha), W, atol=1e-10)
+    np.testing.assert_allclose((V0 - W) / s2, (V - W) / s1, atol=1e-12)

@@ -299,3 +299,59 @@ def test_unknown_form_is_refused():
 
     with pytest.raises(ValueError, match="form must be 'auto', 'gram', 'sample'"):
         SquaredLoss(_blocks([5, 6], 3), form="kernel")
+
+
+def _unsorted_string_tasks(n, rng):
+    names = np.array(["task-b", "task-a", "zz", "c"], dtype=object)
+    return names[rng.integers(0, len(names), n)]
+
+
+def test_task_metrics_equal_per_task_masks():
+    # The metrics take each task's rows from one grouping; the naive reference
+    # selects them with a boolean mask per task.
+    from sklearn.metrics import mean_squared_error, r2_score, roc_auc_score
+
+    from skmtl.metrics import amse, macro_roc_auc_score, per_task_score
+
+    rng = np.random.default_rng(3)
+    n = 120
+    tasks = _unsorted_string_tasks(n, rng)
+    y = rng.normal(size=n)
+    pred = y + rng.normal(size=n)
+    w = rng.random(n)
+    names = np.unique(tasks)
+    masks = [tasks == t for t in names]
+    labels, scores = per_task_score(y, pred, tasks, sample_weight=w)
+    assert_array_equal(labels, names)
+    expected = [r2_score(y[m], pred[m], sample_weight=w[m]) for m in masks]
+    assert_allclose(scores, expected, rtol=1e-12)
+    expected = np.mean([mean_squared_error(y[m], pred[m]) for m in masks])
+    assert_allclose(amse(y, pred, tasks), expected, rtol=1e-12)
+    yc = (y > 0).astype(int)
+    expected = np.mean([roc_auc_score(yc[m], pred[m]) for m in masks])
+    assert_allclose(macro_roc_auc_score(yc, pred, tasks), expected, rtol=1e-12)
+
+
+def test_leave_task_out_equals_per_task_masks():
+    from skmtl.model_selection import LeaveTaskOut
+
+    rng = np.random.default_rng(4)
+    tasks = _unsorted_string_tasks(50, rng)
+    X = np.zeros((50, 2))
+    splits = list(LeaveTaskOut().split(X, groups=tasks))
+    assert len(splits) == len(np.unique(tasks))
+    for (train, test), t in zip(splits, np.unique(tasks), strict=True):
+        assert_array_equal(test, np.flatnonzero(tasks == t))
+        assert_array_equal(train, np.flatnonzero(tasks != t))
+
+
+def test_group_codes_keeps_tasks_without_rows():
+    from skmtl._tasks import group_codes
+
+    rng = np.random.default_rng(5)
+    codes = rng.choice([0, 2, 3], size=40)  # task 1 and task 4 have no row
+    g = group_codes(codes, np.array(["a", "b", "c", "d", "e"]))
+    assert g.n_tasks == 5
+    for k in range(5):
+        assert_array_equal(g.rows(k), np.flatnonzero(codes == k))
+    assert_array_equal(g.counts, np.bincount(codes, minlength=5))

@@ -6,12 +6,15 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
+from skmtl import TraceNormMTLRegressor
 from skmtl._tasks import (
+    group_rows,
     resolve_task_column,
     split_task_column,
     stack_tasks,
     unstack_tasks,
 )
+from skmtl.utils._validation import validate_fit_data
 
 
 def _per_task_data(sizes=(3, 1, 4), n_features=2, seed=0):
@@ -348,3 +351,92 @@ def test_unstack_errors():
     mixed = np.array([[1.0, 1], [2.0, "a"]], dtype=object)
     with pytest.raises(ValueError, match="mix types"):
         unstack_tasks(mixed)
+
+
+# group_rows ------------------------------------------------------------------
+
+
+def _naive_groups(labels):
+    """The per-task boolean masks that group_rows replaces."""
+    tasks = np.unique(labels)
+    return tasks, [np.flatnonzero(labels == t) for t in tasks]
+
+
+def _assert_groups_equal_masks(labels):
+    g = group_rows(labels)
+    tasks, rows = _naive_groups(labels)
+    assert_array_equal(g.tasks, tasks)
+    assert g.tasks.dtype == tasks.dtype
+    assert g.n_tasks == len(tasks)
+    assert_array_equal(g.counts, [len(r) for r in rows])
+    for k in range(g.n_tasks):
+        assert_array_equal(g.rows(k), rows[k])  # in their original order
+        assert_array_equal(g.codes[rows[k]], k)
+    assert_array_equal(g.order, np.argsort(g.codes, kind="stable"))
+    return g
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        # counted: small integer ranges, with unused values (missing tasks)
+        lambda rng, n: rng.choice([7, -3, 100, 42, 0, 5], size=n),
+        lambda rng, n: rng.choice([3.0, -1.0, 250.0], size=n),
+        lambda rng, n: rng.choice([3, 1, 250], size=n).astype(np.float32),
+        lambda rng, n: rng.choice([3, 1, 250], size=n).astype(np.uint8),
+        lambda rng, n: rng.choice([-128, 0, 127], size=n).astype(np.int8),
+        lambda rng, n: rng.choice([2**63 + 5, 2**63 + 1], size=n).astype(np.uint64),
+        # sorted: fractions, wide ranges, strings, bools
+        lambda rng, n: rng.choice([0.5, -1.25, 2.0], size=n),
+        lambda rng, n: rng.choice([-(2**40), 0, 2**40], size=n),
+        lambda rng, n: rng.choice([1e300, -1e300, 3.0], size=n),
+        lambda rng, n: rng.choice(["b", "a", "task-10", "task-9"], size=n),
+        lambda rng, n: rng.choice(["b", "a", "c"], size=n).astype(object),
+        lambda rng, n: rng.choice([True, False], size=n),
+    ],
+)
+def test_group_rows_equals_masks_on_unsorted_labels(make):
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 50, 301):
+        _assert_groups_equal_masks(make(rng, n))
+
+
+def test_group_rows_more_tasks_than_a_16_bit_radix_pass():
+    # Above 65536 tasks the order takes two 16-bit radix passes.
+    rng = np.random.default_rng(1)
+    n_tasks = 70_000
+    labels = rng.permutation(np.repeat(np.arange(n_tasks), 2))[:100_001] * 3 - 7
+    g = group_rows(labels)
+    tasks, codes = np.unique(labels, return_inverse=True)
+    assert_array_equal(g.tasks, tasks)
+    assert_array_equal(g.codes, codes)
+    assert_array_equal(g.order, np.argsort(codes, kind="stable"))
+
+
+def test_group_rows_empty_and_sorted():
+    g = group_rows(np.array([], dtype=float))
+    assert g.n_tasks == 0 and g.starts.tolist() == [0] and g.is_sorted
+    g = _assert_groups_equal_masks(np.array([1, 1, 4, 4, 4, 9]))
+    assert g.is_sorted
+    assert not group_rows(np.array([4, 1, 1])).is_sorted
+
+
+@pytest.mark.parametrize("task_column", [0, -1, 1])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_validated_blocks_equal_masks_and_copy_x(task_column, shuffle):
+    # The blocks built from one gather equal the rows picked by per-task masks,
+    # and never alias the user's X (the task column is dropped by a view).
+    rng = np.random.default_rng(2)
+    labels = np.repeat([5.0, 2.0, 9.0], [4, 3, 5])
+    if shuffle:
+        labels = rng.permutation(labels)
+    features = rng.normal(size=(len(labels), 3))
+    X = np.insert(features, task_column % 4, labels, axis=1)
+    y = rng.normal(size=len(labels))
+    data = validate_fit_data(TraceNormMTLRegressor(task_column=task_column), X, y)
+    assert_array_equal(data.tasks, [2.0, 5.0, 9.0])
+    for k, task in enumerate(data.tasks):
+        assert_array_equal(data.blocks.Xs[k], features[labels == task])
+        assert_array_equal(data.blocks.ys[k], y[labels == task])
+        assert not np.may_share_memory(data.blocks.Xs[k], X)
+    assert data.blocks.stacked.flags.c_contiguous

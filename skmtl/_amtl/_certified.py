@@ -35,6 +35,8 @@ __all__ = [
     "StepSearch",
     "certified_gap",
     "is_local",
+    "epochs_to",
+    "predict",
     "restart_point",
 ]
 
@@ -164,6 +166,8 @@ class GapCheck:
             self.probe_stop = True  # too slow: try another step
             return np.zeros(len(task_updates), dtype=np.int64)
         self._skip = self._skips()
+        if self.search is not None:
+            self._skip = min(self._skip, self.search.max_skip(self._calls))
         return new
 
     def _skips(self):
@@ -197,8 +201,19 @@ def log_rate(epochs, gaps, tol):
     return rate, needed
 
 
-def restart_point(datafit, W, b, step):
-    """``V0 = W - step * grad_W f(W, b)``: the fixed point's form at ``W``."""
+def restart_point(datafit, W, b, step, V=None, v_step=None):
+    """Where a run with ``step`` starts so that its first prox is ``W``.
+
+    With the ``V`` of a run with step ``v_step`` whose prox is ``W``:
+    ``V0 = W + (step / v_step) (V - W)``, which keeps the penalty's
+    subgradient ``(V - W) / (v_step alpha)`` (as ADMM rescales its scaled dual
+    when its penalty changes), so a restart with a larger step loses nothing.
+    Without it: ``V0 = W - step * grad_W f(W, b)``, the fixed point's form at
+    ``W`` (exact at the optimum only: far from it, a long step moves the
+    first prox away from ``W``).
+    """
+    if V is not None:
+        return W + (step / v_step) * (V - W)
     return W - step * datafit.gradient(W, b)[0]
 
 
@@ -208,15 +223,25 @@ class StepSearch:
     The best step varies by two orders of magnitude across data sets and
     penalty strengths, more than the curvature formula
     (:func:`douglas_rachford_step`) follows (measured, see
-    ``benchmarks/bench_async_defaults.py``).  So a run is watched: once it has
-    ``probe_epochs`` gaps, the rate of decrease of the log gap per epoch over
-    their second half (after the transient of a restart) predicts the epochs
-    still needed; when more than ``enough_epochs``, the run is stopped
-    (:meth:`should_stop`) and the next one starts from its model with the
-    step multiplied by ``factor``, again while that improves the rate, then
-    divided by it; the best step seen is kept for the rest of the fit.  A run
-    that promises to finish in time is never interrupted, so a good step
-    costs nothing.  At most ``max_probes`` interruptions.
+    ``benchmarks/bench_async_defaults.py``).  So the first run is watched:
+    once it has ``probe_epochs`` epochs, the rate of decrease of the log gap
+    over its second half predicts the epochs still needed; a run that
+    promises at most ``enough_epochs`` is never interrupted, so a good step
+    costs nothing.  Otherwise its end becomes the *origin*, and the steps
+    race from there: every probe restarts from the origin
+    (:func:`restart_point`, keeping the penalty's subgradient; with the same
+    step, a seamless continuation), its gap is checked at every epoch, and
+    its score is the epochs it takes to divide the origin's gap by
+    ``target`` (:func:`epochs_to`).  Rates read off windows that start at
+    different points are not comparable: after a start or a restart the gap
+    first drops fast (with a longer step, it first jumps up, then drops
+    fast), and a rate measured there favours whichever run is in that phase;
+    the time to a common target from a common point counts each step's
+    transient as what it costs.  A probe ends at the target, or once it can
+    no longer beat the best by 10% (at most ``4 probe_epochs`` epochs).  The
+    first probe keeps the step; then the step is multiplied by ``factor``
+    while that is 10% faster, else divided by it; at most ``max_probes``
+    probes.  The fit goes on from the best probe's end with its step.
     """
 
     def __init__(
@@ -227,7 +252,8 @@ class StepSearch:
         factor=4.0,
         probe_epochs=20,
         enough_epochs=150,
-        max_probes=4,
+        max_probes=5,
+        target=100.0,
     ):
         self.step = float(step)
         self.tol = tol
@@ -235,44 +261,106 @@ class StepSearch:
         self.probe_epochs = probe_epochs
         self.enough_epochs = enough_epochs
         self.max_probes = max_probes
-        self.best = None  # (rate, step)
+        self.target = target
+        self.origin = None  # (point, gap to reach): where every probe starts
+        self.best = None  # (epochs to the target, step, point)
         self.direction = 0
         self.n_probes = 0
         self.done = False
 
-    def _rate(self, epochs, gaps):
-        # The second half of the run: after the transient of a restart.
-        half = np.searchsorted(epochs, epochs[-1] / 2.0) if len(epochs) else 0
-        return log_rate(epochs[half:], gaps[half:], self.tol)
+    @property
+    def probing(self):
+        """Whether the current run is a probe (it started at the origin)."""
+        return self.origin is not None and not self.done
+
+    def _limit(self):
+        """Epochs after which a probe cannot beat the best by 10%."""
+        limit = 4 * self.probe_epochs
+        if self.best is not None and np.isfinite(self.best[0]):
+            limit = min(limit, int(np.ceil(self.best[0] / 0.9)))
+        return limit
 
     def should_stop(self, epochs, gaps):
-        """Whether the current run, with gaps at these epochs, is a probe to end."""
-        if self.done or not epochs or epochs[-1] < self.probe_epochs:
+        """Whether the current run, with gaps at these epochs, is to end."""
+        if self.done or not epochs:
             return False
-        return self._rate(epochs, gaps)[1] > self.enough_epochs
+        if self.probing:
+            return gaps[-1] <= self.origin[1] or epochs[-1] >= self._limit()
+        if epochs[-1] < self.probe_epochs:
+            return False
+        needed = predict(epochs, gaps, self.tol, start=epochs[-1] / 2.0)
+        return needed > self.enough_epochs
 
-    def update(self, epochs, gaps):
-        """Record an interrupted run; returns the step of the next one."""
+    def max_skip(self, epoch):
+        """Most epoch checks to skip after the one at ``epoch``: none in a
+        probe (its time to the target is read to the epoch)."""
+        return 0 if self.probing else np.inf
+
+    def update(self, epochs, gaps, point):
+        """Record an interrupted run ending at ``point`` (any state to
+        restart from); returns the step and the point of the next run."""
+        if self.origin is None:
+            # The first run: its end is where every probe starts, the first
+            # with the same step (measured there, not on its initial drop).
+            last = [g for g in gaps if np.isfinite(g) and g > 0]
+            goal = last[-1] / self.target if last else 0.0
+            self.origin = (point, goal)
+            return self.step, point
         self.n_probes += 1
-        rate, _ = self._rate(epochs, gaps)
-        if not np.isfinite(rate):
-            self.done = True
-            return self.step
-        improved = self.best is None or rate > 1.1 * self.best[0]
+        score = epochs_to(epochs, gaps, self.origin[1])
+        improved = self.best is None or score < 0.9 * self.best[0]
         if improved:
-            self.best = (rate, self.step)
-        if self.n_probes > self.max_probes:
+            self.best = (score, self.step, point)
+        if self.n_probes >= self.max_probes:
             self.done = True
         elif improved:
             self.direction = self.direction or 1
+            self.step *= self.factor**self.direction
         elif self.direction == 1 and self.n_probes == 2:
             self.direction = -1  # up did not help at once: try down
             self.step = self.best[1] / self.factor
-            return self.step
         else:
             self.done = True
         if self.done:
-            self.step = self.best[1]
-        else:
-            self.step *= self.factor**self.direction
-        return self.step
+            _, self.step, point = self.best
+            return self.step, point
+        return self.step, self.origin[0]
+
+
+def epochs_to(epochs, gaps, goal):
+    """Epochs a run took to bring its gap to ``goal``: log-linear between the
+    checks around the first crossing; when it did not get there, extrapolated
+    by :func:`predict` over the second half (inf if it does not decrease)."""
+    previous = None
+    for e, g in zip(epochs, gaps, strict=True):
+        if not (np.isfinite(g) and g > 0):
+            continue
+        if g <= goal:
+            if previous is None or previous[1] <= g:
+                return float(e)
+            e0, g0 = previous
+            return float(e0 + (e - e0) * np.log(g0 / goal) / np.log(g0 / g))
+        previous = (e, g)
+    if not epochs:
+        return np.inf
+    return epochs[-1] + predict(epochs, gaps, goal, start=epochs[-1] / 2.0)
+
+
+def predict(epochs, gaps, tol, start=0.0):
+    """Epochs from the last check to ``tol`` that the gaps at and after epoch
+    ``start`` predict: the least-squares line of their logs, from its value
+    at the last epoch (inf when it does not decrease, or too few points)."""
+    points = [
+        (e, np.log(g))
+        for e, g in zip(epochs, gaps, strict=True)
+        if e >= start and np.isfinite(g) and g > 0
+    ]
+    if len(points) < 2 or not tol > 0:
+        return np.inf
+    e, lg = np.array(points).T
+    if np.ptp(e) == 0:
+        return np.inf
+    slope, end = np.polyfit(e - e[-1], lg, 1)
+    if not slope < 0:
+        return np.inf
+    return float(max(end - np.log(tol), 0.0) / -slope)

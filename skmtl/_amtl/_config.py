@@ -15,7 +15,12 @@ from sklearn.utils import check_random_state
 from ..penalties._base import make_penalty
 from ..solvers._gaps import alpha_max
 from ._delays import NoDelay
-from ._nodes import SPLITTINGS, DynamicStep, arock_relaxation_bound
+from ._nodes import (
+    SPLITTINGS,
+    DynamicStep,
+    arock_relaxation_bound,
+    resolve_refresh_every,
+)
 
 
 def resolve_step_size(
@@ -85,6 +90,43 @@ def resolve_relaxation(relaxation, schedule, n_tasks, max_staleness):
     return value, bound
 
 
+def batches_refresh(backend):
+    """Whether ``refresh_every='auto'`` batches the prox refresh on ``backend``.
+
+    True for the backends that run the task steps in the central thread
+    (``backend.steps_in_central_thread``: the sequential one): there every
+    refresh is paid in full between two updates, while a threaded central
+    node batches by itself (it refreshes when it gets to it, the workers
+    computing meanwhile), and the simulated backend models a central node
+    whose work takes no time.
+    """
+    return bool(getattr(backend, "steps_in_central_thread", False))
+
+
+def resolve_batch(refresh_every, n_tasks, max_staleness, backend=None):
+    """Writes per published prox (``refresh_every``) for this backend.
+
+    'auto' is ``T // 8`` (for ``T >= 16``, at most ``max_staleness``) on the
+    backends that :func:`batches_refresh`, 1 (a prox after every write)
+    elsewhere; an int must lie in ``[1, max(1, max_staleness)]``.
+
+    Examples
+    --------
+    >>> from skmtl._amtl import SequentialBackend, SimulatedBackend
+    >>> resolve_batch("auto", 139, 556, SequentialBackend())
+    17
+    >>> resolve_batch("auto", 139, 556, SimulatedBackend())
+    1
+    >>> resolve_batch(5, 139, 556, SimulatedBackend())
+    5
+    """
+    tau = resolve_max_staleness(max_staleness, n_tasks)
+    if isinstance(refresh_every, str) and refresh_every == "auto":
+        if not batches_refresh(backend):
+            return 1
+    return resolve_refresh_every(refresh_every, n_tasks, tau)
+
+
 class AMTLConfig(NamedTuple):
     """The resolved parameters of one run (see :func:`resolve_config`)."""
 
@@ -95,6 +137,7 @@ class AMTLConfig(NamedTuple):
     relaxation: float
     relaxation_bound: float
     max_staleness: int
+    refresh_every: int
     dynamic_step: object  # DynamicStep or None
     delay_model: object
     max_epochs: int
@@ -123,8 +166,14 @@ def resolve_config(
     tol=1e-6,
     random_state=None,
     penalty=None,
+    refresh_every="auto",
+    backend=None,
 ):
-    """Check and resolve the parameters of :func:`~skmtl._amtl._engine.run_amtl`."""
+    """Check and resolve the parameters of :func:`~skmtl._amtl._engine.run_amtl`.
+
+    ``backend`` only decides what ``refresh_every='auto'`` means
+    (:func:`resolve_batch`).
+    """
     if schedule not in ("async", "sync"):
         raise ValueError(f"schedule must be 'async' or 'sync'; got {schedule!r}.")
     if splitting not in SPLITTINGS:
@@ -134,6 +183,7 @@ def resolve_config(
     step = resolve_step_size(step_size, datafit, alpha, splitting, penalty)
     tau = resolve_max_staleness(max_staleness, T)
     relax, bound = resolve_relaxation(relaxation, schedule, T, tau)
+    refresh = resolve_batch(refresh_every, T, tau, backend)
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, (int, np.integer)):
         raise ValueError(f"max_epochs must be an int; got {max_epochs!r}.")
     if max_time is not None and not (isinstance(max_time, Real) and max_time > 0):
@@ -151,6 +201,7 @@ def resolve_config(
         relaxation=relax,
         relaxation_bound=bound,
         max_staleness=tau,
+        refresh_every=refresh,
         dynamic_step=dynamic_step or None,
         delay_model=delay_model,
         max_epochs=max_epochs,

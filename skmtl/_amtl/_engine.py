@@ -43,6 +43,7 @@ from ..solvers._result import SolverResult
 from ..utils._blas import SMALL, single_blas_thread
 from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
     AMTLConfig,
+    batches_refresh,
     resolve_config,
     resolve_max_staleness,
     resolve_relaxation,
@@ -50,7 +51,7 @@ from ._config import (  # noqa: F401  (re-exported: imports from _engine keep wo
 )
 from ._delays import DelaySource
 from ._history import Checker
-from ._nodes import CentralNode, TaskStep
+from ._nodes import CentralNode, TaskStep, node_option
 from ._periods import ActivationPeriods
 
 
@@ -95,8 +96,17 @@ class Schedule:
         self.periods.set(periods, self.blocked, self.outstanding)
 
     def activate(self, t):
+        self.outstanding.pop(t, None)  # keeps the versions in insertion order
         self.outstanding[t] = self.central.prox_version
         self.backend.activate(t, self.delays(t))
+
+    def _runs_as_queued(self):
+        """True when every task re-queued after its reply goes straight to the
+        back of the queue (no activation periods beyond 1): then replies
+        applied one at a time or as a batch leave the same activation order."""
+        return self.periods is None or (
+            not self.periods.parked and int(self.periods.periods.max()) <= 1
+        )
 
     def apply(self, reply, staleness):
         """The KM update of the reply's task, with its relaxation."""
@@ -120,13 +130,30 @@ class AsyncSchedule(Schedule):
 
     def _may_activate(self):
         central = self.central
-        oldest = min(self.outstanding.values(), default=central.prox_version)
+        # The versions in ``outstanding`` never decrease in insertion order (a
+        # task is deleted on reply and re-inserted at the current prox
+        # version), so the first one is the oldest: O(1) instead of O(T).
+        oldest = next(iter(self.outstanding.values()), central.prox_version)
         oldest = min(oldest, central.prox_version)
         return central.version + len(self.outstanding) <= oldest + self.max_staleness
 
     def _activate_ready(self):
         while self.blocked and self._may_activate():
             self.activate(self.blocked.popleft())
+
+    def room(self, next_check):
+        """How many queued activations may run on the published prox before
+        the loop must act: the writes before the next refresh is due or the
+        next epoch check (1 when activation periods could reorder them).
+        Reactivation after a batch activates the same tasks in the same order
+        as after each reply (the budget of back-pressure only grows within a
+        batch), so a backend that computes this many queued steps in one call
+        reproduces the one-reply-per-call run bit for bit."""
+        if not self._runs_as_queued():
+            return 1
+        central = self.central
+        lag = central.version - central.prox_version
+        return max(min(central.refresh_every - lag, next_check - central.version), 1)
 
     def receive(self, replies):
         """Apply the replies; True (the central node changed)."""
@@ -175,6 +202,10 @@ class SyncSchedule(Schedule):
         self.outstanding.clear()
         return True
 
+    def room(self, next_check):
+        """The replies of the round still to come: they all read its prox."""
+        return max(self.round_size - len(self.round_replies), 1)
+
     def resume(self):
         """Start the next round; False when no task is active."""
         self.round_size = self._start_round()
@@ -196,6 +227,7 @@ def run_amtl(
     step_size="auto",
     relaxation="auto",
     max_staleness="auto",
+    refresh_every=None,
     dynamic_step=None,
     delay_model=None,
     max_epochs=1000,
@@ -223,7 +255,9 @@ def run_amtl(
         AMTL or the synchronous SMTL baseline.
     splitting : {'forward-backward', 'douglas-rachford'}
         The paper's gradient step at the task nodes, or an exact per-task prox.
-    step_size, relaxation, max_staleness : see the estimators.
+    step_size, relaxation, max_staleness, refresh_every : see the estimators.
+        ``refresh_every=None`` takes the value of
+        :func:`~skmtl._amtl._nodes.central_node_options` when set, else 'auto'.
     dynamic_step : DynamicStep or None
         The paper's dynamic step size (a per-task relaxation multiplier).
     delay_model : delay model or None
@@ -257,8 +291,8 @@ def run_amtl(
         'time', 'n_updates', 'residual', 'objective'), ``n_iter`` the epochs,
         ``gap`` the final relative residual; ``info`` holds 'history',
         'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
-        'step_size', 'relaxation', 'max_staleness', 'relaxation_bound' and
-        'events'.
+        'step_size', 'relaxation', 'max_staleness', 'refresh_every',
+        'relaxation_bound' and 'events'.
     """
     cfg = resolve_config(
         datafit,
@@ -275,6 +309,10 @@ def run_amtl(
         tol=tol,
         random_state=random_state,
         penalty=penalty,
+        refresh_every=node_option("refresh_every", "auto")
+        if refresh_every is None
+        else refresh_every,
+        backend=backend,
     )
     T, d = datafit.n_tasks, datafit.n_features
     central = _central_node(datafit, cfg, alpha, V0, b0)
@@ -291,14 +329,28 @@ def run_amtl(
         backend.start(datafit, TaskStep(cfg.splitting, cfg.step_size), central.read)
         t0 = backend.now()
         plan.start()
+        # A backend that runs the steps in this thread computes, in one call,
+        # the queued steps that read the published prox anyway (not under a
+        # time limit, so that max_time stops after the step that reaches it).
+        batched = batches_refresh(backend)
         while checker.stop_reason is None:
+            if batched:
+                backend.max_replies = (
+                    plan.room(checker.next_check) if cfg.max_time is None else 1
+                )
             replies = backend.next_replies(checker.time_left(backend.now() - t0))
             if not replies:  # max_time came first (a wait may wake a hair early)
                 if checker.time_left(backend.now() - t0):
                     continue
                 checker.stop_reason = "max_time"
             elif plan.receive(replies):
-                central.refresh()
+                # A synchronous round ends with the prox of all its writes (one
+                # prox per round), and an epoch check sees the prox of the
+                # current V (its history row is labelled with this version),
+                # whatever refresh_every is.
+                central.refresh(
+                    force=cfg.synchronous or central.version >= checker.next_check
+                )
                 checker.check(backend.now() - t0, plan)
                 if checker.stop_reason is None and not plan.resume():
                     checker.stop_reason = "deactivated"
@@ -318,7 +370,7 @@ def _central_node(datafit, cfg, alpha, V0, b0):
         cfg.step_size * alpha,
         publish_v=cfg.splitting == "douglas-rachford",
         penalty=cfg.penalty,
-        # A batched refresh is clipped to the staleness cap the schedule uses.
+        refresh_every=cfg.refresh_every,
         max_staleness=cfg.max_staleness,
     )
 
@@ -352,7 +404,11 @@ def _result(central, checker, cfg, backend, objective, datafit, alpha):
             step_size=cfg.step_size,
             relaxation=cfg.relaxation,
             max_staleness=cfg.max_staleness,
+            refresh_every=cfg.refresh_every,
             relaxation_bound=cfg.relaxation_bound,
             events=list(backend.events),
+            # V itself (W is its prox): a restart with another step keeps the
+            # penalty's subgradient (V - W) / step (the estimators' search).
+            V=np.array(central.V),
         ),
     )

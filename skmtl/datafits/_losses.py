@@ -476,48 +476,52 @@ class LogisticLoss:
             b0[t] = np.log(p) - np.log1p(-p)
         return b0
 
-    def optimal_intercept(self, W, b, n_steps=50, tol=1e-13):
-        """Minimize over each ``b_t`` with ``W`` fixed (safeguarded Newton)."""
+    def optimal_intercept(self, W, b, n_steps=100, tol=1e-13):
+        """Minimize over each ``b_t`` with ``W`` fixed.
+
+        A safeguarded Newton method on the derivative of each task's 1-D
+        convex problem, all tasks with hard labels at once
+        (:func:`_intercept_newton`).  It never compares loss values, so it
+        cannot stall on the rounding of the loss near the optimum (the
+        former backtracking halved its step dozens of times per task there).
+        """
         b = np.array(b, dtype=float)
-        for t in range(self.n_tasks):
-            y, s = self.blocks.ys[t], self.blocks.sample_weights[t]
-            m0 = self._margin(t, W[:, t], None)
-            if t in self.soft_targets:
-                b[t] = self._soft_optimal_intercept(t, m0, b[t], n_steps, tol)
-                continue
-            for _ in range(n_steps):
-                p = expit(-y * (m0 + b[t]))
-                g = -(s * y * p).sum()
-                h = (s * p * (1 - p)).sum()
-                if abs(g) <= tol * s.sum() or h <= 0:
-                    break
-                step = g / h
-                f0 = s @ np.logaddexp(0.0, -y * (m0 + b[t]))
-                # Backtrack: the logistic Hessian shrinks away from the optimum.
-                for _ in range(30):
-                    f1 = s @ np.logaddexp(0.0, -y * (m0 + b[t] - step))
-                    if f1 <= f0:
-                        break
-                    step *= 0.5
-                b[t] -= step
+        hard = [t for t in range(self.n_tasks) if t not in self.soft_targets]
+        for t in self.soft_targets:
+            b[t : t + 1] = self._soft_optimal_intercept(t, W, b[t], n_steps, tol)
+        if not hard:
+            return b
+        blocks = self.blocks
+        m0 = [self._margin(t, W[:, t], None) for t in hard]
+        sizes = np.array([m.size for m in m0])
+        task = np.repeat(np.arange(len(hard)), sizes)
+        m0 = np.concatenate(m0) if len(m0) else np.empty(0)
+        y = np.concatenate([blocks.ys[t] for t in hard])
+        s = np.concatenate([blocks.sample_weights[t] for t in hard])
+        sy = s * y
+
+        def reduce(v):
+            return np.bincount(task, weights=v, minlength=len(hard))
+
+        def deriv(bh):
+            p = expit(-y * (m0 + bh[task]))
+            return -reduce(sy * p), reduce(s * (p * (1.0 - p))), reduce(s * p)
+
+        b[hard] = _intercept_newton(deriv, b[hard], tol * reduce(s), n_steps)
         return b
 
-    def _soft_optimal_intercept(self, t, m0, bt, n_steps, tol):
+    def _soft_optimal_intercept(self, t, W, bt, n_steps, tol):
         """:meth:`optimal_intercept` of one task trained on soft targets."""
         s = self.blocks.sample_weights[t]
-        for _ in range(n_steps):
-            f0, deriv, curv = self._soft_terms(t, m0 + bt)
-            g, h = s @ deriv, s @ curv
-            if abs(g) <= tol * s.sum() or h <= 0:
-                break
-            step = g / h
-            f0 = s @ f0
-            for _ in range(30):
-                if s @ self._soft_terms(t, m0 + bt - step)[0] <= f0:
-                    break
-                step *= 0.5
-            bt -= step
-        return bt
+        m0 = self._margin(t, W[:, t], None)
+
+        def deriv(bv):
+            _, d, c = self._soft_terms(t, m0 + bv[0])
+            return np.array([s @ d]), np.array([s @ c]), np.array([s @ np.abs(d)])
+
+        return _intercept_newton(
+            deriv, np.array([bt], dtype=float), tol * s.sum(), n_steps
+        )
 
     def intercept(self, W, b=None):
         if b is None:
@@ -613,6 +617,48 @@ class LogisticLoss:
             p = kappa * expit(-ym)
             conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
         return -conj
+
+
+def _intercept_newton(deriv, b, gtol, max_steps):
+    """Roots of increasing 1-D derivatives, one per entry of ``b``.
+
+    ``deriv(b)`` returns, per entry, the derivative ``g``, the curvature
+    ``h >= 0`` and the sum of the absolute terms of ``g`` (its rounding
+    scale).  Newton steps, kept inside the bracket of the root that the signs
+    of ``g`` seen so far give (bisection when a step leaves it) and at most
+    doubling in length while the root is not bracketed (so a start far out,
+    where the curvature underflows, still walks back).  An entry stops when
+    ``|g| <= gtol``, when ``|g|`` is at the rounding level of its sum, or when
+    its step is below the resolution of ``b``: the loop never depends on
+    comparing loss values, which round.
+    """
+    b = np.array(b, dtype=float)
+    lo = np.full(b.shape, -np.inf)
+    hi = np.full(b.shape, np.inf)
+    active = np.ones(b.shape, dtype=bool)
+    last = np.ones(b.shape)  # the trust radius while unbracketed
+    eps = np.finfo(float).eps
+    for _ in range(max_steps):
+        g, h, size = deriv(b)
+        hi = np.where(active & (g > 0), np.minimum(hi, b), hi)
+        lo = np.where(active & (g < 0), np.maximum(lo, b), lo)
+        active &= np.abs(g) > np.maximum(gtol, 64.0 * eps * size)
+        if not active.any():
+            break
+        # Zero curvature (saturated probabilities far from the root): an
+        # infinite step, cut to the trust radius or to the bisection below.
+        step = np.divide(g, h, out=np.where(g > 0, np.inf, -np.inf), where=h > 0)
+        step = np.where(active, step, 0.0)
+        bracketed = np.isfinite(lo) & np.isfinite(hi)
+        step = np.where(bracketed, step, np.clip(step, -2.0 * last, 2.0 * last))
+        new = b - step
+        outside = bracketed & ~((new > lo) & (new < hi))
+        mid = 0.5 * (np.where(bracketed, lo, 0.0) + np.where(bracketed, hi, 0.0))
+        new = np.where(outside, mid, new)
+        active &= np.abs(new - b) > 4.0 * eps * np.maximum(np.abs(b), 1.0)
+        last = np.where(active, np.maximum(np.abs(new - b), 1.0), last)
+        b = np.where(active, new, b)
+    return b
 
 
 def _newton_step(X, dcurv, g, inv, free, kernel=None):

@@ -18,6 +18,7 @@ from .._amtl._certified import (
     restart_point,
 )
 from .._amtl._config import (
+    resolve_batch,
     resolve_max_staleness,
     resolve_relaxation,
     resolve_step_size,
@@ -92,6 +93,7 @@ class _AsyncMTL(MTLBase):
         "step_size_": "step_size",
         "relaxation_": "relaxation",
         "max_staleness_": "max_staleness",
+        "refresh_every_": "refresh_every",
         "relaxation_bound_": "relaxation_bound",
         "events_": "events",
         "updates_saved_": "updates_saved",
@@ -121,6 +123,10 @@ class _AsyncMTL(MTLBase):
             StrOptions({"auto"}),
             Interval(Integral, 0, None, closed="left"),
         ],
+        "refresh_every": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "dynamic_step": ["boolean", DynamicStep],
         "delay": [
             None,
@@ -148,6 +154,7 @@ class _AsyncMTL(MTLBase):
         step_size="auto",
         relaxation="auto",
         max_staleness="auto",
+        refresh_every="auto",
         dynamic_step=False,
         delay=None,
         max_iter=2000,
@@ -172,6 +179,7 @@ class _AsyncMTL(MTLBase):
         self.step_size = step_size
         self.relaxation = relaxation
         self.max_staleness = max_staleness
+        self.refresh_every = refresh_every
         self.dynamic_step = dynamic_step
         self.delay = delay
         self.max_iter = max_iter
@@ -200,7 +208,7 @@ class _AsyncMTL(MTLBase):
             gap, b_cert = certified_gap(datafit, W0, b0, self.alpha, penalty)
             if gap <= self.tol:
                 # The warm start is already certified: no epoch to run.
-                return self._no_run(datafit, W0, b_cert, gap, step, penalty)
+                return self._no_run(datafit, W0, b_cert, gap, step, penalty, backend)
         search = StepSearch(step, self.tol) if search else None
         rng = check_random_state(self.random_state)
         delay_model = make_delay_model(self.delay, datafit.n_tasks)
@@ -252,9 +260,10 @@ class _AsyncMTL(MTLBase):
                 break
             # Not certified yet (a probe of the step search, or the exact
             # final model above tol): restart from the current model.
+            point = (W, b, result.info.get("V"), step)
             if check.probe_stop:
-                step = search.update(check.epochs, check.gaps)
-            V0, b0 = restart_point(datafit, W, b, step), b
+                step, point = search.update(check.epochs, check.gaps, point)
+            V0, b0 = restart_point(datafit, *point[:2], step, *point[2:]), point[1]
         return self._assemble_result(
             datafit,
             penalty,
@@ -354,6 +363,7 @@ class _AsyncMTL(MTLBase):
             step_size=step,
             relaxation=self.relaxation,
             max_staleness=self.max_staleness,
+            refresh_every=self.refresh_every,
             dynamic_step=self.dynamic_step or None,
             delay_model=delay_model,
             max_epochs=budget,
@@ -434,11 +444,12 @@ class _AsyncMTL(MTLBase):
             task_timeout=self.task_timeout,
         )
 
-    def _no_run(self, datafit, W, b, gap, step, penalty):
+    def _no_run(self, datafit, W, b, gap, step, penalty, backend):
         """The result of a fit whose warm start is already certified."""
         T = datafit.n_tasks
         tau = resolve_max_staleness(self.max_staleness, T)
         relax, bound = resolve_relaxation(self.relaxation, self.schedule, T, tau)
+        refresh = resolve_batch(self.refresh_every, T, tau, backend)
         history = np.zeros(
             1,
             dtype=[
@@ -469,6 +480,7 @@ class _AsyncMTL(MTLBase):
             "step_size": float(step),
             "relaxation": relax,
             "max_staleness": tau,
+            "refresh_every": refresh,
             "relaxation_bound": bound,
             "events": [],
             "dual_gap": float(gap),
@@ -578,6 +590,17 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
     max_staleness : 'auto' or int, default='auto'
         Cap ``tau`` on the staleness of any update (back-pressure blocks the
         tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    refresh_every : 'auto' or int, default='auto'
+        Task updates per proximal map the central node publishes (a batched
+        refresh: one prox serves this many updates).  Every read carries the
+        version of the prox it came from, so the staleness stays exact and
+        capped by ``max_staleness``, which an int may not exceed.  'auto' is
+        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        the sequential backend, where each refresh runs between two task
+        steps, and 1 (a prox after every update) on the others: a threaded
+        central node batches by itself, refreshing when it gets to it.
+        The prox is always refreshed at the epoch checks and at the end of
+        a 'sync' round.
     dynamic_step : bool or DynamicStep, default=False
         The paper's dynamic step size: each task's relaxation is multiplied
         by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
@@ -664,6 +687,8 @@ class AsyncTraceNormMTLRegressor(MTLRegressorMixin, _AsyncMTL):
         The values used.
     relaxation_bound_ : float
         ARock's sufficient relaxation bound for this ``max_staleness_``.
+    refresh_every_ : int
+        The ``refresh_every`` used.
     events_ : list of dict
         Notable backend events (e.g. a worker lost and its tasks re-created).
     task_convergence_ : dict of ndarray of shape (n_tasks,)
@@ -763,6 +788,17 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
     max_staleness : 'auto' or int, default='auto'
         Cap ``tau`` on the staleness of any update (back-pressure blocks the
         tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    refresh_every : 'auto' or int, default='auto'
+        Task updates per proximal map the central node publishes (a batched
+        refresh: one prox serves this many updates).  Every read carries the
+        version of the prox it came from, so the staleness stays exact and
+        capped by ``max_staleness``, which an int may not exceed.  'auto' is
+        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        the sequential backend, where each refresh runs between two task
+        steps, and 1 (a prox after every update) on the others: a threaded
+        central node batches by itself, refreshing when it gets to it.
+        The prox is always refreshed at the epoch checks and at the end of
+        a 'sync' round.
     dynamic_step : bool or DynamicStep, default=False
         The paper's dynamic step size: each task's relaxation is multiplied
         by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
@@ -851,6 +887,8 @@ class AsyncTraceNormMTLClassifier(MTLClassifierMixin, _AsyncMTL):
         The values used.
     relaxation_bound_ : float
         ARock's sufficient relaxation bound for this ``max_staleness_``.
+    refresh_every_ : int
+        The ``refresh_every`` used.
     events_ : list of dict
         Notable backend events (e.g. a worker lost and its tasks re-created).
     task_convergence_ : dict of ndarray of shape (n_tasks,)

@@ -26,6 +26,9 @@ from ..penalties._trace_norm import TraceNorm
 from ..solvers._gaps import alpha_max
 from ..utils._validation import validate_fit_data, validate_predict_data
 
+# Smallest alpha / alpha_max a classifier accepts (see _check_alpha_scale).
+_ALPHA_RATIO_FLOOR = 1e-8
+
 
 class MTLBase(BaseEstimator):
     """Base class: shared parameters, data handling and prediction."""
@@ -94,6 +97,7 @@ class MTLBase(BaseEstimator):
         :func:`skmtl.distributed.fit_from_loaders`, whose data-fit lives on
         the Dask workers.
         """
+        self._check_alpha_scale(datafit)
         W0, b0 = self._warm_start_point(datafit)
         if run is None:
             result = self._solve(datafit, W0, b0)
@@ -178,6 +182,42 @@ class MTLBase(BaseEstimator):
         for name, value in vars(other).items():
             if name not in params:
                 setattr(self, name, value)
+
+    def _check_alpha_scale(self, datafit):
+        """ValueError when a classifier's alpha is negligible against alpha_max.
+
+        The certificate needs ``Omega^*(grad f) <= alpha (1 + tol / 2)`` (see
+        :mod:`skmtl.solvers._gaps`), i.e. a gradient exact to ``tol / 2``
+        times ``alpha``.  The logistic gradient is computed from the margins,
+        whose rounding grows with the (large) coefficients of a nearly
+        unregularized fit: measured on Landmine and on a small synthetic
+        problem, the relative gap at the end of the fit is about 0.5-1 below
+        ``1e-8 alpha_max`` whatever ``max_iter`` (and 1e-4 .. 1e-1 between
+        1e-7 and 1e-6).  Features on a very large scale (``X * 1e10``) put the
+        default alpha there: fail at once and say so instead of running to
+        ``max_iter`` for a gap of 1.0.
+        """
+        if self._loss != "logistic" or not self.alpha > 0:
+            return
+        if not getattr(self, "_warn_zero_coef", True):
+            return  # a CV path point or refit: the grid was chosen on purpose
+        a_max = alpha_max(datafit, self._penalty())
+        ratio = self.alpha / a_max if a_max > 0 else np.inf
+        if ratio >= _ALPHA_RATIO_FLOOR:
+            return
+        raise ValueError(
+            f"{type(self).__name__}: alpha={self.alpha:.4g} is only {ratio:.1e} "
+            f"times alpha_max={a_max:.4g} of these data (the alpha at which every "
+            "coefficient is zero). At that ratio the logistic problem is "
+            "numerically unregularized and its duality gap cannot be certified "
+            "in float64: the fit would stop at max_iter with a relative gap "
+            "near 1. alpha_max grows with the scale of the features, so this "
+            "usually means X is on a very large scale: standardize the features "
+            "(e.g. sklearn.preprocessing.StandardScaler), or choose alpha "
+            "relative to alpha_max (skmtl.alpha_max(X, y, ...) gives it; "
+            f"alpha >= {_ALPHA_RATIO_FLOOR:g} * alpha_max is accepted), or let "
+            "a CV estimator choose it."
+        )
 
     def _warn_if_zero(self, datafit):
         """ZeroCoefficientsWarning when ``coef_ == 0`` because alpha >= alpha_max."""

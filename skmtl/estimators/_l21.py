@@ -319,6 +319,17 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
     max_staleness : 'auto' or int, default='auto'
         Cap ``tau`` on the staleness of any update (back-pressure blocks the
         tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    refresh_every : 'auto' or int, default='auto'
+        Task updates per proximal map the central node publishes (a batched
+        refresh: one prox serves this many updates).  Every read carries the
+        version of the prox it came from, so the staleness stays exact and
+        capped by ``max_staleness``, which an int may not exceed.  'auto' is
+        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        the sequential backend, where each refresh runs between two task
+        steps, and 1 (a prox after every update) on the others: a threaded
+        central node batches by itself, refreshing when it gets to it.
+        The prox is always refreshed at the epoch checks and at the end of
+        a 'sync' round.
     dynamic_step : bool or DynamicStep, default=False
         The paper's dynamic step size: each task's relaxation is multiplied
         by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
@@ -405,6 +416,8 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         The values used.
     relaxation_bound_ : float
         ARock's sufficient relaxation bound for this ``max_staleness_``.
+    refresh_every_ : int
+        The ``refresh_every`` used.
     events_ : list of dict
         Notable backend events (e.g. a worker lost and its tasks re-created).
     task_convergence_ : dict of ndarray of shape (n_tasks,)
@@ -505,6 +518,17 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
     max_staleness : 'auto' or int, default='auto'
         Cap ``tau`` on the staleness of any update (back-pressure blocks the
         tasks that run ahead); 'auto' is ``4 * n_tasks``.
+    refresh_every : 'auto' or int, default='auto'
+        Task updates per proximal map the central node publishes (a batched
+        refresh: one prox serves this many updates).  Every read carries the
+        version of the prox it came from, so the staleness stays exact and
+        capped by ``max_staleness``, which an int may not exceed.  'auto' is
+        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        the sequential backend, where each refresh runs between two task
+        steps, and 1 (a prox after every update) on the others: a threaded
+        central node batches by itself, refreshing when it gets to it.
+        The prox is always refreshed at the epoch checks and at the end of
+        a 'sync' round.
     dynamic_step : bool or DynamicStep, default=False
         The paper's dynamic step size: each task's relaxation is multiplied
         by ``log(max(mean of its last 5 delays, 10))`` and clipped; see
@@ -593,6 +617,8 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         The values used.
     relaxation_bound_ : float
         ARock's sufficient relaxation bound for this ``max_staleness_``.
+    refresh_every_ : int
+        The ``refresh_every`` used.
     events_ : list of dict
         Notable backend events (e.g. a worker lost and its tasks re-created).
     task_convergence_ : dict of ndarray of shape (n_tasks,)

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._tasks import split_task_column
+from .._tasks import group_codes, split_task_column
 from ..datafits._losses import SquaredLoss
 from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max, fista
@@ -135,7 +135,8 @@ def _given_validation(est, data, X_val, y_val, classifier):
                 f"X_val holds task(s) {bad[:10].tolist()} that are not in the "
                 "training data."
             )
-        rows_of = [np.flatnonzero(idx == t) for t in range(T)]
+        by_task = group_codes(idx, data.tasks)  # a task may have no row here
+        rows_of = [by_task.rows(t) for t in range(T)]
         targets = [y[rows] for rows in rows_of]
     val = []
     for t in range(T):

@@ -173,6 +173,7 @@ class _SampleSpace:
     def __init__(self, ops, qT, csum, alpha, penalty, relaxation):
         self.ops, self.qT, self.csum = ops, qT, csum
         self.alpha, self.relaxation = alpha, relaxation
+        self.penalty = penalty
         self.pen = penalty.transposed()
         self.prox_state = self.pen.prox_state()
 
@@ -209,6 +210,10 @@ class _SampleSpace:
 
     def rescale(self, f):
         self.U /= f
+
+    def move(self, Z, U):
+        """Continue the iteration from ``(Z, U)`` (see ``_admm._Drift``)."""
+        self.Z, self.U = Z, U
 
     def solution(self):
         return np.ascontiguousarray(self.Z.T)

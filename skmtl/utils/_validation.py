@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._tasks import group_rows, split_task_column
+from .._tasks import _split_task_column, group_rows
 from ..datafits._losses import TaskBlocks
 
 _ACCEPT_SPARSE = ("csr", "csc")
@@ -273,7 +273,8 @@ def _check_long_y(y, classifier):
 def _validate_long(est, X, y, sample_weight, classifier):
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
-    Xf, labels, index = split_task_column(X, est.task_column)
+    # A view of the features when possible: the rows are copied once, below.
+    Xf, labels, index = _split_task_column(X, est.task_column, copy=False)
     _check_unused_categories(X, index, labels)
     Xf = _check_features(Xf, skip=index, original=X)
     y = _check_long_y(y, classifier)
@@ -288,12 +289,14 @@ def _validate_long(est, X, y, sample_weight, classifier):
         _encode_labels(labels, "task")  # raises its message for unsortable labels
         raise
     tasks = groups.tasks
-    # One gather of the rows in task order (skipped when already grouped); each
-    # task's block is then a contiguous slice: O(n log n), never a mask per task.
+    # One gather of the rows in task order (one copy when already grouped); each
+    # task's block is then a contiguous slice of it, never a mask per task.
     if not groups.is_sorted:
         order = groups.order
-        Xf = Xf[order] if sp.issparse(Xf) else np.take(Xf, order, axis=0)
+        Xf = Xf[order]  # fancy indexing reads a strided view without a copy
         y, sw = np.take(y, order), np.take(sw, order)
+    elif isinstance(X, np.ndarray) and np.may_share_memory(Xf, X):
+        Xf = np.array(Xf, order="C")  # the blocks never alias the user's X
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
     for t, rows in enumerate(groups.slices()):
         yt = y[rows]
@@ -414,7 +417,8 @@ def validate_predict_data(est, X):
     # A column count unlike fit's is the likelier mistake: checked before width.
     _check_long_layout(X, check_width=False)
     validate_data(est, X, skip_check_array=True, reset=False)
-    Xf, labels, index = split_task_column(X, est.task_column)
+    # Prediction only reads the features: a view of X, no copy, when possible.
+    Xf, labels, index = _split_task_column(X, est.task_column, copy=False)
     Xf = _check_features(Xf, skip=index, original=X)
     return Xf, _task_index(est, labels)
 

@@ -3,6 +3,12 @@
 Deterministic and bit-for-bit reproducible: the reference for the other
 backends.  Activations are served first-in first-out and every read sees the
 latest published prox, so with no delays it is a cyclic block KM iteration.
+The steps run in the caller's thread, between the central node's refreshes:
+``refresh_every='auto'`` therefore batches the refresh here (one prox per
+``T // 8`` updates), and one :meth:`~SequentialBackend.next_replies` call
+computes every queued step that reads the same published prox (the engine
+says how many, ``max_replies``), so that the central loop runs once per
+batch, with the same result as one step per call.
 Delays are slept in full: it shows no benefit of asynchrony, by design (but
 never past ``max_time``).  A user's delay callable is drawn by the engine with
 a guard (:class:`~skmtl._amtl._delays.DelaySource`): one that blocks ends the
@@ -20,6 +26,11 @@ class SequentialBackend(Backend):
 
     name = "sequential"
     deterministic = True
+    # Every prox refresh runs between two task steps: 'auto' batches it.
+    steps_in_central_thread = True
+    # Steps computed per next_replies call, at most (set by the engine to the
+    # queued steps that read the current prox: see Schedule.room).
+    max_replies = 1
 
     def start(self, datafit, step, read):
         super().start(datafit, step, read)
@@ -38,10 +49,23 @@ class SequentialBackend(Backend):
                 return []
             time.sleep(delay)
         self._queue.popleft()
+        replies = [self._run(task, issued)]
+        # Then the next queued steps without a delay, up to max_replies: the
+        # central node does not refresh within a call, so they read the same
+        # prox as they would one call each (the engine's ``room``).
+        while (
+            len(replies) < self.max_replies and self._queue and self._queue[0][1] == 0
+        ):
+            task, _, issued = self._queue.popleft()
+            replies.append(self._run(task, issued))
+        return replies
+
+    def _run(self, task, issued):
         read = self.read(task)
         z, zb = self.step(self.datafit, task, read)
-        return [Reply(task, z, zb, read.version, self.now() - issued)]
+        return Reply(task, z, zb, read.version, self.now() - issued)
 
     def close(self):
         self._queue = deque()
+        self.__dict__.pop("max_replies", None)  # back to one step per call
         super().close()
