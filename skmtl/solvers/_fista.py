@@ -22,9 +22,14 @@ from ._gaps import alpha_max, dual_scaling, relative_gap
 from ._newton import _certify, _Rows, newton_logistic
 from ._result import SolverResult
 
-# Proximal Newton holds one d x d matrix per task (its model's Hessians): it is
-# used while they fit in this many bytes, FISTA beyond.
+# Proximal Newton holds one d x d matrix per task (its model's Hessians, peak
+# about 1.4x their size): it is used while they fit in this many bytes and in
+# _NEWTON_DATA_FACTOR times the data (or _NEWTON_MIN_BYTES for small data), so
+# that a fit's memory stays a small multiple of its data; FISTA on the local
+# curvature (fista_logistic) beyond.
 _NEWTON_MAX_BYTES = 1 << 30
+_NEWTON_MIN_BYTES = 64 << 20
+_NEWTON_DATA_FACTOR = 2
 _TINY = np.finfo(np.float64).tiny
 
 __all__ = ["SolverResult", "alpha_max", "fista", "relative_gap", "solve"]
@@ -333,7 +338,22 @@ def use_newton(datafit):
     if not isinstance(datafit, LogisticLoss) or datafit.soft_targets:
         return False
     d = datafit.n_features
-    return datafit.n_tasks * d * d * 8 <= _NEWTON_MAX_BYTES
+    cap = max(_NEWTON_DATA_FACTOR * _data_bytes(datafit.blocks), _NEWTON_MIN_BYTES)
+    return datafit.n_tasks * d * d * 8 <= min(_NEWTON_MAX_BYTES, cap)
+
+
+def _data_bytes(blocks):
+    """Bytes of the distinct design matrices of ``blocks``."""
+    seen, total = set(), 0
+    for X in blocks.Xs:
+        if id(X) in seen:
+            continue
+        seen.add(id(X))
+        if sp.issparse(X):
+            total += X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+        else:
+            total += np.asarray(X).nbytes
+    return total
 
 
 def solve(
@@ -353,10 +373,10 @@ def solve(
     solves (:func:`skmtl.solvers._admm.solve_squared`); the logistic loss to
     proximal Newton (:func:`skmtl.solvers._newton.newton_logistic`, whose
     ``n_iter`` counts Newton steps) unless some task is trained on soft
-    targets or the per-task ``d x d`` Hessians would exceed about 1 GB (wide
-    ``X``, dense or sparse: then :func:`fista_logistic`, FISTA on the local
-    curvature, which never forms them); everything else (soft targets
-    included) to FISTA. All stop on a certified relative duality gap.
+    targets or the per-task ``d x d`` Hessians would exceed about 1 GB or
+    twice the data (wide ``X``, dense or sparse: then :func:`fista_logistic`,
+    FISTA on the local curvature, which never forms them); everything else
+    (soft targets included) to FISTA. All stop on a certified relative duality gap.
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):
         raise TypeError(f"Unknown data-fit {type(datafit).__name__}.")

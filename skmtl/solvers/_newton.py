@@ -52,9 +52,10 @@ with the line search ensuring descent), and ``z`` stays finite.
 
 Samples with weight 0, both loss scalings, intercepts or none, the shared
 design and sparse ``X`` (the Gram ``X^T D X`` as a sparse product, never a
-dense copy of ``X``) are served. The per-task ``d x d`` matrices are held
-in memory: :func:`skmtl.solvers._fista.solve` uses this solver only while
-they fit in about 1 GB.
+dense copy of ``X``) are served. One ``d x d`` matrix per task is held in
+memory (the eigenvectors overwrite the Hessians; the damped model is never
+formed: its ADMM runs on the eigensystem): :func:`skmtl.solvers._fista.solve`
+uses this solver only while they fit in about 1 GB and twice the data.
 """
 
 import numpy as np
