@@ -265,12 +265,9 @@ def fista_logistic(
     ``X W``) and multiplies it by ``_GROW`` until it holds; the momentum
     follows the varying step (Scheinberg, Goldfarb & Bai, 2014:
     ``t_{k+1} = (1 + sqrt(1 + 4 t_k^2 L_{k+1} / L_k)) / 2``, still valid when
-    ``L_{k+1}`` grows after a rejection), with gradient-based restart.  Free
-    intercepts are kept at their optimum for ``W`` (see
-    :class:`_LocalCurvature`).  Margins of the extrapolated point are
-    extrapolated, not recomputed, so an accepted step costs the same products
-    as a plain FISTA step.  Stops on the certified relative duality gap, as
-    :func:`fista`. Hard labels only.
+    ``L_{k+1}`` grows after a rejection), with gradient-based restart; free
+    intercepts at their optimum for ``W`` (:class:`_LocalCurvature`); margins
+    extrapolated, not recomputed. Certified stop as :func:`fista`.
     """
     penalty = make_penalty(penalty)
     prox_state = penalty.prox_state()
