@@ -376,3 +376,20 @@ def test_wide_dispatch_goes_to_local_curvature_fista(monkeypatch):
         objective(raw, ref.W, ref.b, alpha),
         rtol=1e-8,
     )
+
+
+def test_newton_only_while_hessians_are_a_small_multiple_of_the_data(monkeypatch):
+    import skmtl.solvers._fista as F
+
+    monkeypatch.setattr(F, "_NEWTON_MIN_BYTES", 0)
+    narrow, _ = make_problem(
+        1, shared=False, weighted=False, scaling="mean", fit_intercept=True
+    )
+    wide, _ = make_wide(
+        1, shared=False, weighted=False, scaling="mean", fit_intercept=True
+    )
+    for df in (narrow, wide):
+        hessians = df.n_tasks * df.n_features**2 * 8
+        data = F._data_bytes(df.blocks)
+        assert F.use_newton(df) == (hessians <= F._NEWTON_DATA_FACTOR * data)
+    assert F.use_newton(narrow) and not F.use_newton(wide)

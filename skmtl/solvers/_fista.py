@@ -12,19 +12,24 @@ with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..penalties._base import make_penalty
 from ..utils._blas import SMALL, single_blas_thread
 from ._admm import solve_squared
-from ._gaps import alpha_max, relative_gap
+from ._gaps import alpha_max, dual_scaling, relative_gap
 from ._newton import _certify, _Rows, newton_logistic
 from ._result import SolverResult
 
-# Proximal Newton holds one d x d matrix per task (its model's Hessians): it is
-# used while they fit in this many bytes, FISTA beyond.
+# Proximal Newton holds one d x d matrix per task (its model's Hessians, peak
+# about 1.4x their size): it is used while they fit in this many bytes and in
+# _NEWTON_DATA_FACTOR times the data (or _NEWTON_MIN_BYTES for small data), so
+# that a fit's memory stays a small multiple of its data; FISTA on the local
+# curvature (fista_logistic) beyond.
 _NEWTON_MAX_BYTES = 1 << 30
+_NEWTON_MIN_BYTES = 64 << 20
+_NEWTON_DATA_FACTOR = 2
 _TINY = np.finfo(np.float64).tiny
 
 __all__ = ["SolverResult", "alpha_max", "fista", "relative_gap", "solve"]
@@ -160,11 +165,43 @@ class _LocalCurvature:
             guess = max(guess, tr / (4.0 * max(1, min(X.shape))))
         return guess if guess > 0 else 1.0
 
+    def _slopes(self, m0, b):
+        """Per-task first and second derivatives of ``f`` in ``b``."""
+        r = self.rows
+        p = expit(-r.y * (m0 + b[r.task]))
+        return r.reduce(-r.sw * r.y * p), r.reduce(r.sw * p * (1.0 - p))
+
+    def intercepts(self, m0, b, max_steps=50):
+        """The optimal intercepts for the margins ``m0``, from ``b``.
+
+        Newton on every task at once, each step halved until it reduces the
+        task's ``|df/db|`` (the objective is convex in ``b_t``: no function
+        values needed, which saves a logarithm per row and trial).
+        """
+        r = self.rows
+        b = np.array(b, dtype=np.float64)
+        g, h = self._slopes(m0, b)
+        for _ in range(max_steps):
+            active = (np.abs(g) > 1e-12 * r.sw_sum) & (h > 0)
+            if not active.any():
+                break
+            step = np.where(active, g / np.where(h > 0, h, 1.0), 0.0)
+            for _ in range(30):
+                g_new, h_new = self._slopes(m0, b - step)
+                worse = active & (np.abs(g_new) >= np.abs(g))
+                if not worse.any():
+                    break
+                step = np.where(worse, 0.5 * step, step)
+            else:
+                break
+            b, g, h = b - step, g_new, h_new
+        return b
+
     def value(self, m0, b):
         """``(f, b)`` at the margins ``m0`` (no intercept), ``b`` optimal."""
         r = self.rows
         if self.free:
-            b = r.optimal_intercept(m0, b)
+            b = self.intercepts(m0, b)
             return float(r.task_losses(m0 + b[r.task]).sum()), b
         return float(r.task_losses(m0).sum()), None
 
@@ -174,6 +211,26 @@ class _LocalCurvature:
         r = self.rows
         m = m0 if b is None else m0 + b[r.task]
         return f, r.gradient(-r.sw * r.y * expit(-r.y * m)), b
+
+
+def _certify_margins(lc, datafit, penalty, alpha, scale0, W, b, m0):
+    """:func:`skmtl.solvers._newton._certify` from the margins ``m0`` of ``W``.
+
+    The same certified relative gap (intercepts refined to their optimum,
+    dual point the scaled probabilities), with one product ``X^T u`` instead
+    of three (the loss and its conjugate are read off the margins).
+    """
+    if alpha == 0:
+        return _certify(lc.rows, datafit, penalty, alpha, lc.free, scale0, W, b, m0)
+    r = lc.rows
+    f, b = lc.value(m0, b)
+    m = m0 if b is None else m0 + b[r.task]
+    p = expit(-r.y * m)
+    G = r.gradient(-r.sw * r.y * p)
+    primal = f + alpha * penalty.value(W)
+    kp = dual_scaling(penalty.dual_norm(G), alpha) * p
+    dual = -float(r.sw @ (xlogy(kp, kp) + xlogy(1 - kp, 1 - kp)))
+    return max(primal - dual, 0.0) / max(primal, _TINY), primal, b
 
 
 def _trial(lc, penalty, prox_state, alpha, Y, fY, G, L, b):
@@ -208,12 +265,9 @@ def fista_logistic(
     ``X W``) and multiplies it by ``_GROW`` until it holds; the momentum
     follows the varying step (Scheinberg, Goldfarb & Bai, 2014:
     ``t_{k+1} = (1 + sqrt(1 + 4 t_k^2 L_{k+1} / L_k)) / 2``, still valid when
-    ``L_{k+1}`` grows after a rejection), with gradient-based restart.  Free
-    intercepts are kept at their optimum for ``W`` (see
-    :class:`_LocalCurvature`).  Margins of the extrapolated point are
-    extrapolated, not recomputed, so an accepted step costs the same products
-    as a plain FISTA step.  Stops on the certified relative duality gap, as
-    :func:`fista`. Hard labels only.
+    ``L_{k+1}`` grows after a rejection), with gradient-based restart; free
+    intercepts at their optimum for ``W`` (:class:`_LocalCurvature`); margins
+    extrapolated, not recomputed. Certified stop as :func:`fista`.
     """
     penalty = make_penalty(penalty)
     prox_state = penalty.prox_state()
@@ -249,8 +303,8 @@ def fista_logistic(
         W, m0, b, L = W_new, m0_new, b_new, L_try
         t_k = 1.0 if restart else t_next
         if it % check_every == 0 or it == max_iter:
-            gap, primal, b = _certify(
-                lc.rows, datafit, penalty, alpha, lc.free, scale0, W, b, m0
+            gap, primal, b = _certify_margins(
+                lc, datafit, penalty, alpha, scale0, W, b, m0
             )
             history.append(primal)
             if verbose > 1:
@@ -281,7 +335,22 @@ def use_newton(datafit):
     if not isinstance(datafit, LogisticLoss) or datafit.soft_targets:
         return False
     d = datafit.n_features
-    return datafit.n_tasks * d * d * 8 <= _NEWTON_MAX_BYTES
+    cap = max(_NEWTON_DATA_FACTOR * _data_bytes(datafit.blocks), _NEWTON_MIN_BYTES)
+    return datafit.n_tasks * d * d * 8 <= min(_NEWTON_MAX_BYTES, cap)
+
+
+def _data_bytes(blocks):
+    """Bytes of the distinct design matrices of ``blocks``."""
+    seen, total = set(), 0
+    for X in blocks.Xs:
+        if id(X) in seen:
+            continue
+        seen.add(id(X))
+        if sp.issparse(X):
+            total += X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+        else:
+            total += np.asarray(X).nbytes
+    return total
 
 
 def solve(
@@ -301,10 +370,10 @@ def solve(
     solves (:func:`skmtl.solvers._admm.solve_squared`); the logistic loss to
     proximal Newton (:func:`skmtl.solvers._newton.newton_logistic`, whose
     ``n_iter`` counts Newton steps) unless some task is trained on soft
-    targets or the per-task ``d x d`` Hessians would exceed about 1 GB (wide
-    ``X``, dense or sparse: then :func:`fista_logistic`, FISTA on the local
-    curvature, which never forms them); everything else (soft targets
-    included) to FISTA. All stop on a certified relative duality gap.
+    targets or the per-task ``d x d`` Hessians would exceed about 1 GB or
+    twice the data (wide ``X``, dense or sparse: then :func:`fista_logistic`,
+    FISTA on the local curvature, which never forms them); everything else
+    (soft targets included) to FISTA. All stop on a certified relative duality gap.
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):
         raise TypeError(f"Unknown data-fit {type(datafit).__name__}.")

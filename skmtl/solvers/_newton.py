@@ -52,9 +52,10 @@ with the line search ensuring descent), and ``z`` stays finite.
 
 Samples with weight 0, both loss scalings, intercepts or none, the shared
 design and sparse ``X`` (the Gram ``X^T D X`` as a sparse product, never a
-dense copy of ``X``) are served. The per-task ``d x d`` matrices are held
-in memory: :func:`skmtl.solvers._fista.solve` uses this solver only while
-they fit in about 1 GB.
+dense copy of ``X``) are served. One ``d x d`` matrix per task is held in
+memory (the eigenvectors overwrite the Hessians; the damped model is never
+formed: its ADMM runs on the eigensystem): :func:`skmtl.solvers._fista.solve`
+uses this solver only while they fit in about 1 GB and twice the data.
 """
 
 import numpy as np
@@ -83,6 +84,35 @@ _SMALL = 512
 _RELAXATION = 1.6  # over-relaxation of the inner ADMM (solve_quadratic's default)
 
 
+def _block_rows(Xs, d):
+    """Sparse per-task blocks as one CSR matrix of shape ``(n, T d)`` whose row
+    ``i`` of task ``t`` holds ``x_i`` in columns ``t d .. t d + d - 1``.
+
+    Then the margins of all tasks are one product with ``W`` raveled
+    task-major, and the gradient one product with the transpose, instead of
+    2 T small products (their overhead dominates with many tasks). Shares
+    nothing with the blocks; costs one copy of their indices and values.
+    None unless every block is sparse.
+    """
+    if not all(sp.issparse(X) for X in Xs):
+        return None
+    Xs = [X.tocsr() for X in Xs]
+    T = len(Xs)
+    idx = np.int64 if T * d >= np.iinfo(np.int32).max else np.int32
+    nnz = np.array([X.nnz for X in Xs])
+    indices = np.concatenate(
+        [X.indices.astype(idx) + idx(t * d) for t, X in enumerate(Xs)]
+    )
+    starts = np.concatenate([[0], np.cumsum(nnz)[:-1]])
+    indptr = np.concatenate(
+        [X.indptr[:-1].astype(idx) + idx(a) for X, a in zip(Xs, starts, strict=True)]
+        + [np.array([nnz.sum()], dtype=idx)]
+    )
+    data = np.concatenate([X.data for X in Xs]).astype(np.float64, copy=False)
+    n = sum(X.shape[0] for X in Xs)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, T * d))
+
+
 class _Rows:
     """All tasks' rows at once: concatenated labels, weights over scales.
 
@@ -105,6 +135,8 @@ class _Rows:
             [s / c for s, c in zip(blocks.sample_weights, blocks.scales, strict=True)]
         )
         self.sw_sum = self.reduce(self.sw)
+        self.big = None if self.shared else _block_rows(blocks.Xs, self.d)
+        self.bigT = None if self.big is None else self.big.T  # a CSC view
 
     def reduce(self, v):
         """Per-task sums of a row vector (every task has rows: validated)."""
@@ -115,6 +147,8 @@ class _Rows:
         if self.shared:
             M = np.asarray(self.blocks.Xs[0] @ W)
             m = M.ravel(order="F")
+        elif self.big is not None:
+            m = self.big @ W.ravel(order="F")
         else:
             m = np.concatenate(
                 [np.asarray(X @ W[:, t]).ravel() for t, X in enumerate(self.blocks.Xs)]
@@ -131,6 +165,8 @@ class _Rows:
         if self.shared:
             U = u.reshape(self.T, -1).T
             return np.asarray(self.blocks.Xs[0].T @ U)
+        if self.big is not None:
+            return (self.bigT @ u).reshape(self.T, self.d).T
         G = np.empty((self.d, self.T))
         for t, X in enumerate(self.blocks.Xs):
             sl = slice(self.offsets[t], self.offsets[t + 1])
