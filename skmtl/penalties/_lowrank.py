@@ -133,6 +133,11 @@ class ProxState:
 
     Attributes
     ----------
+    shift : bool
+        Shifted subspace iteration (default True; see the module doc).
+    reach : float
+        The largest ``||E|| / theta`` the probe can certify (typically):
+        every Ritz value above ``reach * theta`` must be deflated.
     basis : ndarray of shape (n_tasks, k) or None
         Right singular vectors of the last prox (warm start).
     rank : int
