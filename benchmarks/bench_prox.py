@@ -21,8 +21,9 @@ Three more sections (issues 10 and 11):
   low-rank prox of :mod:`skmtl.penalties._lowrank`, cold (a fresh
   ``ProxState``) and warm (the state of the previous, slightly different
   matrix, as in consecutive solver iterations), with ratios and the error
-  relative to the exact prox, on two spectra (the figure-6 matrix, and a
-  harder one whose noise reaches half the threshold).
+  relative to the exact prox, on three spectra (the figure-6 matrix, a
+  harder one whose noise reaches half the threshold, and one whose noise
+  reaches 0.95 of it, where the route cannot pay and must decline cheaply).
 - ``admm``: the centralized regressor (ADMM in sample space, whose every
   iteration takes one trace-norm prox) at (d, T) = (400, 400) and
   (1000, 1000), rank-5 tasks: fit time with the low-rank prox on (the

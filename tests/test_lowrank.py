@@ -273,3 +273,34 @@ def test_plan_gives_the_block_that_certifies():
     assert state.plan(flat, 1.0, V.shape) == 0
     # and None below min_size (no prediction)
     assert state.plan(s[:10], 1.0, (10, 10)) is None
+
+
+def test_doomed_attempt_gives_up_early():
+    # noise up to 0.95 theta on a fresh state (no spectrum to plan from): the
+    # Ritz values show that converging every value above the probe's reach
+    # would overrun the budget, so the attempt stops after a few iterations
+    # instead of spending the whole budget (and the result is the exact prox)
+    rng = np.random.default_rng(13)
+    V = low_rank_plus_noise(rng, 300, 300, rank=4, theta=1.0, noise=0.95)
+    state = small_state(max_fraction=1.0, work_budget=1.0)
+    P = prox_trace_norm(V, 1.0, state=state)
+    tried = state.last_info["lowrank"]
+    assert tried["reason"] == "work budget"
+    assert tried["iterations"] <= 6
+    assert state._spent < 0.25 * state._budget
+    assert rel_err(P, prox_trace_norm(V, 1.0)) < 1e-12
+
+
+def test_shifted_iteration_is_exact_and_not_slower():
+    rng = np.random.default_rng(14)
+    V = low_rank_plus_noise(rng, 300, 300, rank=6, theta=1.0, noise=0.5)
+    ref = prox_trace_norm(V, 1.0)
+    iterations = {}
+    for shift in (False, True):
+        state = small_state()
+        state.shift = shift
+        P = prox_trace_norm(V, 1.0, state=state)
+        assert state.last_info["route"] == "lowrank"
+        assert rel_err(P, ref) < 1e-10
+        iterations[shift] = state.last_info["iterations"]
+    assert iterations[True] <= iterations[False]

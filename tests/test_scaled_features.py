@@ -151,3 +151,20 @@ def test_cv_classifier_on_huge_features_chooses_alpha_on_its_grid():
         cv.fit(long(X * SCALE, tasks), y)
     a_max = alpha_max(long(X * SCALE, tasks), y, task_column=-1, loss="logistic")
     assert 1e-3 * a_max * (1 - 1e-9) <= cv.alpha_ <= a_max * (1 + 1e-9)
+
+
+def test_convergence_warning_names_a_tiny_alpha():
+    # above the floor but far below alpha_max: the fit runs, and if it stops
+    # uncertified the warning says why more iterations would not help
+    X, tasks, y, _ = problem(seed=5)
+    Xl = long(X, tasks)
+    a_max = alpha_max(Xl, y, task_column=-1, loss="logistic")
+    est = TraceNormMTLClassifier(alpha=3e-8 * a_max, task_column=-1, max_iter=1)
+    with pytest.warns(ConvergenceWarning, match="times alpha_max") as record:
+        est.fit(Xl, y)
+    assert "standardize the features" in str(record[0].message)
+    # a moderate alpha stopped by max_iter gets the plain warning
+    est = TraceNormMTLClassifier(alpha=0.05 * a_max, task_column=-1, max_iter=1)
+    with pytest.warns(ConvergenceWarning) as record:
+        est.fit(Xl, y)
+    assert "times alpha_max" not in str(record[0].message)

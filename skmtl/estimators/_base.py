@@ -155,9 +155,28 @@ class MTLBase(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} {stop} (final relative gap or residual "
                 f"{result.gap:.2e} > tol={self.tol}). Increase {fix}, raise tol, "
-                "or scale the features.",
+                f"or scale the features.{self._small_alpha_hint(datafit)}",
                 ConvergenceWarning,
             )
+
+    def _small_alpha_hint(self, datafit):
+        """A sentence for the ConvergenceWarning when alpha is tiny (logistic).
+
+        Between ``_ALPHA_RATIO_FLOOR`` and ``1e-5`` times alpha_max the
+        logistic gap is limited by rounding (see :meth:`_check_alpha_scale`):
+        more iterations do not help, a larger alpha or scaled features do.
+        """
+        if self._loss != "logistic" or not self.alpha > 0:
+            return ""
+        a_max = alpha_max(datafit, self._penalty())
+        if not a_max > 0 or self.alpha >= 1e-5 * a_max:
+            return ""
+        return (
+            f" Note that alpha is only {self.alpha / a_max:.1e} times alpha_max="
+            f"{a_max:.4g}: so nearly unregularized, the logistic gap is limited by "
+            "rounding and more iterations rarely help; choose alpha relative to "
+            "alpha_max (skmtl.alpha_max) or standardize the features."
+        )
 
     def _fitted_classes(self, data):
         """``classes_`` of a classifier: every label, or the labels per task."""

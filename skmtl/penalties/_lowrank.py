@@ -55,14 +55,25 @@ Two conditions are therefore checked:
    when it exceeds ``theta`` a singular value above the threshold was
    certainly missed.
 
-When a check fails the block grows (``k <- 2 k``); once ``k`` exceeds
+The iteration is shifted: the next block is ``(V^T V - sigma I) X S^{-1}``
+with ``sigma`` half the square of the block's smallest Ritz value, which
+maps the unwanted spectrum ``[0, s_{k+1}^2]`` into ``[-sigma, sigma]`` for no
+extra product (the certificate does not depend on how the block was found).
+
+When a check fails the block grows (``k <- 2 k``), starting from the Ritz
+vectors and the probe's directions of the deflated part; once ``k`` exceeds
 ``max_fraction * min(d, T)``, or the work exceeds that of an exact prox
 (counted as ``2 d T m + 6 m^3`` flops, ``m = min(d, T)``), the low-rank route gives up
 and the exact prox is used
 (:func:`skmtl.penalties._trace_norm.prox_trace_norm` does that); after such a
 failure (or a success that cost more than 70 % of that budget) the route is
 skipped for the next 1, 2, 4, ..., 32 calls (reset by a cheap success), and the
-block that certified last is the next call's first size.  Only
+block that certified last is the next call's first size.  After an exact
+prox, :meth:`ProxState.plan` reads its spectrum: where singular values crowd
+just below the threshold (ADMM's iterates near the solution: at (400, 400)
+dozens to hundreds of them between 0.6 and 1 times the threshold) the route
+cannot pay, and the next call declines at once instead of spending its
+budget; otherwise the plan is the next call's block size.  Only
 ``numpy.linalg`` is used, as in the exact prox (it releases the GIL).
 """
 
@@ -122,6 +133,11 @@ class ProxState:
 
     Attributes
     ----------
+    shift : bool
+        Shifted subspace iteration (default True; see the module doc).
+    reach : float
+        The largest ``||E|| / theta`` the probe can certify (typically):
+        every Ritz value above ``reach * theta`` must be deflated.
     basis : ndarray of shape (n_tasks, k) or None
         Right singular vectors of the last prox (warm start).
     rank : int
@@ -165,6 +181,11 @@ class ProxState:
         self.rng = np.random.default_rng(random_state)
         self.beta = _chi2_lower_quantile(
             _FAILURE_PROBABILITY / self.max_power, self.n_probes
+        )
+        # The largest ||E|| / theta the probe can certify (at max_power, with
+        # ||A^q Omega|| at its typical least ||A||^q sqrt(p)).
+        self.reach = (self.beta / math.sqrt(self.n_probes)) ** (
+            1.0 / (2 * self.max_power)
         )
         self.basis = None
         self.rank = None
@@ -339,6 +360,32 @@ def _probe_bound(V, U, X, theta, state):
     return upper, lower, state.max_power
 
 
+def _doomed(S, cum, need, tol_abs, it_flops, state):
+    """Whether converging the top ``need`` Ritz triplets would overrun the budget.
+
+    The residual of triplet ``need`` shrinks per (shifted) iteration by about
+    ``(sigma) / (S_need^2 - sigma)``, ``sigma = S_k^2 / 2`` (or
+    ``S_k^2 / S_need^2`` unshifted), the smallest Ritz value standing for the
+    unwanted spectrum.  Only an early exit: a wrong guess costs time, never
+    accuracy.
+    """
+    if need == 0 or cum[need - 1] <= tol_abs:
+        return False
+    top, low = S[need - 1] ** 2, S[-1] ** 2
+    if low >= top:
+        return True
+    rate = 0.5 * low / (top - 0.5 * low) if state.shift else low / top
+    res = float(
+        np.sqrt(
+            max(cum[need - 1] ** 2 - (cum[need - 2] ** 2 if need > 1 else 0.0), 0.0)
+        )
+    )
+    if rate <= 0 or res <= tol_abs:
+        return False
+    iters = math.log(tol_abs / res) / math.log(rate)
+    return state._spent + iters * it_flops > state._budget
+
+
 def _attempt(V, theta, k, state, start):
     """Subspace iteration with block size ``k``; see :func:`lowrank_svt`.
 
@@ -372,13 +419,28 @@ def _attempt(V, theta, k, state, start):
         info["iterations"] = info.get("iterations", 0) + 1
         if r >= k - 1:  # no room to see the first value below the threshold
             return "grow", X
+        if S[-1] > state.reach * theta:
+            # Gap-aware: the Ritz values are lower bounds, so ||E|| >= S[-1]
+            # whatever converges in this block, and the probe's bound
+            # (about ||E|| (sqrt(p) / beta)^(1 / 2q) at best) cannot reach
+            # the threshold: grow now instead of converging a doomed block.
+            return "grow", X
         s_max = S[0]
         tol_abs = state.tol * s_max
         cum = np.sqrt(np.cumsum(np.einsum("ij,ij->j", R, R)))
+        # Every Ritz value above the probe's reach must be deflated, so
+        # converged: predict the iterations from their residual and the rate,
+        # and give up now if they cannot fit in the budget.
+        need = int(np.count_nonzero(S > state.reach * theta))
+        if _doomed(S, cum, need, tol_abs, it_flops, state):
+            return "budget", None
         if cum[max(r - 1, 0)] <= tol_abs or r == 0 and cum[0] <= tol_abs:
             # Deflate by every converged triplet (smaller E, easier bound).
             j = int(np.searchsorted(cum, tol_abs, side="right"))
             j = max(j, r)
+            if j < need:
+                Q = _orth(Z)  # the probe could not certify yet: iterate
+                continue
             upper, lower, q = _probe_bound(V, Ub[:, :j], X[:, :j], theta, state)
             state._spent += q * probe_flops
             info.update(
