@@ -327,6 +327,16 @@ def test_step_search_is_not_fooled_by_a_fast_transient():
     assert steps == [1.0, 1.0, 4.0, 0.25, 1.0] and search.step == 1.0
 
 
+def test_step_search_with_tol_zero():
+    # tol=0 (a fit run to max_iter or max_time) counts decades to the
+    # rounding floor instead of dividing by zero, and still picks step 4.
+    rates = {0.25: 0.005, 1.0: 0.02, 4.0: 0.1, 16.0: 0.04, 64.0: 0.01}
+    search = StepSearch(1.0, 0.0, probe_epochs=20, enough_epochs=30)
+    steps, _ = _fake_fit(search, rates, tol=1e-13, max_epochs=5000)
+    assert search.done and search.step == 4.0
+    assert steps[:3] == [1.0, 1.0, 4.0]
+
+
 def test_restart_point_keeps_the_prox_and_the_subgradient():
     rng = np.random.RandomState(0)
     V = rng.randn(6, 4)

@@ -271,7 +271,9 @@ class StepSearch:
         target=100.0,
     ):
         self.step = float(step)
-        self.tol = tol
+        # tol=0 (run to max_iter or max_time) still needs a finite target to
+        # count decades to: the rounding floor of a relative gap.
+        self.tol = max(float(tol), 1e-12)
         self.factor = factor
         self.probe_epochs = probe_epochs
         self.enough_epochs = enough_epochs
