@@ -306,19 +306,20 @@ def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3):
         forms.remove("gram")
     header("", ["form", "wall s", "cpu s", "iters", "gap", "peak MB", "peak/data"])
     runs = {form: [] for form in forms}
+    last = {}
     for _ in range(repeats):
         for form in forms:
             c, w = time.process_time(), time.perf_counter()
-            res = solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
+            last[form] = solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
             runs[form].append((time.perf_counter() - w, time.process_time() - c))
     results = {}
     for form in forms:
-
-        def fit(form=form):
-            return solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
-
-        peak = measure(fit)[1] if MEMORY else float("nan")
-        res = fit()
+        res, peak = last[form], float("nan")
+        if MEMORY:  # one more run, traced
+            tracemalloc.start()
+            solve(SquaredLoss(data.blocks, form=form), a, tol=1e-6)
+            peak = tracemalloc.get_traced_memory()[1] / MB
+            tracemalloc.stop()
         wall = np.median([r[0] for r in runs[form]])
         cpu = np.median([r[1] for r in runs[form]])
         results[form] = (wall, cpu, res.n_iter)
