@@ -425,3 +425,25 @@ def test_categorical_task_column_with_unused_category(Est, data):
     df["task"] = df["task"].cat.remove_unused_categories()
     model = Est(task_column="task").fit(df, y)
     assert model.tasks_.tolist() == [0.0, 1.0]
+
+
+def test_divergence_message_counts_task_updates_not_history_rows():
+    """The history is recorded at checks, so the row of the first non-finite
+    objective is not an epoch: the error gives the task updates instead."""
+    from types import SimpleNamespace
+
+    from skmtl import AsyncTraceNormMTLRegressor
+    from skmtl.utils._validation import guard_divergence
+
+    history = np.zeros(3, dtype=[("n_updates", np.int64), ("objective", float)])
+    history["n_updates"] = [139, 2780, 27800]
+    history["objective"] = [1.0, 0.5, np.nan]
+    result = SimpleNamespace(history=history, W=np.zeros((2, 2)), b=None)
+    run = guard_divergence(AsyncTraceNormMTLRegressor(), lambda: result)
+    with pytest.raises(ValueError, match="non-finite within 27800 task updates"):
+        run()
+    # a non-finite model with a finite history is reported as such
+    history["objective"][2] = 0.25
+    result.W = np.full((2, 2), np.inf)
+    with pytest.raises(ValueError, match="final model is non-finite"):
+        run()

@@ -480,8 +480,15 @@ def guard_divergence(est, run):
             if A is not None
         )
         if not (finite.all() and W_ok):
-            epoch = int(np.argmin(finite)) if not finite.all() else len(finite)
-            raise _diverged(est, f"the objective became non-finite at epoch {epoch}")
+            if finite.all():
+                raise _diverged(est, "the final model is non-finite")
+            # The history is recorded at checks, not at every epoch: say when
+            # in task updates, which every row carries.
+            first = int(np.argmin(finite))
+            updates = int(result.history["n_updates"][first])
+            raise _diverged(
+                est, f"the objective became non-finite within {updates} task updates"
+            )
         return result
 
     return guarded
