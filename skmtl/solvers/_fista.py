@@ -165,37 +165,9 @@ class _LocalCurvature:
             guess = max(guess, tr / (4.0 * max(1, min(X.shape))))
         return guess if guess > 0 else 1.0
 
-    def _slopes(self, m0, b):
-        """Per-task first and second derivatives of ``f`` in ``b``."""
-        r = self.rows
-        p = expit(-r.y * (m0 + b[r.task]))
-        return r.reduce(-r.sw * r.y * p), r.reduce(r.sw * p * (1.0 - p))
-
     def intercepts(self, m0, b, max_steps=50):
-        """The optimal intercepts for the margins ``m0``, from ``b``.
-
-        Newton on every task at once, each step halved until it reduces the
-        task's ``|df/db|`` (the objective is convex in ``b_t``: no function
-        values needed, which saves a logarithm per row and trial).
-        """
-        r = self.rows
-        b = np.array(b, dtype=np.float64)
-        g, h = self._slopes(m0, b)
-        for _ in range(max_steps):
-            active = (np.abs(g) > 1e-12 * r.sw_sum) & (h > 0)
-            if not active.any():
-                break
-            step = np.where(active, g / np.where(h > 0, h, 1.0), 0.0)
-            for _ in range(30):
-                g_new, h_new = self._slopes(m0, b - step)
-                worse = active & (np.abs(g_new) >= np.abs(g))
-                if not worse.any():
-                    break
-                step = np.where(worse, 0.5 * step, step)
-            else:
-                break
-            b, g, h = b - step, g_new, h_new
-        return b
+        """The optimal intercepts for the margins ``m0``, from ``b``."""
+        return self.rows.optimal_intercept(m0, b, max_steps)
 
     def value(self, m0, b):
         """``(f, b)`` at the margins ``m0`` (no intercept), ``b`` optimal."""

@@ -62,6 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from ..datafits._logistic_rows import intercept_newton
 from ..penalties._base import make_penalty
 from ..utils._blas import single_blas_thread
 from ._admm import (
@@ -176,36 +177,19 @@ class _Rows:
     def optimal_intercept(self, m0, b, max_steps=50):
         """Minimize over every ``b_t`` with the margins ``m0`` (no intercept) fixed.
 
-        Newton on all tasks at once with a per-task backtracking that accepts
-        any step not increasing a task's loss beyond its rounding, so that no
-        task halves its step dozens of times once at the optimum.
+        The safeguarded 1-D Newton of the certificate
+        (:func:`~skmtl.datafits._logistic_rows.intercept_newton`), on all
+        tasks at once: it reads derivatives only, so no task loops on loss
+        values that round.
         """
-        b = np.array(b, dtype=np.float64)
-        y, sw = self.y, self.sw
-        f = self.task_losses(m0 + b[self.task])
-        active = np.ones(self.T, dtype=bool)
-        for _ in range(max_steps):
-            ym = y * (m0 + b[self.task])
-            p = expit(-ym)
-            g = self.reduce(-sw * y * p)
-            h = self.reduce(sw * p * (1.0 - p))
-            active &= (np.abs(g) > 1e-13 * self.sw_sum) & (h > 0)
-            if not active.any():
-                break
-            step = np.where(active, g / np.where(h > 0, h, 1.0), 0.0)
-            for _ in range(30):
-                b_new = b - step
-                f_new = self.task_losses(m0 + b_new[self.task])
-                bad = f_new > f + 8 * _EPS * np.abs(f)
-                if not bad.any():
-                    break
-                step = np.where(bad, 0.5 * step, step)
-            else:
-                b_new = np.where(bad, b, b_new)
-                f_new = np.where(bad, f, f_new)
-                active &= ~bad
-            b, f = b_new, f_new
-        return b
+        y, sw, task = self.y, self.sw, self.task
+
+        def deriv(bh):
+            p = expit(-y * (m0 + bh[task]))
+            swp = sw * p
+            return self.reduce(-y * swp), self.reduce(swp * (1.0 - p)), self.reduce(swp)
+
+        return intercept_newton(deriv, b, 1e-13 * self.sw_sum, max_steps)
 
 
 def _quadratic_model(rows, W, b, m, fit_intercept):
