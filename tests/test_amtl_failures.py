@@ -1,5 +1,6 @@
 """Failures and interrupts propagate to the caller and leave no thread behind."""
 
+import numpy as np
 import pytest
 from _amtl_reference import (
     HANG_TIMEOUT,
@@ -143,3 +144,86 @@ def test_verbose_prints_progress(capsys):
     )
     out = capsys.readouterr().out
     assert "[amtl:async] stopped (max_iter) after 15 updates" in out
+
+
+# --------------------------------------------------------------------------- #
+# Divergence: caught at the next check, never confused with a thinned history
+# --------------------------------------------------------------------------- #
+class _NaNInterceptDatafit:
+    """Task ``task``'s intercept gradient is NaN on its call ``on_call``: the
+    weights stay finite, so only a check of the whole model can see it."""
+
+    def __init__(self, datafit, task=1, on_call=3):
+        self._datafit, self.task, self.on_call = datafit, task, on_call
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self._datafit, name)
+
+    def task_gradient(self, t, w, bt=None):
+        g, gb = self._datafit.task_gradient(t, w, bt)
+        if t == self.task:
+            self.calls += 1
+            if self.calls == self.on_call:
+                gb = float("nan")
+        return g, gb
+
+
+def test_nonfinite_model_stops_the_run_at_the_next_check():
+    """The poisoned intercept is written during epoch 3: the epoch check
+    ends the run there (before, the run raised from inside the prox when the
+    task's next NaN step was written, or ran on for a NaN intercept of a task
+    that was not activated again)."""
+    from skmtl import AsyncTraceNormMTLRegressor
+    from skmtl._amtl import SequentialBackend
+    from skmtl.utils._validation import guard_divergence
+
+    prob, *_ = reference("logistic")
+    T = prob.T
+    df = _NaNInterceptDatafit(prob.datafit())
+    with np.errstate(invalid="ignore"):  # the history's NaN objective
+        res = run_amtl(
+            df, prob.alpha, SequentialBackend(), splitting="forward-backward", tol=0
+        )
+    assert res.stop_reason == "diverged" and not res.converged
+    assert res.n_updates == 3 * T
+    assert list(res.info["history_finite"]) == [True, True, False]
+    df = _NaNInterceptDatafit(prob.datafit())
+    run = guard_divergence(AsyncTraceNormMTLRegressor(), run_amtl)
+    with pytest.raises(ValueError, match=f"non-finite within {3 * T} task updates"):
+        run(df, prob.alpha, SequentialBackend(), splitting="forward-backward", tol=0)
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading"])
+def test_thinned_history_is_not_divergence(backend, monkeypatch):
+    """Runs longer than the snapshot budget drop every other snapshot, whose
+    objective is then NaN: that is not divergence.  (The forward-backward fit
+    of the slow School test runs past the 9,284 snapshots of the budget and was
+    reported as 'diverged within 278 task updates', its second check.)"""
+    import warnings
+
+    from skmtl import AsyncTraceNormMTLRegressor, TraceNormMTLRegressor
+    from skmtl._amtl import _history
+
+    monkeypatch.setattr(_history, "_SNAPSHOT_BYTES", 0)  # keep 16 snapshots
+    prob, *_ = reference("squared")
+    X = np.vstack(prob.Xs)
+    Y = np.concatenate(prob.ys)
+    tasks = np.repeat(np.arange(prob.T), [len(y) for y in prob.ys])
+    X = np.column_stack([X, tasks])
+    est = AsyncTraceNormMTLRegressor(
+        alpha=prob.alpha,
+        task_column=-1,
+        backend=backend,
+        splitting="forward-backward",
+        tol=1e-8,
+        max_iter=5000,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges: no ConvergenceWarning
+        est.fit(X, Y)
+    history = est.objective_history_
+    assert len(history) > 16 and np.isnan(history["objective"]).any()
+    ref = TraceNormMTLRegressor(alpha=prob.alpha, task_column=-1, tol=1e-10)
+    ref.fit(X, Y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-5)

@@ -297,7 +297,10 @@ def run_amtl(
         ``gap`` the final relative residual; ``info`` holds 'history',
         'n_epochs', 'n_updates', 'residual', 'task_stats', 'splitting',
         'step_size', 'relaxation', 'max_staleness', 'refresh_every',
-        'relaxation_bound' and 'events'.
+        'relaxation_bound', 'events', 'V' and 'history_finite' (per row:
+        whether the model was finite; the objective is NaN for the rows whose
+        snapshot was thinned away).  A check that finds a non-finite model
+        ends the run with ``stop_reason='diverged'``.
     """
     cfg = resolve_config(
         datafit,
@@ -418,6 +421,10 @@ def _result(central, checker, cfg, backend, objective, datafit, alpha):
             refresh_every=cfg.refresh_every,
             relaxation_bound=cfg.relaxation_bound,
             events=list(backend.events),
+            # False where the model (or a kept snapshot's objective) was
+            # non-finite: the divergence guard reads this, not the objectives,
+            # which are NaN for the snapshots thinned away.
+            history_finite=checker.history.finite_rows(history),
             # V itself (W is its prox): a restart with another step keeps the
             # penalty's subgradient (V - W) / step (the estimators' search).
             V=np.array(central.V),

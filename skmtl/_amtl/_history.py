@@ -49,20 +49,33 @@ class TaskStats:
 
 
 class History:
-    """Checks of the run; model snapshots are thinned to a memory budget."""
+    """Checks of the run; model snapshots are thinned to a memory budget.
+
+    The objective of a row whose snapshot was dropped is NaN in
+    :meth:`to_array`, so whether the model was finite is recorded at every
+    check (``finite``, one ``isfinite`` pass over the snapshot), never read
+    back from the objectives.
+    """
 
     def __init__(self, size):
         self.rows = []  # (time, n_updates, residual)
+        self.finite = []  # per row: the snapshot (P, b) held finite values only
         self.snaps = {}  # row index -> (P, b)
         self.max_snaps = max(16, _SNAPSHOT_BYTES // max(8 * size, 1))
 
     def append(self, elapsed, n_updates, residual, snapshot):
+        """Record a check; return whether its snapshot is finite."""
+        finite = bool(np.isfinite(snapshot.P).all()) and (
+            snapshot.b is None or bool(np.isfinite(snapshot.b).all())
+        )
+        self.finite.append(finite)
         self.snaps[len(self.rows)] = (snapshot.P, snapshot.b)
         self.rows.append((elapsed, n_updates, residual))
         if len(self.snaps) > self.max_snaps:  # keep every other one
             keys = sorted(self.snaps)
             for k in keys[1:-1:2]:
                 del self.snaps[k]
+        return finite
 
     def to_array(self, objective):
         out = np.zeros(
@@ -79,6 +92,14 @@ class History:
             obj = np.nan if snap is None or objective is None else objective(*snap)
             out[i] = (elapsed, n_updates, residual, obj)
         return out
+
+    def finite_rows(self, history):
+        """Per row of ``history`` (:meth:`to_array`): False when the model or
+        the objective of a kept snapshot was non-finite."""
+        kept = np.zeros(len(self.rows), dtype=bool)
+        kept[list(self.snaps)] = True
+        objective_ok = np.isfinite(history["objective"]) | ~kept
+        return np.asarray(self.finite, dtype=bool) & objective_ok
 
 
 class Checker:
@@ -152,8 +173,13 @@ class Checker:
         sq = self.last_sq if active is None else self.last_sq[active]
         if not np.isnan(sq).any():
             self.residual = float(np.sqrt(sq.sum()) / max(norm_v, 1e-300))
-        self.history.append(elapsed, central.version, self.residual, central.snapshot)
-        if active is not None and not active.any():
+        finite = self.history.append(
+            elapsed, central.version, self.residual, central.snapshot
+        )
+        if not (finite and np.isfinite(norm_v)):  # norm_v: V and b
+            # Stop at the first check that sees it, not at max_iter.
+            self.stop_reason = "diverged"
+        elif active is not None and not active.any():
             self.stop_reason = "deactivated"
         elif self.residual <= cfg.tol:
             self.stop_reason = "converged"

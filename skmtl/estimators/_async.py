@@ -448,6 +448,7 @@ class _AsyncMTL(MTLBase):
             "dual_gap": float(gap),
             "n_restarts": len(runs) - 1,
         }
+        info.pop("history_finite", None)  # the last run's rows only
         if saved is not None:
             info["updates_saved"] = saved
         return SolverResult(

@@ -455,8 +455,10 @@ def guard_divergence(est, run):
     data (a step near ``2/L`` with a large relaxation, high staleness): the
     iterates overflow, and the failure used to surface as a ``LinAlgError`` or
     "V must not contain NaN or infinity" from inside the prox, or as
-    non-finite objectives with a "converged" stop.  As scikit-learn's SGD
-    does on overflow, this raises a ValueError that says what to change.
+    non-finite objectives with a "converged" stop.  The engine stops at the
+    first epoch check whose model is non-finite (``stop_reason='diverged'``)
+    and flags every check (``info['history_finite']``).  As scikit-learn's
+    SGD does on overflow, this raises a ValueError that says what to change.
     """
 
     def guarded(*args, **kwargs):
@@ -472,8 +474,7 @@ def guard_divergence(est, run):
             if not any(word in str(exc) for word in words):
                 raise
             raise _diverged(est, "the iterates overflowed") from exc
-        objective = np.asarray(result.history["objective"], dtype=np.float64)
-        finite = np.isfinite(objective)
+        finite = _finite_checks(result)
         W_ok = all(
             np.isfinite(np.asarray(A, dtype=np.float64)).all()
             for A in (result.W, result.b)
@@ -487,11 +488,26 @@ def guard_divergence(est, run):
             first = int(np.argmin(finite))
             updates = int(result.history["n_updates"][first])
             raise _diverged(
-                est, f"the objective became non-finite within {updates} task updates"
+                est, f"the model became non-finite within {updates} task updates"
             )
         return result
 
     return guarded
+
+
+def _finite_checks(result):
+    """Per history row, whether the run was finite at that check.
+
+    The engine records it at every check (``info['history_finite']``); the
+    objectives alone cannot tell, as the rows whose model snapshot was thinned
+    away to bound memory carry a NaN objective (a long converging run was
+    reported as diverged at its second check).
+    """
+    info = getattr(result, "info", None) or {}
+    flags = info.get("history_finite")
+    if flags is not None:
+        return np.asarray(flags, dtype=bool)
+    return np.isfinite(np.asarray(result.history["objective"], dtype=np.float64))
 
 
 def _diverged(est, what):
