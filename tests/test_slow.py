@@ -31,6 +31,13 @@ def test_threaded_amtl_reaches_optimum_on_all_of_school(school_long, splitting):
     X, y = school_long
     alpha = 1.0
     ref = TraceNormMTLRegressor(alpha=alpha, task_column=-1, tol=1e-10).fit(X, y)
+    # tol is the certified relative duality gap (it was the fixed-point
+    # residual when this test was written): 1e-7 certifies the 1e-6 asserted
+    # below.  Forward-backward at its default step 1/L (L = 27.0 = max_t L_t,
+    # the median task's is 3.6) needs about 22,000 epochs for a 1e-9 gap on
+    # standardized School (measured: 20,000 epochs reached 2.6e-9; the epochs
+    # scale as 1 / step: 14,661 at 1.5/L, 11,572 at 1.9/L).
+    tol = 1e-7 if splitting == "forward-backward" else 1e-9
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # it must converge, not stop on max_iter
         amtl = AsyncTraceNormMTLRegressor(
@@ -39,9 +46,10 @@ def test_threaded_amtl_reaches_optimum_on_all_of_school(school_long, splitting):
             backend="threading",
             n_jobs=2,
             splitting=splitting,
-            tol=1e-9,
+            tol=tol,
             max_iter=20_000,
         ).fit(X, y)
+    assert amtl.dual_gap_ <= tol
     datafit = make_datafit(X, y, task_column=-1)
     f_amtl = objective_value(datafit, alpha, amtl.coef_.T)
     f_ref = objective_value(datafit, alpha, ref.coef_.T)
