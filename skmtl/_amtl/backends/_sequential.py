@@ -5,10 +5,11 @@ backends.  Activations are served first-in first-out and every read sees the
 latest published prox, so with no delays it is a cyclic block KM iteration.
 The steps run in the caller's thread, between the central node's refreshes:
 ``refresh_every='auto'`` therefore batches the refresh here (one prox per
-``T // 8`` updates), and one :meth:`~SequentialBackend.next_replies` call
+``T // 2`` updates), and one :meth:`~SequentialBackend.next_replies` call
 computes every queued step that reads the same published prox (the engine
-says how many, ``max_replies``), so that the central loop runs once per
-batch, with the same result as one step per call.
+says how many, ``max_replies``) as one batch (:mod:`.._batch`: array
+operations over the tasks for the squared loss), so that the central loop
+runs once per batch, with the same result as one step per call.
 Delays are slept in full: it shows no benefit of asynchrony, by design (but
 never past ``max_time``).  A user's delay callable is drawn by the engine with
 a guard (:class:`~skmtl._amtl._delays.DelaySource`): one that blocks ends the
