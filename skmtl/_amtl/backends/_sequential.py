@@ -2,7 +2,8 @@
 
 Deterministic and bit-for-bit reproducible: the reference for the other
 backends.  Activations are served first-in first-out and every read sees the
-latest published prox, so with no delays it is a cyclic block KM iteration.
+latest published prox, so with no delays and ``refresh_every=1`` it is a
+cyclic block KM iteration.
 The steps run in the caller's thread, between the central node's refreshes:
 ``refresh_every='auto'`` therefore batches the refresh here (one prox per
 ``T // 2`` updates), and one :meth:`~SequentialBackend.next_replies` call

@@ -106,8 +106,9 @@ class ThreadingBackend(Backend):
             thread.start()
 
     def _take(self):
-        """The next activation and every other one already queued (at most
-        ``max_batch``), or None when told to stop."""
+        """The next activation and the ones queued behind it, up to this
+        worker's share ``ceil(queued / n_jobs)`` and ``max_batch``; None when
+        told to stop."""
         job = self._jobs.get()
         if job is None or self._closing.is_set():
             return None
