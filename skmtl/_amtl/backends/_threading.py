@@ -56,11 +56,17 @@ class ThreadingBackend(Backend):
         fit stops with a ``TimeoutError`` naming the task; None waits forever.
     max_batch : int or None, default=None
         Most activations a worker takes from the queue at once (computed
-        from one read of the published prox, see :mod:`.._batch`); None: no
-        limit beyond its share, ``ceil(queued / n_jobs)``, which leaves work
-        for the other workers (on T = 40, d = 400, 800 rows per task,
-        ``n_jobs=2`` gives 1.2-1.3x the updates per second of ``n_jobs=1``;
-        taking every queued activation gave 1.0x).
+        from one read of the published prox, see :mod:`.._batch`); None:
+        every one queued.  A worker then usually takes a whole epoch's
+        activations, which keeps the run as regular as one step per take
+        was (the l2,1 drift jumps rely on it: with each worker taking its
+        share ``ceil(queued / n_jobs)``, or one activation per take, the
+        near-duplicate-feature test stopped at ``max_iter`` in 2 to 4 runs
+        of 8 instead of 0), but leaves the other workers idle: steps heavy
+        enough to run side by side (numpy releasing the GIL) want
+        ``max_batch`` about ``n_tasks / n_jobs`` (T = 40, d = 400, 800 rows
+        per task: ``n_jobs=2`` gave 1.2-1.3 times the updates per second of
+        ``n_jobs=1`` with shares, 1.0 times with None).
     """
 
     name = "threading"
@@ -106,19 +112,14 @@ class ThreadingBackend(Backend):
             thread.start()
 
     def _take(self):
-        """The next activation and the ones queued behind it, up to this
-        worker's share ``ceil(queued / n_jobs)`` and ``max_batch``; None when
-        told to stop."""
+        """The next activation and the ones queued behind it (at most
+        ``max_batch`` in all); None when told to stop."""
         job = self._jobs.get()
         if job is None or self._closing.is_set():
             return None
         jobs = [job]
         if self.read_batch is not None:
-            # Its share of what is queued, so that every worker gets some
-            # (steps that release the GIL then run side by side).
-            share = -(-(self._jobs.qsize() + 1) // self.n_jobs)
-            cap = min(self._max_batch, share)
-            while len(jobs) < cap:
+            while len(jobs) < self._max_batch:
                 try:
                     job = self._jobs.get_nowait()
                 except queue.Empty:
