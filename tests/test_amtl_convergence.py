@@ -177,7 +177,8 @@ def test_smtl_is_proximal_gradient(problem, backend_name, n_rounds):
 @pytest.mark.parametrize("relaxation", [1.0, 0.5])
 @pytest.mark.parametrize("problem", ["squared", "logistic"])
 def test_sequential_amtl_is_cyclic_block_km(problem, relaxation):
-    """Each update reads the fresh prox; the KM step is anchored at v_t."""
+    """Each update reads the fresh prox (refresh_every=1); the KM step is
+    anchored at v_t."""
     prob = Problem(**PROBLEMS[problem])
     eta = 1.0 / prob.lipschitz()
     theta = eta * prob.alpha
@@ -196,6 +197,7 @@ def test_sequential_amtl_is_cyclic_block_km(problem, relaxation):
         SequentialBackend(),
         step_size=eta,
         relaxation=relaxation,
+        refresh_every=1,
         max_epochs=n_epochs,
         tol=0.0,
     )

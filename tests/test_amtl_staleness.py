@@ -84,7 +84,7 @@ def test_uncapped_straggler_exceeds_small_caps():
 
 @pytest.mark.parametrize("cap", [0, 1, 2, 5, "auto"])
 def test_sequential_batched_refresh_respects_the_cap(cap):
-    """Sequential, T = 24: 'auto' publishes a prox every min(3, cap) writes
+    """Sequential, T = 24: 'auto' publishes a prox every min(12, cap) writes
     (at least 1); the staleness is then exactly that batch minus one, under
     the cap, whatever back-pressure does to the number of outstanding tasks."""
     prob = Problem("squared", True, 0.1, T=24, d=8, seed=1)
@@ -97,7 +97,7 @@ def test_sequential_batched_refresh_respects_the_cap(cap):
         tol=0.0,
     )
     tau = 4 * 24 if cap == "auto" else cap
-    batch = max(1, min(3, tau))
+    batch = max(1, min(12, tau))
     assert res.info["refresh_every"] == batch
     stats = res.task_stats
     assert np.all(stats["n_updates"] == 8)
@@ -206,7 +206,7 @@ def test_simulated_clock_depends_on_the_seed():
 
 @pytest.mark.parametrize("refresh_every", ["auto", 5])
 def test_batched_sequential_runs_are_reproducible(refresh_every):
-    """The default sequential backend batches the refresh for T >= 16: still
+    """The default sequential backend batches the refresh (T // 2): still
     deterministic bit for bit."""
     prob = Problem("logistic", True, 0.05, T=24, d=8, seed=2)
     runs = [
@@ -222,6 +222,6 @@ def test_batched_sequential_runs_are_reproducible(refresh_every):
         )
         for _ in range(2)
     ]
-    assert runs[0].info["refresh_every"] == (3 if refresh_every == "auto" else 5)
+    assert runs[0].info["refresh_every"] == (12 if refresh_every == "auto" else 5)
     assert runs[0].task_stats["staleness_max"].max() >= 1  # batched for real
     _assert_same_runs(*runs, with_time=False)

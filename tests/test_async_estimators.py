@@ -342,7 +342,7 @@ def test_backend_repr_is_stable():
         "AsyncTraceNormMTLRegressor(backend=SimulatedBackend(compute_time=0.1))"
     )
     assert repr(ThreadingBackend(n_jobs=3)) == (
-        "ThreadingBackend(n_jobs=3, task_timeout=60.0)"
+        "ThreadingBackend(n_jobs=3, task_timeout=60.0, max_batch=None)"
     )
     assert "0x" not in repr(AsyncTraceNormMTLClassifier(backend=SequentialBackend()))
 

@@ -24,9 +24,9 @@ from skmtl.solvers._fista import solve
 
 def test_resolve_refresh_every():
     assert resolve_refresh_every(1, 100) == 1
-    assert resolve_refresh_every("auto", 15) == 1
-    assert resolve_refresh_every("auto", 16) == 2
-    assert resolve_refresh_every("auto", 1000) == 125
+    assert resolve_refresh_every("auto", 3) == 1
+    assert resolve_refresh_every("auto", 15) == 7
+    assert resolve_refresh_every("auto", 1000) == 500
     assert resolve_refresh_every("auto", 1000, max_staleness=40) == 40
     assert resolve_refresh_every("auto", 1000, max_staleness=0) == 1
     for bad in ("always", 0, -3, 2.5, None):
@@ -42,9 +42,9 @@ def test_auto_batches_on_the_sequential_backend_only():
     assert batches_refresh(SequentialBackend())
     assert not batches_refresh(SimulatedBackend())
     assert not batches_refresh(ThreadingBackend(n_jobs=1))
-    assert resolve_batch("auto", 139, "auto", SequentialBackend()) == 17
+    assert resolve_batch("auto", 139, "auto", SequentialBackend()) == 69
     assert resolve_batch("auto", 139, 5, SequentialBackend()) == 5
-    assert resolve_batch("auto", 10, "auto", SequentialBackend()) == 1
+    assert resolve_batch("auto", 3, "auto", SequentialBackend()) == 1
     for backend in (SimulatedBackend(), ThreadingBackend(n_jobs=1), None):
         assert resolve_batch("auto", 139, "auto", backend) == 1
         assert resolve_batch(7, 139, "auto", backend) == 7  # an int is kept
@@ -162,9 +162,9 @@ def test_batched_refresh_reaches_centralized_optimum(
             random_state=0,
         )
     assert res.converged, res.stop_reason
-    # 'auto' is T // 8 = 3 on the sequential backend (the only 'auto' case)
+    # 'auto' is T // 2 = 12 on the sequential backend (the only 'auto' case)
     assert res.info["refresh_every"] == (
-        3 if refresh_every == "auto" else refresh_every
+        12 if refresh_every == "auto" else refresh_every
     )
     assert np.all(res.task_stats["staleness_max"] <= res.max_staleness)
     if backend_name == "sequential":
@@ -191,13 +191,13 @@ def test_default_run_is_unchanged_by_the_option_machinery():
 
 
 def test_sequential_default_batches_with_exact_staleness():
-    """Sequential, no options: 'auto' publishes every T // 8 = 3 writes (and at
-    the epoch checks, every 24); the n-th write read the prox of version
-    3 * (n // 3), so task t's staleness is exactly t % 3 at every update."""
+    """Sequential, no options: 'auto' publishes every T // 2 = 12 writes (and
+    at the epoch checks, every 24); the n-th write read the prox of version
+    12 * (n // 12), so task t's staleness is exactly t % 12 at every update."""
     prob, df, _, _ = _batched_problem("squared")
     res = run_amtl(df, prob.alpha, SequentialBackend(), max_epochs=10, tol=0.0)
-    assert res.info["refresh_every"] == 3
-    expected = np.arange(24) % 3
+    assert res.info["refresh_every"] == 12
+    expected = np.arange(24) % 12
     np.testing.assert_array_equal(res.task_stats["n_updates"], np.full(24, 10))
     np.testing.assert_array_equal(res.task_stats["staleness_max"], expected)
     np.testing.assert_array_equal(res.task_stats["staleness_mean"], expected)
@@ -260,8 +260,8 @@ def test_estimator_refresh_every_parameter():
     Xt = np.column_stack([X, tasks])
     kw = dict(alpha=0.1, task_column=-1, max_iter=5, tol=0.0)
     est = AsyncTraceNormMTLRegressor(**kw).fit(Xt, y)
-    assert est.refresh_every_ == 3  # sequential: T // 8
-    assert est.task_stats_["staleness_max"].max() == 2
+    assert est.refresh_every_ == 12  # sequential: T // 2
+    assert est.task_stats_["staleness_max"].max() == 11
     est = AsyncTraceNormMTLRegressor(backend="simulated", **kw).fit(Xt, y)
     assert est.refresh_every_ == 1
     est = AsyncTraceNormMTLRegressor(refresh_every=7, **kw).fit(Xt, y)

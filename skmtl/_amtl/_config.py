@@ -106,7 +106,7 @@ def batches_refresh(backend):
 def resolve_batch(refresh_every, n_tasks, max_staleness, backend=None):
     """Writes per published prox (``refresh_every``) for this backend.
 
-    'auto' is ``T // 8`` (for ``T >= 16``, at most ``max_staleness``) on the
+    'auto' is ``T // 2`` (at least 1, at most ``max_staleness``) on the
     backends that :func:`batches_refresh`, 1 (a prox after every write)
     elsewhere; an int must lie in ``[1, max(1, max_staleness)]``.
 
@@ -114,7 +114,7 @@ def resolve_batch(refresh_every, n_tasks, max_staleness, backend=None):
     --------
     >>> from skmtl._amtl import SequentialBackend, SimulatedBackend
     >>> resolve_batch("auto", 139, 556, SequentialBackend())
-    17
+    69
     >>> resolve_batch("auto", 139, 556, SimulatedBackend())
     1
     >>> resolve_batch(5, 139, 556, SimulatedBackend())

@@ -46,6 +46,7 @@ import numpy as np
 from ..solvers._gaps import penalized_objective
 from ..solvers._result import SolverResult
 from ..utils._blas import SMALL, single_blas_thread
+from ._batch import ReplyBatch
 from ._config import (  # noqa: F401  (re-exported: imports from _engine keep working)
     AMTLConfig,
     batches_refresh,
@@ -71,19 +72,21 @@ class Schedule:
         Where the updates are written.
     backend : Backend
         Where the task steps run.
-    record : callable(t, sq, staleness, round_trip, relaxation)
-        Told of every applied update (:meth:`Checker.record`).
+    checker : Checker
+        Told of every applied update (:meth:`Checker.record`,
+        :meth:`Checker.record_batch`).
     delays : callable(t) -> delay
         The delay of each activation (:class:`~skmtl._amtl._delays.DelaySource`).
     periods : bool
         Whether activation periods may be set (an ``on_check`` hook is given).
     """
 
-    def __init__(self, cfg, central, backend, record, delays, periods=False):
+    def __init__(self, cfg, central, backend, checker, delays, periods=False):
         T = central.V.shape[1]
         self.n_tasks = T
         self.central, self.backend = central, backend
-        self.record, self.delays = record, delays
+        self.record, self.record_batch = checker.record, checker.record_batch
+        self.delays = delays
         self.relaxation = cfg.relaxation
         self.max_staleness = cfg.max_staleness
         self.dynamic = cfg.dynamic_step
@@ -125,6 +128,30 @@ class Schedule:
         sq = self.central.write(t, reply.z, reply.zb, rate)
         self.record(t, sq, staleness, reply.round_trip, rate)
 
+    def apply_batch(self, batch):
+        """The KM updates of a :class:`~._batch.ReplyBatch`, as its writes
+        one after the other: the i-th has staleness ``k + i - r`` (``k`` the
+        version before the batch, ``r`` the one all its rows read).  With
+        the dynamic step each reply is applied alone (rates per task)."""
+        if self.dynamic:
+            for reply in batch.replies():
+                self.apply(reply, self.central.version - reply.version)
+            return
+        tasks = batch.tasks
+        staleness = np.arange(
+            self.central.version - batch.version,
+            self.central.version - batch.version + len(tasks),
+        )
+        rate = self.relaxation
+        sq = self.central.write_batch(tasks, batch.Z, batch.zb, rate)
+        self.record_batch(tasks, sq, staleness, batch.round_trips, rate)
+
+    def _requeue(self, t):
+        if self.periods is None:
+            self.blocked.append(t)
+        else:
+            self.periods.requeue(t, self.central.version, self.blocked)
+
 
 class AsyncSchedule(Schedule):
     """AMTL: apply each reply when it arrives; back-pressure caps staleness."""
@@ -133,18 +160,32 @@ class AsyncSchedule(Schedule):
         self.blocked.extend(range(self.n_tasks))
         self._activate_ready()
 
-    def _may_activate(self):
-        central = self.central
-        # The versions in ``outstanding`` never decrease in insertion order (a
-        # task is deleted on reply and re-inserted at the current prox
-        # version), so the first one is the oldest: O(1) instead of O(T).
-        oldest = next(iter(self.outstanding.values()), central.prox_version)
-        oldest = min(oldest, central.prox_version)
-        return central.version + len(self.outstanding) <= oldest + self.max_staleness
-
     def _activate_ready(self):
-        while self.blocked and self._may_activate():
-            self.activate(self.blocked.popleft())
+        """Activate the blocked tasks in order while back-pressure allows:
+        while ``version + len(outstanding) <= oldest + max_staleness``.
+
+        The versions in ``outstanding`` never decrease in insertion order (a
+        task is deleted on reply and re-inserted at the current prox
+        version), so the first one is the oldest: O(1) instead of O(T).  An
+        activation adds one outstanding read at the published version, never
+        below the oldest, so the oldest stays put and the rule admits ``n``
+        activations at once."""
+        blocked = self.blocked
+        if not blocked:
+            return
+        central = self.central
+        pv = central.prox_version
+        oldest = min(next(iter(self.outstanding.values()), pv), pv)
+        room = oldest + self.max_staleness - central.version - len(self.outstanding)
+        n = min(room + 1, len(blocked))
+        if n <= 0:
+            return
+        tasks = [blocked.popleft() for _ in range(n)]
+        outstanding, delays = self.outstanding, self.delays
+        for t in tasks:
+            outstanding.pop(t, None)  # keeps the versions in insertion order
+            outstanding[t] = pv
+        self.backend.activate_many(tasks, [delays(t) for t in tasks])
 
     def room(self, next_check):
         """How many queued activations may run on the published prox before
@@ -161,14 +202,19 @@ class AsyncSchedule(Schedule):
         return max(min(central.refresh_every - lag, next_check - central.version), 1)
 
     def receive(self, replies):
-        """Apply the replies; True (the central node changed)."""
+        """Apply the replies (single or :class:`~._batch.ReplyBatch`); True
+        (the central node changed)."""
+        outstanding = self.outstanding
         for reply in replies:
+            if isinstance(reply, ReplyBatch):
+                self.apply_batch(reply)
+                for t in reply.tasks:
+                    del outstanding[t]
+                    self._requeue(t)
+                continue
             self.apply(reply, self.central.version - reply.version)
-            del self.outstanding[reply.task]
-            if self.periods is None:
-                self.blocked.append(reply.task)
-            else:
-                self.periods.requeue(reply.task, self.central.version, self.blocked)
+            del outstanding[reply.task]
+            self._requeue(reply.task)
         return True
 
     def resume(self):
@@ -197,7 +243,11 @@ class SyncSchedule(Schedule):
 
     def receive(self, replies):
         """Collect replies; apply the round once complete (then True)."""
-        self.round_replies.extend(replies)
+        for reply in replies:
+            if isinstance(reply, ReplyBatch):
+                self.round_replies.extend(reply.replies())
+            else:
+                self.round_replies.append(reply)
         if len(self.round_replies) < self.round_size:
             return False
         base = self.central.version
@@ -217,9 +267,9 @@ class SyncSchedule(Schedule):
         return self.round_size > 0
 
 
-def make_schedule(cfg, central, backend, record, delays, periods=False):
+def make_schedule(cfg, central, backend, checker, delays, periods=False):
     cls = SyncSchedule if cfg.synchronous else AsyncSchedule
-    return cls(cfg, central, backend, record, delays, periods)
+    return cls(cfg, central, backend, checker, delays, periods)
 
 
 def run_amtl(
@@ -332,9 +382,13 @@ def run_amtl(
         resources.callback(backend.close)  # before start: a failed start cleans up
         delays = resources.enter_context(DelaySource(cfg.delay_model, cfg.rng, backend))
         plan = make_schedule(
-            cfg, central, backend, checker.record, delays, on_check is not None
+            cfg, central, backend, checker, delays, on_check is not None
         )
-        backend.start(datafit, TaskStep(cfg.splitting, cfg.step_size), central.read)
+        step = TaskStep(cfg.splitting, cfg.step_size)
+        if getattr(backend, "batches_steps", False):  # see ._batch
+            backend.start(datafit, step, central.read, read_batch=central.read_batch)
+        else:
+            backend.start(datafit, step, central.read)
         t0 = backend.now()
         plan.start()
         _loop(cfg, central, checker, plan, backend, t0)

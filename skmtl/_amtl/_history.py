@@ -36,6 +36,15 @@ class TaskStats:
         self.round_trip_max[t] = max(self.round_trip_max[t], round_trip)
         self.relaxation_sum[t] += relaxation
 
+    def record_batch(self, tasks, staleness, round_trip, relaxation):
+        """:meth:`record` of the distinct ``tasks`` (arrays of their values)."""
+        self.n_updates[tasks] += 1
+        self.staleness_sum[tasks] += staleness
+        self.staleness_max[tasks] = np.maximum(self.staleness_max[tasks], staleness)
+        self.round_trip_sum[tasks] += round_trip
+        self.round_trip_max[tasks] = np.maximum(self.round_trip_max[tasks], round_trip)
+        self.relaxation_sum[tasks] += relaxation
+
     def as_dict(self):
         n = np.maximum(self.n_updates, 1)
         return {
@@ -133,6 +142,11 @@ class Checker:
         """One applied update of task ``t`` (``sq = ||z_t - v_t||^2``)."""
         self.last_sq[t] = sq
         self.stats.record(t, staleness, round_trip, relaxation)
+
+    def record_batch(self, tasks, sq, staleness, round_trip, relaxation):
+        """:meth:`record` of each of the distinct ``tasks`` (arrays)."""
+        self.last_sq[tasks] = sq
+        self.stats.record_batch(tasks, staleness, round_trip, relaxation)
 
     def time_left(self, elapsed):
         """Seconds left before ``max_time`` (None: no limit)."""

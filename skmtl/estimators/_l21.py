@@ -324,7 +324,7 @@ class AsyncL21MTLRegressor(MTLRegressorMixin, _AsyncMTL):
         refresh: one prox serves this many updates).  Every read carries the
         version of the prox it came from, so the staleness stays exact and
         capped by ``max_staleness``, which an int may not exceed.  'auto' is
-        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        ``n_tasks // 2`` (at least 1, at most ``max_staleness``) on
         the sequential backend, where each refresh runs between two task
         steps, and 1 (a prox after every update) on the others: a threaded
         central node batches by itself, refreshing when it gets to it.
@@ -523,7 +523,7 @@ class AsyncL21MTLClassifier(MTLClassifierMixin, _AsyncMTL):
         refresh: one prox serves this many updates).  Every read carries the
         version of the prox it came from, so the staleness stays exact and
         capped by ``max_staleness``, which an int may not exceed.  'auto' is
-        ``n_tasks // 8`` (for 16 tasks or more; at most ``max_staleness``) on
+        ``n_tasks // 2`` (at least 1, at most ``max_staleness``) on
         the sequential backend, where each refresh runs between two task
         steps, and 1 (a prox after every update) on the others: a threaded
         central node batches by itself, refreshing when it gets to it.

@@ -198,6 +198,12 @@ class IncrementalProx:
         self.n_updates += 1
         self._p_stale = True
 
+    def set_columns(self, cols, rows):
+        """:meth:`set_column` for each of the distinct ``cols`` in turn, with
+        the rows of ``rows`` (``len(cols) x d``)."""
+        for t, v in zip(cols, rows, strict=True):
+            self.set_column(t, v)
+
     def set_threshold(self, threshold):
         """Set the threshold; ``P`` follows at the next :meth:`refresh`."""
         threshold = float(threshold)

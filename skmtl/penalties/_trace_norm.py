@@ -589,6 +589,37 @@ class TraceNormProx:
         self._eig = None
         self._p_stale = True
 
+    def set_columns(self, cols, rows):
+        """Replace the distinct columns ``cols`` of ``V`` by the rows of
+        ``rows`` (``len(cols) x d``): :meth:`set_column` for each in turn,
+        checked once."""
+        d, T = self._V.shape
+        cols = [operator.index(t) for t in cols]
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.shape != (len(cols), d):
+            raise ValueError(
+                f"the new columns must have shape ({len(cols)}, {d}) as rows; got "
+                f"shape {rows.shape}."
+            )
+        if cols and not 0 <= min(cols) <= max(cols) < T:
+            raise IndexError(f"a column index is out of range for {T} tasks.")
+        if not np.isfinite(rows).all():
+            raise ValueError("the new column must not contain NaN or infinity.")
+        new_sq = np.einsum("ij,ij->i", rows, rows).tolist()
+        dirty, col_sq, V = self._dirty, self._col_sq, self._V
+        for t, sq in zip(cols, new_sq, strict=True):
+            if t not in dirty:
+                dirty[t] = V[:, t].copy()
+            if not self._tasks_side:
+                self._mass_since += self._total_sq + sq
+            self._total_sq += sq - col_sq[t]
+            col_sq[t] = sq
+        V[:, cols] = rows.T
+        self._n_since += len(cols)
+        self.n_updates += len(cols)
+        self._eig = None
+        self._p_stale = True
+
     def _apply_pending(self):
         """Apply the column changes made since the last refresh to the Gram."""
         if not self._dirty:

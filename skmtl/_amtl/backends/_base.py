@@ -150,6 +150,11 @@ class Backend(ABC):
         a callable drawing it, called where the task step runs.
         """
 
+    def activate_many(self, tasks, delays):
+        """:meth:`activate` each task in turn with its delay."""
+        for task, delay in zip(tasks, delays, strict=True):
+            self.activate(task, delay)
+
     @abstractmethod
     def next_replies(self, timeout=None):
         """Wait for replies and return every one available (in order).
