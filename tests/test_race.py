@@ -139,3 +139,17 @@ def test_no_race_unless_auto_sample_and_worth_it():
     # iterations by the cost model, so FISTA cannot win.
     before, _ = break_even_iterations(_race.race_costs(df))
     assert wants_race(df) == (before >= _race.RACE_MIN_ITERS)
+
+
+def test_race_threshold_on_the_benchmark_sizes():
+    # By the cost model alone: at T = 1000, d = 200 the best plausible FISTA
+    # beats the sample form by more than a probe (race); at T = 100, d = 5000
+    # it cannot (the sample form at once, no probe lost).
+    from skmtl.datafits._linalg import form_costs
+
+    def before(T, d):
+        costs = form_costs([100] * T, d, 100 * T * d, per_iteration=True)
+        return break_even_iterations(costs)[0]
+
+    assert before(1000, 200) >= _race.RACE_MIN_ITERS
+    assert before(100, 5000) < _race.RACE_MIN_ITERS

@@ -8,17 +8,20 @@ eigendecomposition per task), 140 with columns scaled 1..100 and 360 at
 T = 100, d = 5000 (where ADMM wins), about 47,000 on raw School.  ADMM with
 exact solves depends far less on the conditioning.
 
-So when 'auto' chose the sample form and FISTA could still win (its
-break-even iteration count, :func:`break_even_iterations`, is at least
-``RACE_MIN_ITERS``), the fit starts with FISTA on the data form, checks its
-certified gap at iterations ``PROBE_FIRST`` and ``PROBE_SECOND``, and
-extrapolates the gap's geometric decay (:func:`predict_remaining`).  It goes
-on with FISTA (nothing is lost: the probe is FISTA's own first iterations)
-while the predicted remaining FISTA iterations cost less than a whole ADMM
-solve in sample space; otherwise it switches to ADMM warm-started from the
-FISTA iterate, having spent ``PROBE_SECOND`` FISTA iterations (about 5 % of
-the sample solve at T = 100, d = 5000).  The rule is re-evaluated at every
-later gap check, so a FISTA run that slows down still switches.
+So when 'auto' chose the sample form and FISTA could still win by more than
+a lost probe costs (its break-even iteration count,
+:func:`break_even_iterations`, is at least ``RACE_MIN_ITERS``), the fit
+starts with FISTA on the data form, checks its certified gap at iterations
+``PROBE_FIRST`` and ``PROBE_SECOND``, and extrapolates the gap's geometric
+decay (:func:`predict_remaining`).  It goes on with FISTA (nothing is lost:
+the probe is FISTA's own first iterations) while the predicted remaining
+FISTA iterations cost less than a whole ADMM solve in sample space;
+otherwise it switches to ADMM from ADMM's own start (a warm start from the
+probe's iterate measured no better), having lost ``PROBE_SECOND`` FISTA
+iterations and the eigenvalues of the kernels (the kernels themselves, which
+gave FISTA its Lipschitz constants, are handed to the sample form).  The
+rule is re-evaluated at every later gap check, so a FISTA run that slows
+down still switches.
 """
 
 import math
@@ -33,12 +36,17 @@ __all__ = ["break_even_iterations", "predict_remaining", "race_squared"]
 # Gaussian), 45 (columns scaled 1..100), 152 (T = 100, d = 5000); a low
 # guess favours ADMM, whose count varies less than FISTA's.
 ADMM_EXPECTED = 30
-# No race unless FISTA may finish in fewer than this many iterations (break
-# even): FISTA rarely certifies 1e-6 in fewer.
-RACE_MIN_ITERS = 20
 # The gap checks of the probe; FISTA checks every PROBE_SECOND afterwards.
 PROBE_FIRST = 5
 PROBE_SECOND = 10
+# FISTA's fewest iterations to a certified 1e-6 gap on the best-conditioned
+# case measured (Gaussian, T = 1000, d = 200: 35 with checks every 5).
+FISTA_BEST = 40
+# A race only where the best plausible FISTA beats the sample form by more
+# than a lost probe costs: break even at least FISTA_BEST + PROBE_SECOND (63
+# at T = 1000, d = 200: race; 39.5 at T = 100, d = 5000: the sample form at
+# once, where FISTA needs 360 iterations and a probe would cost ~5 %).
+RACE_MIN_ITERS = FISTA_BEST + PROBE_SECOND
 
 
 def break_even_iterations(costs, exact="sample"):
