@@ -350,7 +350,10 @@ def solve(
     """Solve the centralized problem with the fastest solver for the data-fit.
 
     Squared loss in Gram or sample-space form goes to ADMM with exact per-task
-    solves (:func:`skmtl.solvers._admm.solve_squared`); the logistic loss to
+    solves (:func:`skmtl.solvers._admm.solve_squared`), except where 'auto'
+    chose the sample form but FISTA on the data may be faster: then FISTA
+    races it (:func:`skmtl.solvers._race.race_squared`, ``info['race']``
+    says which form finished the solve); the logistic loss to
     proximal Newton (:func:`skmtl.solvers._newton.newton_logistic`, whose
     ``n_iter`` counts Newton steps) unless some task is trained on soft
     targets or the per-task ``d x d`` Hessians would exceed about 1 GB or
