@@ -74,20 +74,21 @@ def _blocks(sizes, d, seed=0):
     return TaskBlocks(Xs, ys, ss, np.array([s.sum() for s in ss]))
 
 
-def test_task_kernels_are_the_padded_per_task_kernels():
+def test_task_kernels_are_the_per_task_kernels():
     from skmtl.datafits._linalg import centered_kernel
 
     blocks = _blocks([6, 9, 7], 15)
     df = SquaredLoss(blocks, form="sample")
     K = task_kernels(df)
-    assert K.shape == (3, 9, 9)
+    assert [k.shape for k in K] == [(6, 6), (9, 9), (7, 7)]
     for t, X in enumerate(blocks.Xs):
-        k = X.shape[0]
         ref = centered_kernel(
             X, blocks.sample_weights[t], df.xbar[:, t], blocks.scales[t]
         )
-        assert_allclose(K[t, :k, :k], ref, rtol=1e-12, atol=1e-12)
-        assert not np.any(K[t, k:]) and not np.any(K[t, :, k:])
+        assert_allclose(K[t], ref, rtol=1e-12, atol=1e-12)
+    # The race's Lipschitz constants: the top eigenvalue of each kernel.
+    top = _race._top_eigenvalues(K)
+    assert_allclose(top, [np.linalg.eigvalsh(k)[-1] for k in K], rtol=1e-10)
 
 
 def test_race_lipschitz_on_a_known_diagonal_case(monkeypatch):

@@ -41,8 +41,7 @@ __all__ = ["solve_sample", "task_kernels"]
 
 
 def task_kernels(datafit):
-    """The tasks' kernels ``K_t = B_t B_t^T`` as one (T, m, m) array, zero past
-    each task's n_t rows (``m = max_t n_t``).
+    """The tasks' kernels ``K_t = B_t B_t^T`` (n_t x n_t), a list.
 
     A data-fit holding ``_kernels`` (set by the race of
     :mod:`skmtl.solvers._race`, which took its Lipschitz constants from them)
@@ -52,12 +51,15 @@ def task_kernels(datafit):
     if K is not None:
         return K
     b = datafit.blocks
-    sizes = [X.shape[0] for X in b.Xs]
-    K = np.zeros((datafit.n_tasks, max(sizes), max(sizes)))
-    for t, k in enumerate(sizes):
-        xb = datafit.xbar[:, t] if datafit.fit_intercept else None
-        K[t, :k, :k] = centered_kernel(b.Xs[t], b.sample_weights[t], xb, b.scales[t])
-    return K
+    return [
+        centered_kernel(
+            X,
+            b.sample_weights[t],
+            datafit.xbar[:, t] if datafit.fit_intercept else None,
+            b.scales[t],
+        )
+        for t, X in enumerate(b.Xs)
+    ]
 
 
 def _divide(Ve, lam, rho):
@@ -107,15 +109,15 @@ class _StackedTasks:
 
     def _eig(self, datafit, sizes):
         T, m = self.T, self.m
-        # The kernels of a race (skmtl.solvers._race) are taken, not copied.
+        # The kernels of a race (skmtl.solvers._race) are used once, then let go.
         K, datafit._kernels = task_kernels(datafit), None
         if np.all(sizes == m):
-            lam, U = np.linalg.eigh(K)
+            lam, U = np.linalg.eigh(np.stack(K))
         else:
             lam, U = np.zeros((T, m)), np.broadcast_to(np.eye(m), (T, m, m)).copy()
             for t in range(T):
                 k = sizes[t]
-                lam[t, :k], U[t, :k, :k] = np.linalg.eigh(K[t, :k, :k])
+                lam[t, :k], U[t, :k, :k] = np.linalg.eigh(K[t])
         self.lam, self.U = np.maximum(lam, 0.0), U
 
     def apply(self, R):

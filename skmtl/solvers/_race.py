@@ -136,10 +136,14 @@ def _top_eigenvalues(K):
     for all eigenvalues)."""
     from scipy.linalg import eigh
 
-    top = [K.shape[-1] - 1] * 2
-    return np.array(
-        [eigh(k, eigvals_only=True, subset_by_index=top, driver="evr")[0] for k in K]
-    )
+    def top(k):
+        n = k.shape[0]
+        if n == 0:
+            return 0.0
+        last = [n - 1, n - 1]
+        return eigh(k, eigvals_only=True, subset_by_index=last, driver="evr")[0]
+
+    return np.array([top(k) for k in K])
 
 
 def _race(datafit, alpha, penalty, W0, tol, max_iter, verbose, after):
