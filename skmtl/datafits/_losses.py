@@ -125,7 +125,12 @@ class SquaredLoss:
             s is blocks.sample_weights[0] for s in blocks.sample_weights
         )
         self._shared_gram = shared_gram
-        self.form = self._resolve_form(use_gram if form is None else form)
+        requested = use_gram if form is None else form
+        # 'auto' may still race the data form against the sample form at
+        # solve time (skmtl.solvers._race); race_winner records a switch.
+        self.auto_form = isinstance(requested, str) and requested == "auto"
+        self.race_winner = None
+        self.form = self._resolve_form(requested)
         self.use_gram = self.form == "gram"
         if self.use_gram:
             self._build_gram()

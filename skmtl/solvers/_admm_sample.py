@@ -37,7 +37,29 @@ from ._admm import (
     run_admm,
 )
 
-__all__ = ["solve_sample"]
+__all__ = ["solve_sample", "task_kernels"]
+
+
+def task_kernels(datafit):
+    """The tasks' kernels ``K_t = B_t B_t^T`` (n_t x n_t), a list.
+
+    A data-fit holding ``_kernels`` (set by the race of
+    :mod:`skmtl.solvers._race`, which took its Lipschitz constants from them)
+    gives those, so that switching to the sample form does not form them twice.
+    """
+    K = getattr(datafit, "_kernels", None)
+    if K is not None:
+        return K
+    b = datafit.blocks
+    return [
+        centered_kernel(
+            X,
+            b.sample_weights[t],
+            datafit.xbar[:, t] if datafit.fit_intercept else None,
+            b.scales[t],
+        )
+        for t, X in enumerate(b.Xs)
+    ]
 
 
 def _divide(Ve, lam, rho):
@@ -86,21 +108,16 @@ class _StackedTasks:
         return V
 
     def _eig(self, datafit, sizes):
-        b = datafit.blocks
         T, m = self.T, self.m
-        xbar = datafit.xbar if datafit.fit_intercept else None
-
-        def kernel(t):
-            xb = None if xbar is None else xbar[:, t]
-            return centered_kernel(b.Xs[t], b.sample_weights[t], xb, b.scales[t])
-
+        # The kernels of a race (skmtl.solvers._race) are used once, then let go.
+        K, datafit._kernels = task_kernels(datafit), None
         if np.all(sizes == m):
-            lam, U = np.linalg.eigh(np.stack([kernel(t) for t in range(T)]))
+            lam, U = np.linalg.eigh(np.stack(K))
         else:
             lam, U = np.zeros((T, m)), np.broadcast_to(np.eye(m), (T, m, m)).copy()
             for t in range(T):
                 k = sizes[t]
-                lam[t, :k], U[t, :k, :k] = np.linalg.eigh(kernel(t))
+                lam[t, :k], U[t, :k, :k] = np.linalg.eigh(K[t])
         self.lam, self.U = np.maximum(lam, 0.0), U
 
     def apply(self, R):

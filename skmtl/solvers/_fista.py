@@ -20,6 +20,7 @@ from ..utils._blas import SMALL, single_blas_thread
 from ._admm import solve_squared
 from ._gaps import alpha_max, dual_scaling, relative_gap
 from ._newton import _certify, _Rows, newton_logistic
+from ._race import race_squared, wants_race
 from ._result import SolverResult
 
 # Proximal Newton holds one d x d matrix per task (its model's Hessians, peak
@@ -47,6 +48,8 @@ def fista(
     check_every=10,
     verbose=0,
     callback=None,
+    first_check=None,
+    on_check=None,
 ):
     """Accelerated proximal gradient (FISTA) with adaptive restart.
 
@@ -61,6 +64,11 @@ def fista(
     with the new iterate, before the momentum step: it may change ``W`` and
     ``b`` in place (e.g. hold some columns fixed) or the data-fit itself, and
     stops the solver by returning True (``converged`` is then False).
+
+    ``first_check`` adds one gap check at that iteration; ``on_check(it,
+    gap)``, when given, is called after every gap check that did not
+    converge and stops the solver by returning True (``stop_reason``
+    'switch': the race of :mod:`skmtl.solvers._race` leaves for ADMM).
 
     Returns
     -------
@@ -100,7 +108,7 @@ def fista(
         if b is not None:
             Yb = b_new + beta * (b_new - b)
         W, b, t_k = W_new, b_new, t_next
-        if it % check_every == 0 or it == max_iter:
+        if it % check_every == 0 or it == max_iter or it == first_check:
             gap, primal, b_ref = relative_gap(datafit, W, b, alpha, penalty)
             history.append(primal)
             if verbose > 1:
@@ -108,6 +116,9 @@ def fista(
             if gap <= tol:
                 b = b_ref
                 converged, stop_reason = True, "converged"
+                break
+            if on_check is not None and on_check(it, gap):
+                stop_reason = "switch"
                 break
     if not np.all(np.isfinite(W)):
         raise FloatingPointError(
@@ -339,7 +350,10 @@ def solve(
     """Solve the centralized problem with the fastest solver for the data-fit.
 
     Squared loss in Gram or sample-space form goes to ADMM with exact per-task
-    solves (:func:`skmtl.solvers._admm.solve_squared`); the logistic loss to
+    solves (:func:`skmtl.solvers._admm.solve_squared`), except where 'auto'
+    chose the sample form but FISTA on the data may be faster: then FISTA
+    races it (:func:`skmtl.solvers._race.race_squared`, ``info['race']``
+    says which form finished the solve); the logistic loss to
     proximal Newton (:func:`skmtl.solvers._newton.newton_logistic`, whose
     ``n_iter`` counts Newton steps) unless some task is trained on soft
     targets or the per-task ``d x d`` Hessians would exceed about 1 GB or
@@ -349,6 +363,17 @@ def solve(
     """
     if not isinstance(datafit, (SquaredLoss, LogisticLoss)):
         raise TypeError(f"Unknown data-fit {type(datafit).__name__}.")
+    if isinstance(datafit, SquaredLoss) and wants_race(datafit):
+        with single_blas_thread(min(datafit.n_features, datafit.n_tasks) <= SMALL):
+            return race_squared(
+                datafit,
+                alpha,
+                penalty=make_penalty(penalty),
+                W0=W0,
+                tol=tol,
+                max_iter=max_iter,
+                verbose=verbose,
+            )
     if isinstance(datafit, SquaredLoss) and datafit.form in ("gram", "sample"):
         res = solve_squared(
             datafit,
