@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
 from skmtl.datafits._losses import LogisticLoss, TaskBlocks
-from skmtl.penalties import L21
+from skmtl.penalties import L21, TraceNorm
 from skmtl.solvers._fista import fista, fista_logistic, solve, use_newton
 from skmtl.solvers._gaps import alpha_max, relative_gap
 from skmtl.solvers._newton import newton_logistic
@@ -393,3 +393,56 @@ def test_newton_only_while_hessians_are_a_small_multiple_of_the_data(monkeypatch
         data = F._data_bytes(df.blocks)
         assert F.use_newton(df) == (hessians <= F._NEWTON_DATA_FACTOR * data)
     assert F.use_newton(narrow) and not F.use_newton(wide)
+
+
+@pytest.mark.parametrize("rel", [0.5, 0.999, 1e-7, 1.5])
+def test_task_major_prox_with_value_matches_prox_and_trace_norm(rel):
+    # fista_logistic's prox of the task-major (T, d) matrix: one T x T product
+    # and the trace norm read off the Gram eigenvalues (SVD below 1e-5 s_max).
+    from skmtl.penalties._trace_norm import prox_trace_norm, trace_norm
+    from skmtl.solvers._fista import _prox_with_value
+
+    rng = np.random.RandomState(3)
+    VT = rng.randn(6, 2) @ rng.randn(2, 300) + 1e-3 * rng.randn(6, 300)
+    th = rel * np.linalg.svd(VT, compute_uv=False)[0]
+    P, value = _prox_with_value(TraceNorm(), VT, th, None)
+    ref = prox_trace_norm(VT.T, th).T
+    assert_allclose(P, ref, atol=1e-12 * np.abs(VT).max())
+    assert_allclose(value, trace_norm(ref), rtol=1e-12, atol=1e-300)
+    assert P.flags.c_contiguous
+    P21, v21 = _prox_with_value(L21().transposed(), VT, th, None)
+    assert_allclose(P21, L21().prox(VT.T, th).T)
+    assert_allclose(v21, L21().value(P21.T))
+
+
+def test_fista_logistic_stops_at_first_certified_iterate():
+    # The gap bound from the extrapolated point triggers the certificate: the
+    # solver stops certified at the tolerance, at the optimum of Newton, with
+    # few certificates (one product and an SVD each).
+    rng = np.random.RandomState(7)
+    T, d, n = 6, 300, 60
+    Xs = [
+        sp.random(n, d, density=0.05, random_state=rng, format="csr") for _ in range(T)
+    ]
+    U = rng.randn(d, 2)
+    ys = [
+        np.where(X @ (U @ rng.randn(2)) + rng.logistic(size=n) > 0, 1.0, -1.0)
+        for X in Xs
+    ]
+    ss = [np.ones(n)] * T
+    blocks = TaskBlocks(Xs, ys, ss, np.full(T, float(n)))
+    df = LogisticLoss(blocks, fit_intercept=True)
+    alpha = 0.1 * alpha_max(df)
+    for tol in (1e-6, 1e-10):
+        res = fista_logistic(df, alpha, tol=tol, max_iter=100_000)
+        assert res.converged and res.gap <= tol
+        assert res.info["n_certified"] <= 4
+        gap, primal, _ = relative_gap(df, res.W, res.b, alpha)
+        assert_allclose(res.objective_history[-1], primal, rtol=1e-12)
+        # The gap is certified with the dual point of W or of the
+        # extrapolated point: the objective is within it of Newton's.
+        ref = newton_logistic(df, alpha, tol=1e-13)
+        assert primal - ref.objective_history[-1] <= tol * primal
+        assert gap <= 1e3 * tol
+    assert_allclose(res.W, ref.W, atol=1e-5 * np.abs(ref.W).max())
+    assert_allclose(res.b, ref.b, atol=1e-5 * np.abs(ref.b).max())

@@ -24,6 +24,7 @@ from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..monitoring._hooks import prepare_monitor
 from ..penalties._trace_norm import TraceNorm
 from ..solvers._gaps import alpha_max
+from ..utils._blas import SMALL, single_blas_thread
 from ..utils._validation import validate_fit_data, validate_predict_data
 
 # Smallest alpha / alpha_max a classifier accepts (see _check_alpha_scale).
@@ -220,7 +221,14 @@ class MTLBase(BaseEstimator):
             return
         if not getattr(self, "_warn_zero_coef", True):
             return  # a CV path point or refit: the grid was chosen on purpose
-        a_max = alpha_max(datafit, self._penalty())
+        # One BLAS thread for the spectral norm of a long thin d x T gradient,
+        # as in the solvers: a multi-threaded Gram of a 20,000 x 20 one stalled
+        # 0.4-1.2 s on the loaded 2-core machine (0.5 ms with one thread).
+        # Small problems skip the limit's control thread (BLAS runs their
+        # tiny products on one thread anyway).
+        sizes = (datafit.n_features, datafit.n_tasks)
+        with single_blas_thread(min(sizes) <= SMALL < max(sizes)):
+            a_max = alpha_max(datafit, self._penalty())
         ratio = self.alpha / a_max if a_max > 0 else np.inf
         if ratio >= _ALPHA_RATIO_FLOOR:
             return
