@@ -109,7 +109,8 @@ def timed(func):
 def describe(out):
     if isinstance(out, Exception):
         return f"{type(out).__name__}: {str(out)[:70]}"
-    return f"stop_reason={out.stop_reason_!r}"
+    reason = getattr(out, "stop_reason_", None) or getattr(out, "stop_reason", None)
+    return f"stop_reason={reason!r}"
 
 
 # --------------------------------------------------------------------------- #

@@ -160,3 +160,38 @@ def test_reply_batch_splits_into_replies():
 def test_max_batch_is_checked():
     with pytest.raises(ValueError, match="max_batch"):
         ThreadingBackend(max_batch=0)
+
+
+class _CountingSquared(SquaredLoss):
+    """A user's Gram-form squared loss whose steps do more than the stock ones
+    (here: count themselves); a batch must call them, not bypass them."""
+
+    def __init__(self, datafit):
+        self.__dict__.update(datafit.__dict__)
+        self.gradients = self.proxes = 0
+
+    def task_gradient(self, t, w, bt=None):
+        self.gradients += 1
+        return super().task_gradient(t, w, bt)
+
+    def task_prox(self, t, x, xb=None, step_size=1.0):
+        self.proxes += 1
+        return super().task_prox(t, x, xb, step_size)
+
+
+@pytest.mark.parametrize("splitting", ["forward-backward", "douglas-rachford"])
+def test_batch_calls_a_subclass_own_steps(splitting):
+    datafit = _CountingSquared(DATAFITS["gram"]())
+    assert datafit.use_gram
+    res = run_amtl(
+        datafit,
+        0.05,
+        SequentialBackend(),
+        splitting=splitting,
+        refresh_every=datafit.n_tasks,
+        max_epochs=3,
+        tol=0.0,
+        objective=lambda W, b: 0.0,
+    )
+    calls = datafit.gradients if splitting == "forward-backward" else datafit.proxes
+    assert calls >= res.n_updates > 0

@@ -66,7 +66,16 @@ class ReplyBatch(NamedTuple):
 
 
 def _gram_form(datafit):
-    return isinstance(datafit, SquaredLoss) and datafit.use_gram
+    """A Gram-form squared loss whose per-task steps are SquaredLoss's own
+    (a subclass that overrides ``task_gradient`` or ``task_prox`` is called
+    task by task, as it was written to be)."""
+    cls = type(datafit)
+    return (
+        isinstance(datafit, SquaredLoss)
+        and datafit.use_gram
+        and cls.task_gradient is SquaredLoss.task_gradient
+        and cls.task_prox is SquaredLoss.task_prox
+    )
 
 
 def _rows(M, X):
