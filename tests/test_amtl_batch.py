@@ -195,3 +195,35 @@ def test_batch_calls_a_subclass_own_steps(splitting):
     )
     calls = datafit.gradients if splitting == "forward-backward" else datafit.proxes
     assert calls >= res.n_updates > 0
+
+
+def test_threaded_workers_share_heavy_steps_and_take_all_light_ones():
+    """One worker takes every queued activation of light steps (a regular
+    run), its share ``ceil(queued / n_jobs)`` of heavy ones (workers run
+    them side by side)."""
+    import queue
+    import threading
+
+    from skmtl._amtl.backends._threading import _HEAVY_STEP_FLOPS, _step_flops
+
+    light = DATAFITS["gram"]()  # d = 6
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 600))  # d n_t = 300,000 flops a step
+    blocks = TaskBlocks([X] * 2, [X[:, 0]] * 2, [np.ones(500)] * 2, np.full(2, 500.0))
+    heavy = SquaredLoss(blocks, fit_intercept=False, use_gram=False)
+    assert _step_flops(light) == 36 < _HEAVY_STEP_FLOPS <= _step_flops(heavy)
+
+    def takes(share, n_jobs=2, queued=5):
+        backend = ThreadingBackend(n_jobs=n_jobs)
+        backend._jobs, backend._closing = queue.SimpleQueue(), threading.Event()
+        backend.read_batch, backend._share = object(), share
+        for t in range(queued):
+            backend.activate(t, 0.0)
+        sizes = []
+        while not backend._jobs.empty():
+            sizes.append(len(backend._take()))
+        return sizes
+
+    assert takes(False) == [5]
+    assert takes(True) == [3, 1, 1]
+    assert takes(True, n_jobs=3, queued=7) == [3, 2, 1, 1]

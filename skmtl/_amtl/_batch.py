@@ -65,7 +65,7 @@ class ReplyBatch(NamedTuple):
         ]
 
 
-def _gram_form(datafit):
+def gram_form(datafit):
     """A Gram-form squared loss whose per-task steps are SquaredLoss's own
     (a subclass that overrides ``task_gradient`` or ``task_prox`` is called
     task by task, as it was written to be)."""
@@ -120,7 +120,7 @@ class SquaredProxBatch:
 
 def forward_batch(datafit, tasks, read, step_size, one_step, on_task=None):
     """Forward steps of a batch: rows ``Z`` and intercepts ``zb``."""
-    if _gram_form(datafit):
+    if gram_form(datafit):
         H = datafit.H if datafit.H.ndim == 2 else datafit.H[tasks]
         G = _rows(H, read.U) - datafit.Q[:, tasks].T
         return read.U - step_size * G, None
@@ -133,7 +133,7 @@ def douglas_rachford_batch(
     """Douglas-Rachford steps of a batch: ``z = v + prox(2u - v) - u`` per row."""
     X = 2.0 * read.U - read.V
     xb = None if read.ub is None else 2.0 * read.ub - read.vb
-    Y = prox_batch(datafit, tasks, X, step_size) if _gram_form(datafit) else None
+    Y = prox_batch(datafit, tasks, X, step_size) if gram_form(datafit) else None
     yb = None
     if Y is None:
         Y, yb = _loop(X, xb, tasks, one_prox, on_task)

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from ...utils._blas import single_blas_thread
-from .._batch import ReplyBatch
+from .._batch import ReplyBatch, gram_form
 from ._base import Backend, DelayedReplies, check_task_timeout, wait_seconds
 
 # Seconds between checks on the workers while nothing else is due.
@@ -36,6 +36,23 @@ _POLL = 0.5
 _MAX_BATCH = 1 << 30
 # Total seconds close() waits for the worker threads.
 _JOIN_BUDGET = 5.0
+# Flops of one task step above which the workers share the queued activations
+# (about 0.1 ms of numpy, which releases the GIL): below it, one worker taking
+# them all keeps the run regular and costs nothing (see ThreadingBackend).
+_HEAVY_STEP_FLOPS = 1 << 18
+
+
+def _step_flops(datafit):
+    """Rough flops of one task step: ``d^2`` for a batched Gram-form squared
+    loss, ``d n_t`` (the largest task) otherwise; 0 when the data-fit holds
+    no local blocks."""
+    blocks = getattr(datafit, "blocks", None)
+    if blocks is None:
+        return 0
+    d = int(datafit.n_features)
+    if gram_form(datafit):
+        return d * d
+    return d * max(X.shape[0] for X in blocks.Xs)
 
 
 class _Failure:
@@ -57,16 +74,16 @@ class ThreadingBackend(Backend):
     max_batch : int or None, default=None
         Most activations a worker takes from the queue at once (computed
         from one read of the published prox, see :mod:`.._batch`); None:
-        every one queued.  A worker then usually takes a whole epoch's
-        activations, which keeps the run as regular as one step per take
-        was (the l2,1 drift jumps rely on it: with each worker taking its
-        share ``ceil(queued / n_jobs)``, or one activation per take, the
-        near-duplicate-feature test stopped at ``max_iter`` in 2 to 4 runs
-        of 8 instead of 0), but leaves the other workers idle: steps heavy
-        enough to run side by side (numpy releasing the GIL) want
-        ``max_batch`` about ``n_tasks / n_jobs`` (T = 40, d = 400, 800 rows
-        per task: ``n_jobs=2`` gave 1.2-1.3 times the updates per second of
-        ``n_jobs=1`` with shares, 1.0 times with None).
+        every one queued when task steps are light, and the worker's share
+        ``ceil(queued / n_jobs)`` when one step costs more than about
+        ``2**18`` flops (``d n_t``; ``d^2`` for a Gram-form squared loss).
+        Light steps (School, Landmine, Parkinson's) gain nothing from a
+        second worker, and one worker taking a whole epoch's activations
+        keeps the run as regular as one step per take was (the l2,1 drift
+        jumps rely on it: with shares, the near-duplicate-feature test
+        stopped at ``max_iter`` in 2 to 4 runs of 8 instead of 0).  Heavy
+        steps run side by side (numpy releases the GIL), so there the
+        workers share the queue.
     """
 
     name = "threading"
@@ -94,6 +111,7 @@ class ThreadingBackend(Backend):
     def start(self, datafit, step, read, read_batch=None):
         super().start(datafit, step, read)
         self.read_batch = read_batch
+        self._share = self.n_jobs > 1 and _step_flops(datafit) >= _HEAVY_STEP_FLOPS
         self._jobs = queue.SimpleQueue()
         self._results = queue.SimpleQueue()
         self._pending = DelayedReplies()
@@ -119,7 +137,10 @@ class ThreadingBackend(Backend):
             return None
         jobs = [job]
         if self.read_batch is not None:
-            while len(jobs) < self._max_batch:
+            most = self._max_batch
+            if self._share:  # heavy steps: leave the other workers their share
+                most = min(most, -(-(1 + self._jobs.qsize()) // self.n_jobs))
+            while len(jobs) < most:
                 try:
                     job = self._jobs.get_nowait()
                 except queue.Empty:
