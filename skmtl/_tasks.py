@@ -224,7 +224,8 @@ def _count_int_labels(labels):
     if float(hi) - float(lo) > 2 * n + (1 << 16):
         return None
     if kind == "f":
-        shifted = labels.astype(np.float64) - float(lo)  # exact: integers < 2**53
+        # exact: integers < 2**53; one array, no float64 copy of the labels first
+        shifted = np.subtract(labels, float(lo), dtype=np.float64)
         raw = shifted.astype(np.intp)
         if not np.array_equal(raw, shifted):
             return None  # fractional labels

@@ -294,7 +294,9 @@ def _validate_long(est, X, y, sample_weight, classifier):
     if not groups.is_sorted:
         order = groups.order
         Xf = Xf[order]  # fancy indexing reads a strided view without a copy
-        y, sw = np.take(y, order), np.take(sw, order)
+        y = np.take(y, order)
+        if sample_weight is not None:  # else sw is all ones, in any order
+            sw = np.take(sw, order)
     elif isinstance(X, np.ndarray) and np.may_share_memory(Xf, X):
         Xf = np.array(Xf, order="C")  # the blocks never alias the user's X
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
