@@ -130,15 +130,11 @@ class SquaredLoss:
     def _xbarT(self):
         """Task-major row means (T x d): row t, contiguous, is read per task."""
         if self._xbar_rows is None:
-            b = self.blocks
-            xbarT = np.zeros((self.n_tasks, self.n_features))
-            if self.fit_intercept:
-                for t in range(self.n_tasks):
-                    s = b.sample_weights[t]
-                    if b.shared and t > 0 and s is b.sample_weights[0]:
-                        xbarT[t] = xbarT[0]
-                    else:
-                        xbarT[t] = _weighted_mean_rows(b.Xs[t], s)
+            b, xbarT = self.blocks, np.zeros((self.n_tasks, self.n_features))
+            for t in range(self.n_tasks if self.fit_intercept else 0):
+                s = b.sample_weights[t]
+                same = b.shared and t > 0 and s is b.sample_weights[0]
+                xbarT[t] = xbarT[0] if same else _weighted_mean_rows(b.Xs[t], s)
             self._xbar_rows = xbarT
         return self._xbar_rows
 
