@@ -12,7 +12,8 @@ Tables (time in seconds, peak memory in MB of traced allocations):
 * ``growth``: those ratios measured properly, T = 20,000 against 50,000
   (target: at most 3x for 2.5x the tasks): validation, ``alpha_max``, ``fit``
   and ``predict`` on both sizes in one process, interleaved, median of 3, wall
-  clock and CPU time.
+  clock, user and system CPU time and page faults, with memory just freed by
+  the same operation (``warm``) and by the other size (``cold``).
 * ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task), and
   T = 1000, d = 200 with columns scaled 1..100: the squared-loss fit in each
   form (Gram, sample space, data) and 'auto' (which races FISTA against the
@@ -231,23 +232,47 @@ def _growth_ops(T, n_t, d):
     return {
         "validation": lambda: validate_fit_data(est, Xl, y),
         "alpha_max": lambda: alpha_max(Xl, y, task_column=-1),
-        "fit": lambda: clone(reg).fit(Xl, y),
         "predict": lambda: reg.predict(Xl),
+        "fit": lambda: clone(reg).fit(Xl, y),  # last: the longest
     }
 
 
 def table_growth(quick, repeats=3):
     """Growth from T = 20,000 to 50,000 tasks: interleaved runs, medians.
 
-    Both sizes live in one process and their runs alternate (a, b, a, b, ...),
-    after one untimed run of each (it also faults in the memory the operation
-    needs: on a fresh virtual machine the first touch of memory costs seconds
-    of system time, which a single timed run would charge to the larger size).
-    Wall-clock, user and system CPU time (all threads) are reported apart: on
-    a loaded machine the wall clock mostly measures the other processes, and
-    the system time is the kernel's page faults on fresh memory, which on these
-    virtual machines grow faster than the memory touched (2 MB pages run out
-    and it falls back to 4 kB ones).
+    Both sizes live in one process and their timed runs alternate (a, b, a,
+    b, ...), in two memory conditions, one row each:
+
+    * ``warm``: each timed run follows an untimed run of the same operation
+      on the same size, so it gets the memory that run just freed;
+    * ``cold``: each timed run follows the other size's run (after one
+      untimed run of each).
+
+    The two differ because of the virtual machine, not of skmtl: its kernel
+    hands freed memory back to the host (``page_reporting``), and memory
+    touched again is faulted in by the host, at a cost that is not linear in
+    its size (measured here: 0.8 GB and 2 GB of ``np.ones`` after 4 s idle,
+    3.7 s and 18 s wall, 1 s and 5 s system time, at load 4.4; 0.24 and 0.33 s
+    when the memory was just freed). In the ``cold`` row a size-b run touches
+    the memory a size-a run freed plus 1.5 times as much fresh memory, while
+    a size-a run only reuses: the cold ratio charges the machine's fault cost
+    to the larger size. Wall-clock, user and system CPU time (all threads) and
+    minor page faults are reported apart, with the load average; on a loaded
+    machine the wall clock mostly measures the other processes.
+
+    Measured 2026-12-02 (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
+    warm wall / user CPU: validation 2.91 / 2.53, alpha_max 3.35 / 2.20,
+    predict 3.05 / 2.77, fit 2.56 / 2.40; cold wall 3.75, 3.65, 2.97, 3.60.
+    The page faults grow 9x in validation and alpha_max at 2.5x the rows:
+    arrays of n = 5 million 8-byte values (40 MB) are above glibc's largest
+    mmap threshold (32 MB), so every one is mapped and faulted in afresh,
+    where the 16 MB arrays of T = 20,000 reuse the heap; NumPy's radix
+    argsort takes its 40 MB work buffer from malloc, faulted in 4 kB pages
+    (10,334 faults at T = 50,000). With glibc told to keep freed memory
+    (``MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=17179869184``
+    in the environment) validation took no system time at either size, its
+    faults grew 2.9x and its user CPU 2.51x (warm, load 8; 0.43 and 3.79 s of
+    system time without).
     """
     Ta, Tb = (2000, 5000) if quick else (20_000, 50_000)
     n_t, d = 100, 50
@@ -256,29 +281,35 @@ def table_growth(quick, repeats=3):
         f"per task, d = {d}; target <= 3x): median of {repeats} interleaved runs"
     )
     ops = {T: _growth_ops(T, n_t, d) for T in (Ta, Tb)}
-    cols = ["operation", f"wall {Ta}", f"wall {Tb}", "wall x", f"user {Ta}"]
-    header("", cols + [f"user {Tb}", "user x", f"sys {Ta}", f"sys {Tb}"])
+    cols = ["operation", "memory", f"wall {Ta}", f"wall {Tb}", "wall x"]
+    cols += [f"user {Ta}", f"user {Tb}", "user x", f"sys {Ta}", f"sys {Tb}"]
+    header("", cols + ["faults x", "load"])
     for name in ops[Ta]:
-        runs = {Ta: [], Tb: []}
         for T in (Ta, Tb):
             ops[T][name]()  # warm-up, untimed
-        for _ in range(repeats):
-            for T in (Ta, Tb):
-                before = _clocks()
-                ops[T][name]()
-                runs[T].append(_clocks() - before)
-        a, b = np.median(runs[Ta], axis=0), np.median(runs[Tb], axis=0)
-        row(
-            [name.rjust(9), a[0], b[0], b[0] / a[0], a[1], b[1], b[1] / a[1]]
-            + [a[2], b[2]]
-        )
-        sys.stdout.flush()
+        for memory in ("warm", "cold"):
+            runs = {Ta: [], Tb: []}
+            for _ in range(repeats):
+                for T in (Ta, Tb):
+                    if memory == "warm":
+                        ops[T][name]()
+                    before = _clocks()
+                    ops[T][name]()
+                    runs[T].append(_clocks() - before)
+            a, b = np.median(runs[Ta], axis=0), np.median(runs[Tb], axis=0)
+            row(
+                [name.rjust(9), memory.rjust(9), a[0], b[0], b[0] / a[0], a[1], b[1]]
+                + [b[1] / a[1], a[2], b[2], b[3] / max(a[3], 1), os.getloadavg()[0]]
+            )
+            sys.stdout.flush()
 
 
 def _clocks():
-    """(wall, user, system) seconds of this process so far."""
+    """(wall, user, system seconds, minor page faults) of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return np.array([time.perf_counter(), usage.ru_utime, usage.ru_stime])
+    return np.array(
+        [time.perf_counter(), usage.ru_utime, usage.ru_stime, usage.ru_minflt]
+    )
 
 
 def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3, scale_columns=False):

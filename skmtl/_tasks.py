@@ -17,6 +17,7 @@ __all__ = [
     "TaskGroups",
     "group_codes",
     "group_rows",
+    "lookup_codes",
     "resolve_task_column",
     "split_task_column",
     "stack_tasks",
@@ -223,7 +224,8 @@ def _count_int_labels(labels):
     if float(hi) - float(lo) > 2 * n + (1 << 16):
         return None
     if kind == "f":
-        shifted = labels.astype(np.float64) - float(lo)  # exact: integers < 2**53
+        # exact: integers < 2**53; one array, no float64 copy of the labels first
+        shifted = np.subtract(labels, float(lo), dtype=np.float64)
         raw = shifted.astype(np.intp)
         if not np.array_equal(raw, shifted):
             return None  # fractional labels
@@ -238,6 +240,41 @@ def _count_int_labels(labels):
     tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
     tasks[codes] = labels  # every row of a task holds the same label
     return tasks, codes
+
+
+def lookup_codes(tasks, labels):
+    """Index of every label in the sorted ``tasks`` (-1 if absent), or None.
+
+    A table lookup, O(n + n_tasks), for numeric tasks on an integer grid not
+    much wider than their number (as :func:`group_rows` counts them); None
+    otherwise (then :func:`numpy.searchsorted` is the way). An index ``k`` is
+    returned only where ``labels == tasks[k]`` (compared as numpy does), so
+    the result is that of a search: other labels get -1.
+    """
+    labels = np.asarray(labels)
+    numeric = tasks.dtype.kind in "iuf" and labels.dtype.kind in "iuf"
+    if len(tasks) == 0 or not numeric:
+        return None
+    lo, hi = float(tasks[0]), float(tasks[-1])
+    if not (abs(lo) < 2**53 and abs(hi) < 2**53):
+        return None
+    if hi - lo > 2 * len(tasks) + (1 << 16):
+        return None
+    offsets = np.subtract(tasks, lo, dtype=np.float64)
+    if not np.array_equal(offsets, np.round(offsets)):
+        return None  # not on an integer grid
+    span = int(hi - lo)
+    table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
+    table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
+    # The offset of every label, clipped so that the cast to int is defined.
+    shifted = np.subtract(labels, lo, dtype=np.float64)
+    np.clip(shifted, -1.0, span + 1.0, out=shifted)
+    raw = shifted.astype(np.intp)
+    raw += 1
+    idx = np.take(table, raw)
+    # Only exact matches: a fraction or a label past 2**53 may round onto a task.
+    idx[np.take(tasks, idx, mode="wrap") != labels] = -1
+    return idx
 
 
 def _stable_order(codes, n_tasks):

@@ -9,6 +9,7 @@ from numpy.testing import assert_array_equal
 from skmtl import TraceNormMTLRegressor
 from skmtl._tasks import (
     group_rows,
+    lookup_codes,
     resolve_task_column,
     split_task_column,
     stack_tasks,
@@ -440,3 +441,47 @@ def test_validated_blocks_equal_masks_and_copy_x(task_column, shuffle):
         assert_array_equal(data.blocks.ys[k], y[labels == task])
         assert not np.may_share_memory(data.blocks.Xs[k], X)
     assert data.blocks.stacked.flags.c_contiguous
+
+
+# lookup_codes (predict's task index) -------------------------------------------
+
+
+def _searched(tasks, labels):
+    """The index of every label by exact comparison with every task."""
+    match = np.asarray(labels)[:, None] == tasks[None, :]
+    return np.where(match.any(axis=1), match.argmax(axis=1), -1)
+
+
+@pytest.mark.parametrize("task_dtype", [np.int64, np.float64, np.uint8, np.float32])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.float64, np.uint64, np.int16])
+def test_lookup_codes_equals_exact_matching(task_dtype, label_dtype):
+    rng = np.random.default_rng(0)
+    tasks = np.unique(rng.integers(0, 60, 30)).astype(task_dtype)
+    labels = np.r_[rng.integers(0, 80, 200), 0, 59, 60, 79].astype(label_dtype)
+    if labels.dtype.kind == "f":  # fractions, far labels, labels past 2**53
+        labels = np.r_[labels, 0.5, -1.0, 1e30, -1e30, 3.0000001, 2.0**60 + 1]
+    idx = lookup_codes(tasks, labels)
+    assert idx.dtype == np.intp
+    assert_array_equal(idx, _searched(tasks, labels))
+
+
+def test_lookup_codes_only_exact_matches():
+    # 1e-300 - (-1.0) rounds to the offset of task 0.0: it must not match it.
+    idx = lookup_codes(np.array([-1.0, 0.0, 1.0]), np.array([1e-300, 0.0]))
+    assert idx.tolist() == [-1, 1]
+    # A grid of step 1 that does not start at an integer.
+    idx = lookup_codes(np.array([0.5, 1.5]), np.array([0.5, 1.5, 1.0]))
+    assert idx.tolist() == [0, 1, -1]
+
+
+@pytest.mark.parametrize(
+    "tasks, labels",
+    [
+        (np.array(["a", "b"]), np.array(["a"])),  # strings: searched instead
+        (np.array([0.1, 0.35]), np.array([0.1])),  # not on an integer grid
+        (np.array([0, 10**9]), np.array([0])),  # a range much wider than T
+        (np.array([0, 1]), np.array(["a"], dtype=object)),
+    ],
+)
+def test_lookup_codes_declines(tasks, labels):
+    assert lookup_codes(tasks, labels) is None

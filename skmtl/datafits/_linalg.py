@@ -288,7 +288,11 @@ def row_margins(X, C, rows_model):
     X = np.asarray(X)
     out = np.empty(n)
     step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
+    # One buffer for every chunk's coefficients (mode="clip": the indices are
+    # valid, and "raise" would buffer ``out=`` in a new array each time).
+    buf = np.empty((min(step, n), C.shape[1]))
     for a in range(0, n, step):
         b = min(a + step, n)
-        out[a:b] = np.einsum("ij,ij->i", X[a:b], np.take(C, model[a:b], axis=0))
+        rows = np.take(C, model[a:b], axis=0, out=buf[: b - a], mode="clip")
+        out[a:b] = np.einsum("ij,ij->i", X[a:b], rows)
     return out

@@ -107,18 +107,13 @@ class SquaredLoss:
         self.fit_intercept = fit_intercept
         T, d = blocks.n_tasks, blocks.n_features
         self.n_tasks, self.n_features = T, d
-        # Task-major storage: row t of _xbarT is contiguous (read per task);
-        # xbar (d x T) is its transposed view.
-        self._xbarT = np.zeros((T, d))
-        self.xbar = self._xbarT.T
+        # The row means (a pass over X) are computed when first needed, not
+        # for the gradient at zero alone (alpha_max).
+        self._xbar_rows = None
         self.ybar = np.zeros(T)
         if fit_intercept:
             for t in range(T):
                 s = blocks.sample_weights[t]
-                if blocks.shared and t > 0 and s is blocks.sample_weights[0]:
-                    self._xbarT[t] = self._xbarT[0]
-                else:
-                    self._xbarT[t] = _weighted_mean_rows(blocks.Xs[t], s)
                 self.ybar[t] = s @ blocks.ys[t] / s.sum()
         self.ycs = [y - yb for y, yb in zip(blocks.ys, self.ybar, strict=True)]
         shared_gram = blocks.shared and all(
@@ -135,6 +130,23 @@ class SquaredLoss:
         if self.use_gram:
             self._build_gram()
         self._lipschitz = None
+
+    @property
+    def _xbarT(self):
+        """Task-major row means (T x d): row t, contiguous, is read per task."""
+        if self._xbar_rows is None:
+            b, xbarT = self.blocks, np.zeros((self.n_tasks, self.n_features))
+            for t in range(self.n_tasks if self.fit_intercept else 0):
+                s = b.sample_weights[t]
+                same = b.shared and t > 0 and s is b.sample_weights[0]
+                xbarT[t] = xbarT[0] if same else _weighted_mean_rows(b.Xs[t], s)
+            self._xbar_rows = xbarT
+        return self._xbar_rows
+
+    @property
+    def xbar(self):
+        """Weighted row means per task (d x T; zero without an intercept)."""
+        return self._xbarT.T
 
     def _resolve_form(self, form):
         """``"gram"``, ``"sample"`` or ``"data"`` (see :func:`choose_form`)."""
@@ -346,7 +358,19 @@ class SquaredLoss:
         return step_size * (rhs - B.rmatvec(inner)), None
 
     def gradient_at_zero(self):
-        return self.gradient(np.zeros((self.n_features, self.n_tasks)))[0]
+        """``gradient(0)``: ``-Q``, or ``-X_t^T S_t yc_t / c_t`` per task.
+
+        The same values as the gradient at ``W = 0``, without its products
+        with zero (two passes over X in the data form).
+        """
+        if self.use_gram:
+            return -self.Q
+        b = self.blocks
+        GT = np.empty((self.n_tasks, self.n_features))
+        for t in range(self.n_tasks):
+            sr = b.sample_weights[t] * -self.ycs[t]
+            GT[t] = np.asarray(b.Xs[t].T @ sr).ravel() / b.scales[t]
+        return GT.T
 
     def dual_objective(self, W, b, kappa):
         """Dual value at the residuals of ``W`` scaled by ``kappa``.

@@ -20,7 +20,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._tasks import _split_task_column, group_rows
+from .._tasks import _split_task_column, group_rows, lookup_codes
 from ..datafits._losses import TaskBlocks
 
 _ACCEPT_SPARSE = ("csr", "csc")
@@ -294,7 +294,9 @@ def _validate_long(est, X, y, sample_weight, classifier):
     if not groups.is_sorted:
         order = groups.order
         Xf = Xf[order]  # fancy indexing reads a strided view without a copy
-        y, sw = np.take(y, order), np.take(sw, order)
+        y = np.take(y, order)
+        if sample_weight is not None:  # else sw is all ones, in any order
+            sw = np.take(sw, order)
     elif isinstance(X, np.ndarray) and np.may_share_memory(Xf, X):
         Xf = np.array(Xf, order="C")  # the blocks never alias the user's X
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
@@ -425,6 +427,24 @@ def validate_predict_data(est, X):
 
 def _task_index(est, labels):
     tasks = est.tasks_
+    # Integer task labels: a table lookup, O(n); else a binary search, O(n log T).
+    idx = lookup_codes(tasks, labels)
+    if idx is None:
+        idx = _search_task_index(tasks, labels)
+    unknown = idx < 0
+    if unknown.any() and est.handle_unknown_task == "error":
+        bad = np.unique(np.asarray(labels, dtype=object)[unknown].astype(str))
+        raise ValueError(
+            f"Unknown task label(s) {bad[:10].tolist()} in X: they were not seen "
+            f"in fit (known tasks: {tasks[:10].tolist()}"
+            f"{' ...' if len(tasks) > 10 else ''}). Set "
+            "handle_unknown_task='mean' to predict them with the average task model."
+        )
+    return idx
+
+
+def _search_task_index(tasks, labels):
+    """Index of every label in the sorted ``tasks`` (-1 if absent), by search."""
     idx = None
     try:
         pos = np.clip(np.searchsorted(tasks, labels), 0, len(tasks) - 1)
@@ -436,15 +456,6 @@ def _task_index(est, labels):
     if idx is None:  # labels whose type does not compare with tasks_
         lookup = {lab: i for i, lab in enumerate(tasks.tolist())}
         idx = np.array([lookup.get(lab, -1) for lab in np.asarray(labels).tolist()])
-    unknown = idx < 0
-    if unknown.any() and est.handle_unknown_task == "error":
-        bad = np.unique(np.asarray(labels, dtype=object)[unknown].astype(str))
-        raise ValueError(
-            f"Unknown task label(s) {bad[:10].tolist()} in X: they were not seen "
-            f"in fit (known tasks: {tasks[:10].tolist()}"
-            f"{' ...' if len(tasks) > 10 else ''}). Set "
-            "handle_unknown_task='mean' to predict them with the average task model."
-        )
     return idx
 
 
