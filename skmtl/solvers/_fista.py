@@ -430,12 +430,17 @@ def fista_logistic(
             if gap <= tol:
                 converged, stop_reason = True, "converged"
                 break
+    info = {"n_rejected": n_rejected, "n_certified": n_certified}
+    return _finish(WT, b, history, it, gap, converged, stop_reason, info)
+
+
+def _finish(WT, b, history, it, gap, converged, stop_reason, info):
+    """The :class:`SolverResult` of a task-major fit (finite, or an error)."""
     W = np.ascontiguousarray(WT.T)
     if not np.all(np.isfinite(W)):
         raise FloatingPointError(
             "The solver produced non-finite coefficients; check the scale of X."
         )
-    info = {"n_rejected": n_rejected, "n_certified": n_certified}
     return SolverResult(
         W, b, np.asarray(history), it, float(gap), converged, stop_reason, info
     )
