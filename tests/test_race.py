@@ -154,3 +154,37 @@ def test_race_threshold_on_the_benchmark_sizes():
 
     assert before(1000, 200) >= _race.RACE_MIN_ITERS
     assert before(100, 5000) < _race.RACE_MIN_ITERS
+
+
+def test_race_never_switches_without_budget_for_admm(monkeypatch):
+    """A switch with fewer than ADMM_EXPECTED iterations left would replace
+    FISTA's progress by a few ADMM iterations from scratch: FISTA keeps its
+    model, and after a switch n_iter counts both solvers' iterations."""
+    blocks = _blocks([10, 12, 8, 15, 9], 30)
+    df = SquaredLoss(blocks, form="auto")
+    alpha = 0.05 * alpha_max(df, TraceNorm())
+    monkeypatch.setattr(_race, "RACE_MIN_ITERS", -math.inf)
+    monkeypatch.setattr(_race, "should_switch", lambda *a: True)
+
+    def race(max_iter):
+        d = SquaredLoss(blocks, form="auto")
+        d.form = "sample"
+        return solve(d, alpha, tol=1e-14, max_iter=max_iter)
+
+    short = race(_race.ADMM_EXPECTED)  # no budget for ADMM at any check
+    assert short.info["race"][0] == "data" and short.n_iter == _race.ADMM_EXPECTED
+    fista_only = solve(
+        SquaredLoss(blocks, form="data"), alpha, tol=1e-14, max_iter=_race.ADMM_EXPECTED
+    )
+    np.testing.assert_allclose(short.W, fista_only.W, rtol=0, atol=1e-12)
+
+    long = race(100)
+    assert long.info["race"] == ("sample", _race.PROBE_FIRST)
+    admm = solve(
+        SquaredLoss(blocks, form="sample"),
+        alpha,
+        tol=1e-14,
+        max_iter=100 - _race.PROBE_FIRST,
+    )
+    assert long.n_iter == _race.PROBE_FIRST + admm.n_iter
+    np.testing.assert_allclose(long.W, admm.W, rtol=0, atol=1e-12)

@@ -154,6 +154,9 @@ def _race(datafit, alpha, penalty, W0, tol, max_iter, verbose, after):
 
     def on_check(it, gap):
         checks.append((it, gap))
+        # Too little budget left for ADMM to finish: FISTA keeps its progress.
+        if int(max_iter) - it < ADMM_EXPECTED:
+            return False
         return should_switch(checks, tol, after)
 
     res = fista(
@@ -182,7 +185,9 @@ def _race(datafit, alpha, penalty, W0, tol, max_iter, verbose, after):
         penalty=penalty,
         W0=W0,  # a warm start from the probe measured no better (52 vs 45)
         tol=tol,
-        max_iter=max(int(max_iter) - res.n_iter, 1),
+        max_iter=int(max_iter) - res.n_iter,
         verbose=verbose,
     )
+    # n_iter counts both solvers' iterations, as max_iter bounds them together.
+    out = out._replace(n_iter=out.n_iter + res.n_iter)
     return out.with_info(race=("sample", res.n_iter))
