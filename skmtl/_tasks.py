@@ -269,6 +269,7 @@ def lookup_codes(tasks, labels):
     # The offset of every label, clipped so that the cast to int is defined.
     shifted = np.subtract(labels, lo, dtype=np.float64)
     np.clip(shifted, -1.0, span + 1.0, out=shifted)
+    shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
     raw = shifted.astype(np.intp)
     raw += 1
     idx = np.take(table, raw)

@@ -213,10 +213,11 @@ def test_threaded_workers_share_heavy_steps_and_take_all_light_ones():
     heavy = SquaredLoss(blocks, fit_intercept=False, use_gram=False)
     assert _step_flops(light) == 36 < _HEAVY_STEP_FLOPS <= _step_flops(heavy)
 
-    def takes(share, n_jobs=2, queued=5):
+    def takes(share, n_jobs=2, queued=5, step_seconds=0.0):
         backend = ThreadingBackend(n_jobs=n_jobs)
         backend._jobs, backend._closing = queue.SimpleQueue(), threading.Event()
         backend.read_batch, backend._share = object(), share
+        backend._step_seconds = step_seconds
         for t in range(queued):
             backend.activate(t, 0.0)
         sizes = []
@@ -227,3 +228,37 @@ def test_threaded_workers_share_heavy_steps_and_take_all_light_ones():
     assert takes(False) == [5]
     assert takes(True) == [3, 1, 1]
     assert takes(True, n_jobs=3, queued=7) == [3, 2, 1, 1]
+    # The first take measures one step; then at most about 0.1 s of steps.
+    assert takes(False, step_seconds=None) == [1] + [1] * 4
+    assert takes(False, queued=9, step_seconds=0.03) == [3, 3, 3]
+
+
+def test_batch_calls_an_instance_patched_step():
+    """A step patched on the instance (a spy, ``mock.patch.object``) is
+    called, not bypassed by the batched Gram form."""
+    datafit = DATAFITS["gram"]()
+    calls = []
+    stock = datafit.task_gradient
+
+    def spy(t, w, bt=None):
+        calls.append(t)
+        return stock(t, w, bt)
+
+    datafit.task_gradient = spy
+    res = run_amtl(
+        datafit,
+        0.05,
+        SequentialBackend(),
+        refresh_every=datafit.n_tasks,
+        max_epochs=3,
+        tol=0.0,
+        objective=lambda W, b: 0.0,
+    )
+    assert len(calls) >= res.n_updates > 0
+
+
+def test_closed_threading_backend_lets_the_central_node_go():
+    datafit = DATAFITS["gram"]()
+    backend = ThreadingBackend(n_jobs=2)
+    run_amtl(datafit, 0.05, backend, max_epochs=2, tol=0.0)
+    assert backend.read_batch is None

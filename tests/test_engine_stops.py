@@ -10,6 +10,7 @@ pytest-timeout markers.
 """
 
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -114,6 +115,42 @@ def test_max_time_stops_a_fit_waiting_on_a_straggler(name, schedule):
         assert res.history["time"][-1] <= 0.5
     assert wait_for_no_threads() == []
     assert blas_thread_holders() == 0
+
+
+class SlowSteps(FailingDatafit):
+    """Every task step sleeps ``seconds`` (a heavy user data-fit)."""
+
+    def __init__(self, datafit, seconds):
+        super().__init__(datafit, task=-1)
+        self.seconds = seconds
+
+    def task_gradient(self, t, w, bt=None):
+        time.sleep(self.seconds)
+        return self._datafit.task_gradient(t, w, bt)
+
+
+def test_max_time_with_slow_steps_threading_streams_replies():
+    """A worker takes at most about 0.1 s of steps at once: with 100 queued
+    steps of 20 ms, replies arrive before max_time, and the fit returns soon
+    after it (taking the whole queue, 2 s of steps, applied no update before
+    max_time=0.3 and close() waited for the batch)."""
+    from _amtl_reference import Problem
+
+    datafit = SlowSteps(Problem("squared", True, 0.1, T=100, d=3).datafit(), 0.02)
+    start = time.perf_counter()
+    res = run_amtl(
+        datafit,
+        0.1,
+        ThreadingBackend(n_jobs=1, task_timeout=None),
+        max_time=0.3,
+        max_epochs=10**6,
+        tol=0.0,
+    )
+    elapsed = time.perf_counter() - start
+    assert res.stop_reason == "max_time"
+    assert res.n_updates > 0
+    assert elapsed < 1.5  # max_time plus at most one take (0.1 s) and a step
+    assert wait_for_no_threads() == []
 
 
 def test_max_time_warning_names_the_stop():

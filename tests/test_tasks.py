@@ -472,6 +472,9 @@ def test_lookup_codes_only_exact_matches():
     # A grid of step 1 that does not start at an integer.
     idx = lookup_codes(np.array([0.5, 1.5]), np.array([0.5, 1.5, 1.0]))
     assert idx.tolist() == [0, 1, -1]
+    # NaN and infinite labels match no task.
+    idx = lookup_codes(np.array([0, 1, 2]), np.array([0.0, np.nan, 2.0, np.inf]))
+    assert idx.tolist() == [0, -1, 2, -1]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 When several queued activations read the same published snapshot (the
 sequential backend's calls between two refreshes, a threaded worker that
-takes every ready activation), their steps are computed together:
+takes the ready activations: all of them, its share of heavy steps, and at
+most about 0.1 s of steps, see :class:`~.backends.ThreadingBackend`), their
+steps are computed together:
 
 * one read of the snapshot (:meth:`~skmtl._amtl._nodes.CentralNode.read_batch`)
   gives the tasks' prox columns and blocks of V as task-major rows
@@ -17,9 +19,10 @@ takes every ready activation), their steps are computed together:
   per-task step in a loop, so it computes exactly what it did one task at a
   time (and a user's ``task_gradient`` is still called once per task).
 
-The products are :func:`numpy.einsum` over rows (no BLAS), so a task's row
-does not depend on which other tasks share its batch: the sequential backend
-gives the same run bit for bit whatever it batches.
+The products are :func:`numpy.einsum` over rows (no BLAS; the batch's
+matrices gathered for one call up to d = 64, one call per row above), so a
+task's row does not depend on which other tasks share its batch: the
+sequential backend gives the same run bit for bit whatever it batches.
 """
 
 from typing import NamedTuple
@@ -28,6 +31,11 @@ import numpy as np
 
 from ..datafits._losses import SquaredLoss
 
+# Up to this d the batch's d x d matrices are gathered for one einsum call
+# (a copy of B d^2 floats, cheaper than B calls); above it, one product per
+# row (at d = 200 the gather cost more than the per-task loop). The choice
+# depends on d only, so a row is computed alike in every batch of a fit.
+_GATHER_MAX_D = 64
 # Largest stack of per-task inverses (T d^2 floats) kept by SquaredProxBatch.
 _MAX_INVERSE_BYTES = 256 << 20
 
@@ -69,21 +77,28 @@ def gram_form(datafit):
     """A Gram-form squared loss whose per-task steps are SquaredLoss's own
     (a subclass that overrides ``task_gradient`` or ``task_prox`` is called
     task by task, as it was written to be)."""
-    cls = type(datafit)
+    cls, own = type(datafit), getattr(datafit, "__dict__", {})
     return (
         isinstance(datafit, SquaredLoss)
         and datafit.use_gram
         and cls.task_gradient is SquaredLoss.task_gradient
         and cls.task_prox is SquaredLoss.task_prox
+        and "task_gradient" not in own  # nor patched on the instance
+        and "task_prox" not in own
     )
 
 
-def _rows(M, X):
-    """Row ``i`` of the result is ``M_i @ X[i]`` (``M`` one matrix or a
-    stack indexed like X's rows)."""
+def _rows(M, X, tasks=None):
+    """Row ``i`` of the result is ``M_i @ X[i]``: ``M`` one matrix, or a stack
+    of which row ``i`` uses ``M[tasks[i]]``."""
     if M.ndim == 2:
         return np.einsum("ij,bj->bi", M, X)
-    return np.einsum("bij,bj->bi", M, X)
+    if M.shape[-1] <= _GATHER_MAX_D:  # small matrices: one call on a copy
+        return np.einsum("bij,bj->bi", M[tasks], X)
+    out = np.empty_like(X)
+    for i, t in enumerate(tasks):
+        np.einsum("ij,j->i", M[t], X[i], out=out[i])
+    return out
 
 
 class SquaredProxBatch:
@@ -112,7 +127,7 @@ class SquaredProxBatch:
         if inv is None:
             return None
         rhs = datafit.Q[:, tasks].T + X / step_size
-        return _rows(inv if inv.ndim == 2 else inv[tasks], rhs)
+        return _rows(inv, rhs, tasks)
 
     def __getstate__(self):  # a Dask node recomputes its inverses
         return {"_key": None, "_inv": None}
@@ -121,8 +136,7 @@ class SquaredProxBatch:
 def forward_batch(datafit, tasks, read, step_size, one_step, on_task=None):
     """Forward steps of a batch: rows ``Z`` and intercepts ``zb``."""
     if gram_form(datafit):
-        H = datafit.H if datafit.H.ndim == 2 else datafit.H[tasks]
-        G = _rows(H, read.U) - datafit.Q[:, tasks].T
+        G = _rows(datafit.H, read.U, tasks) - datafit.Q[:, tasks].T
         return read.U - step_size * G, None
     return _loop(read.U, read.ub, tasks, one_step, on_task)
 

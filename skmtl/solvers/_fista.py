@@ -363,9 +363,14 @@ def fista_logistic(
     ``Y`` with its intercepts at their optimum; its scaled probabilities are
     a dual-feasible point, so ``P(W) - D(Y)`` bounds the gap of the current
     iterate ``W`` without a product with ``X`` (``f(W)`` is known from its
-    step). When that bound reaches ``tol`` the certificate of :func:`fista`
-    at ``W`` (one product, an SVD) confirms it, so the solver stops at the
-    first certified iterate instead of at a multiple of ``check_every``.
+    step). When that bound reaches ``tol``, the exact gap of ``W`` against
+    that dual point (exact trace norm and dual norm, no product with ``X``)
+    is the certificate; if it is above ``tol``, the certificate of
+    :func:`fista` at ``W``'s own dual point (one product, an SVD) is tried,
+    and the smaller gap is reported. So the solver stops at the first
+    certified iterate instead of at a multiple of ``check_every``, and its
+    ``gap`` may be below ``relative_gap`` recomputed at ``W``'s dual point
+    (both are valid bounds on the suboptimality of ``W``).
     With ``alpha == 0`` (no scaled dual point) the certificate is computed
     every ``check_every`` steps.
     """

@@ -36,6 +36,10 @@ _POLL = 0.5
 _MAX_BATCH = 1 << 30
 # Total seconds close() waits for the worker threads.
 _JOIN_BUDGET = 5.0
+# Seconds of task steps a worker takes at once, at most (by the measured time
+# per step): replies keep streaming, and max_time or close() wait for at most
+# this long plus one step, whatever the size of the queue.
+_TAKE_SECONDS = 0.1
 # Flops of one task step above which the workers share the queued activations
 # (about 0.1 ms of numpy, which releases the GIL): below it, one worker taking
 # them all keeps the run regular and costs nothing (see ThreadingBackend).
@@ -53,6 +57,10 @@ def _step_flops(datafit):
     if gram_form(datafit):
         return d * d
     return d * max(X.shape[0] for X in blocks.Xs)
+
+
+class _Closed(Exception):
+    """Raised between the steps of a batch when the backend is closing."""
 
 
 class _Failure:
@@ -83,7 +91,10 @@ class ThreadingBackend(Backend):
         jumps rely on it: with shares, the near-duplicate-feature test
         stopped at ``max_iter`` in 2 to 4 runs of 8 instead of 0).  Heavy
         steps run side by side (numpy releases the GIL), so there the
-        workers share the queue.
+        workers share the queue.  Whatever the rule, a take holds at most
+        about 0.1 s of steps (by the time measured per step; the first take
+        is one step), so replies keep streaming and ``max_time`` or the end
+        of a fit wait at most that long for a worker.
     """
 
     name = "threading"
@@ -112,6 +123,7 @@ class ThreadingBackend(Backend):
         super().start(datafit, step, read)
         self.read_batch = read_batch
         self._share = self.n_jobs > 1 and _step_flops(datafit) >= _HEAVY_STEP_FLOPS
+        self._step_seconds = None  # measured time per step (None: none yet)
         self._jobs = queue.SimpleQueue()
         self._results = queue.SimpleQueue()
         self._pending = DelayedReplies()
@@ -140,6 +152,11 @@ class ThreadingBackend(Backend):
             most = self._max_batch
             if self._share:  # heavy steps: leave the other workers their share
                 most = min(most, -(-(1 + self._jobs.qsize()) // self.n_jobs))
+            per_step = self._step_seconds
+            if per_step is None:  # the first take measures one step
+                most = 1
+            elif per_step > 0:
+                most = min(most, max(1, int(_TAKE_SECONDS / per_step)))
             while len(jobs) < most:
                 try:
                     job = self._jobs.get_nowait()
@@ -158,6 +175,8 @@ class ThreadingBackend(Backend):
                 return
             try:
                 results = self._compute(index, jobs)
+            except _Closed:  # the fit ended while this batch ran
+                return
             except BaseException as exc:  # re-raised in the caller
                 task = self._running.get(index, (jobs[0][0],))[0]
                 self._results.put(_Failure(task, exc))
@@ -172,10 +191,15 @@ class ThreadingBackend(Backend):
         ``(ready, reply)`` pairs, one per batch when the delays agree."""
         running = self._running
 
-        def starts(task):  # what task_timeout watches
+        closing = self._closing
+
+        def starts(task):  # what task_timeout watches; a closed fit stops here
+            if closing.is_set():
+                raise _Closed
             running[index] = (task, time.perf_counter())
 
         tasks = [job[0] for job in jobs]
+        started = time.perf_counter()
         starts(tasks[0])
         if self.read_batch is None:  # one by one (a backend started so)
             read = self.read(tasks[0])
@@ -186,6 +210,7 @@ class ThreadingBackend(Backend):
             read = self.read_batch(tasks)
             Z, zb = self.step.batch(self.datafit, read, starts)
             batch = ReplyBatch(tasks, Z, zb, read.version, None)
+        self._step_seconds = (time.perf_counter() - started) / len(tasks)
         delays = []
         for task, delay, _ in jobs:
             if callable(delay):  # a user's delay callable: drawn here
@@ -292,5 +317,5 @@ class ThreadingBackend(Backend):
         # No queue outlives the fit: a closed backend pickles.
         self._jobs = self._results = self._running = self._closing = None
         self._stuck = set()
-        self._pending = None
+        self._pending = self.read_batch = None  # read_batch holds the node
         super().close()
