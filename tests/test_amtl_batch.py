@@ -157,9 +157,10 @@ def test_reply_batch_splits_into_replies():
     assert replies[0].zb is None and replies[0].version == 7
 
 
-def test_max_batch_is_checked():
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "3", True])
+def test_max_batch_is_checked(bad):
     with pytest.raises(ValueError, match="max_batch"):
-        ThreadingBackend(max_batch=0)
+        ThreadingBackend(max_batch=bad)
 
 
 class _CountingSquared(SquaredLoss):

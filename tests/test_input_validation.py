@@ -447,3 +447,10 @@ def test_divergence_message_counts_task_updates_not_history_rows():
     result.W = np.full((2, 2), np.inf)
     with pytest.raises(ValueError, match="final model is non-finite"):
         run()
+    # finite everywhere, but stopped because the norm of V overflowed
+    result.W = np.full((2, 2), 1e300)
+    result.stop_reason = "diverged"
+    with pytest.raises(ValueError, match="norm of the iterates overflowed"):
+        run()
+    result.stop_reason = "converged"
+    assert run() is result

@@ -501,6 +501,9 @@ def guard_divergence(est, run):
             raise _diverged(
                 est, f"the model became non-finite within {updates} task updates"
             )
+        if getattr(result, "stop_reason", None) == "diverged":
+            # Finite but so large that the norm of V overflowed.
+            raise _diverged(est, "the norm of the iterates overflowed")
         return result
 
     return guarded

@@ -19,6 +19,7 @@ still stuck in user code after that is reported (a Python thread cannot be
 killed) and exits as soon as its step returns.
 """
 
+import numbers
 import queue
 import threading
 import time
@@ -108,10 +109,16 @@ class ThreadingBackend(Backend):
             )
         self.n_jobs = int(n_jobs)
         self.task_timeout = check_task_timeout(task_timeout)
+        if max_batch is not None and (
+            isinstance(max_batch, bool)
+            or not isinstance(max_batch, numbers.Integral)
+            or max_batch < 1
+        ):
+            raise ValueError(
+                f"max_batch must be None or an integer >= 1; got {max_batch!r}."
+            )
         self.max_batch = max_batch
         self._max_batch = _MAX_BATCH if max_batch is None else int(max_batch)
-        if self._max_batch < 1:
-            raise ValueError(f"max_batch must be None or >= 1; got {max_batch}.")
         self._threads = []
         self._limiter = None
 
