@@ -209,6 +209,13 @@ def _sort_labels(labels):
     return ordered[first], codes, order
 
 
+def _countable(lo, hi, n):
+    """Whether ``n`` values in ``[lo, hi]`` are best counted in a table of
+    ``hi - lo + 1`` slots: exact as floats (below 2**53; not NaN or inf) and
+    not much wider than ``n`` (a wider table costs more than a sort)."""
+    return abs(lo) < 2**53 and abs(hi) < 2**53 and hi - lo <= 2 * n + (1 << 16)
+
+
 def _count_int_labels(labels):
     """(tasks, codes) by counting, for integer labels in a small range, else None.
 
@@ -219,9 +226,7 @@ def _count_int_labels(labels):
     if n == 0 or kind not in "iuf":
         return None
     lo, hi = labels.min(), labels.max()
-    if kind == "f" and not (abs(lo) < 2**53 and abs(hi) < 2**53):
-        return None  # also NaN and inf
-    if float(hi) - float(lo) > 2 * n + (1 << 16):
+    if not _countable(float(lo), float(hi), n):
         return None
     if kind == "f":
         # exact: integers < 2**53; one array, no float64 copy of the labels first
@@ -256,9 +261,7 @@ def lookup_codes(tasks, labels):
     if len(tasks) == 0 or not numeric:
         return None
     lo, hi = float(tasks[0]), float(tasks[-1])
-    if not (abs(lo) < 2**53 and abs(hi) < 2**53):
-        return None
-    if hi - lo > 2 * len(tasks) + (1 << 16):
+    if not _countable(lo, hi, len(tasks)):
         return None
     offsets = np.subtract(tasks, lo, dtype=np.float64)
     if not np.array_equal(offsets, np.round(offsets)):

@@ -29,6 +29,7 @@ __all__ = [
     "centered_gram",
     "centered_kernel",
     "choose_form",
+    "data_sizes",
     "form_costs",
     "max_eig_gram",
     "row_margins",
@@ -251,6 +252,15 @@ def form_costs(
         "sample": (sample_setup + ADMM_ITERS * sample_iter, 2.0 * padded * itemsize),
         "data": (data_setup + FISTA_ITERS * data_iter, 4.0 * d * T * itemsize),
     }
+
+
+def data_sizes(blocks, shared):
+    """``(sizes, stored, nnz)`` of task blocks: rows per task, the nonzeros
+    held (one X when ``shared``) and those a pass over every task reads."""
+    sizes = [X.shape[0] for X in blocks.Xs]
+    Xs = blocks.Xs[:1] if shared else blocks.Xs
+    stored = sum(X.nnz if sp.issparse(X) else X.size for X in Xs)
+    return sizes, stored, stored * len(blocks.Xs) if shared else stored
 
 
 def choose_form(sizes, n_features, nnz, *, shared=False, max_bytes=None):

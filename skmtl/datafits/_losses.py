@@ -23,7 +23,6 @@ sample (margin ``m = x.w + b``): squared ``0.5 (y - m)^2``; logistic
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
 from ..solvers._gaps import squared_dual
@@ -32,6 +31,7 @@ from ._linalg import (
     centered_gram,
     centered_kernel,
     choose_form,
+    data_sizes,
     max_eig_gram,
     weighted_mean_rows,
 )
@@ -158,19 +158,11 @@ class SquaredLoss:
             )
         if form != "auto":
             return form
-        b = self.blocks
-        sizes = [X.shape[0] for X in b.Xs]
-        d = self.n_features
-        if self._shared_gram:
-            X = b.Xs[0]
-            nnz = X.nnz if sp.issparse(X) else X.size
-            limit = min(max(24.0 * nnz, 64.0 * 2**20), _GRAM_MAX_BYTES)
-            return choose_form(
-                sizes, d, nnz * self.n_tasks, shared=True, max_bytes=limit
-            )
-        nnz = sum(X.nnz if sp.issparse(X) else X.size for X in b.Xs)
-        limit = min(max(24.0 * nnz, 64.0 * 2**20), 2 * _GRAM_MAX_BYTES)
-        return choose_form(sizes, d, nnz, max_bytes=limit)
+        shared = self._shared_gram
+        sizes, stored, nnz = data_sizes(self.blocks, shared)
+        cap = _GRAM_MAX_BYTES if shared else 2 * _GRAM_MAX_BYTES
+        limit = min(max(24.0 * stored, 64.0 * 2**20), cap)
+        return choose_form(sizes, self.n_features, nnz, shared=shared, max_bytes=limit)
 
     # -- Gram form -----------------------------------------------------------
     def _build_gram(self):

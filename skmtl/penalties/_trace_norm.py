@@ -569,30 +569,11 @@ class TraceNormProx:
             raise ValueError(
                 f"the new column must have shape ({d},); got shape {v.shape}."
             )
-        v = v.reshape(d)
-        if not np.isfinite(v).all():
-            raise ValueError("the new column must not contain NaN or infinity.")
-
-        # The Gram is brought up to date lazily, at the next refresh: a batch
-        # of k changed columns then costs one block update instead of k small
-        # ones (the asynchronous engine applies many writes per refresh).
-        if t not in self._dirty:
-            self._dirty[t] = self._V[:, t].copy()
-        self._V[:, t] = v
-        new_sq = float(v @ v)
-        if not self._tasks_side:
-            self._mass_since += self._total_sq + new_sq
-        self._total_sq += new_sq - self._col_sq[t]
-        self._col_sq[t] = new_sq
-        self._n_since += 1
-        self.n_updates += 1
-        self._eig = None
-        self._p_stale = True
+        self.set_columns([t], v.reshape(1, d))
 
     def set_columns(self, cols, rows):
         """Replace the distinct columns ``cols`` of ``V`` by the rows of
-        ``rows`` (``len(cols) x d``): :meth:`set_column` for each in turn,
-        checked once."""
+        ``rows`` (``len(cols) x d``), as :meth:`set_column` does for one."""
         d, T = self._V.shape
         cols = [operator.index(t) for t in cols]
         rows = np.asarray(rows, dtype=np.float64)
@@ -606,6 +587,9 @@ class TraceNormProx:
         if not np.isfinite(rows).all():
             raise ValueError("the new column must not contain NaN or infinity.")
         new_sq = np.einsum("ij,ij->i", rows, rows).tolist()
+        # The Gram is brought up to date lazily, at the next refresh: a batch
+        # of k changed columns then costs one block update instead of k small
+        # ones (the asynchronous engine applies many writes per refresh).
         dirty, col_sq, V = self._dirty, self._col_sq, self._V
         for t, sq in zip(cols, new_sq, strict=True):
             if t not in dirty:

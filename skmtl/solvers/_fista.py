@@ -261,9 +261,7 @@ def _confirm(certify, penalty, alpha, tol, f_W, WT, b, m0, GT, pY, lc):
     (the certificate of :func:`fista`); the smaller gap is returned.
     """
     primal = f_W + alpha * float(penalty.value(WT.T))
-    kp = dual_scaling(float(penalty.dual_norm(GT.T)), alpha) * pY
-    dual = -float(lc.rows.sw @ (xlogy(kp, kp) + xlogy(1 - kp, 1 - kp)))
-    gap_y = _relative(primal, dual)
+    gap_y = _relative(primal, _dual_value(lc.rows, penalty, alpha, GT.T, pY))
     if gap_y <= tol:
         return gap_y, primal, b
     gap, primal_w, b_w = certify(WT, b, m0)

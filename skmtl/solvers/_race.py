@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..datafits._linalg import form_costs
+from ..datafits._linalg import data_sizes, form_costs
 
 __all__ = ["break_even_iterations", "predict_remaining", "race_squared"]
 
@@ -90,13 +90,8 @@ def should_switch(checks, tol, after):
 
 def race_costs(datafit):
     """``form_costs(per_iteration=True)`` of a squared-loss data-fit."""
-    b = datafit.blocks
-    sizes = [X.shape[0] for X in b.Xs]
     shared = bool(datafit._shared_gram)
-    Xs = b.Xs[:1] if shared else b.Xs
-    nnz = sum(X.nnz if hasattr(X, "nnz") else X.size for X in Xs)
-    if shared:
-        nnz *= datafit.n_tasks
+    sizes, _, nnz = data_sizes(datafit.blocks, shared)
     return form_costs(sizes, datafit.n_features, nnz, shared=shared, per_iteration=True)
 
 
