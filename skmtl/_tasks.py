@@ -24,6 +24,9 @@ __all__ = [
     "unstack_tasks",
 ]
 
+# Rows per chunk where labels are mapped to task indices.
+_LOOKUP_CHUNK = 1 << 16
+
 
 def _is_dataframe(X):
     # Duck-typed so that pandas stays an optional dependency.
@@ -228,23 +231,34 @@ def _count_int_labels(labels):
     lo, hi = labels.min(), labels.max()
     if not _countable(float(lo), float(hi), n):
         return None
-    if kind == "f":
+    codes = np.empty(n, dtype=np.intp)  # the offsets first, then the codes
+    # In chunks: the temporaries stay small, whatever the number of rows.
+    for a in range(0, n, _LOOKUP_CHUNK):
+        raw = _label_offsets(labels[a : a + _LOOKUP_CHUNK], lo)
+        if raw is None:
+            return None  # fractional labels
+        codes[a : a + _LOOKUP_CHUNK] = raw
+    present = np.bincount(codes) > 0
+    remap = np.cumsum(present, dtype=np.intp) - 1
+    tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
+    for a in range(0, n, _LOOKUP_CHUNK):
+        part = codes[a : a + _LOOKUP_CHUNK]
+        part[...] = np.take(remap, part)
+        tasks[part] = labels[a : a + _LOOKUP_CHUNK]  # a task's rows share a label
+    return tasks, codes
+
+
+def _label_offsets(labels, lo):
+    """``labels - lo`` as integers (None if a float label is fractional)."""
+    if labels.dtype.kind == "f":
         # exact: integers < 2**53; one array, no float64 copy of the labels first
         shifted = np.subtract(labels, float(lo), dtype=np.float64)
         raw = shifted.astype(np.intp)
-        if not np.array_equal(raw, shifted):
-            return None  # fractional labels
-    elif kind == "u":
-        raw = (labels - lo).astype(np.intp)  # no wrap: every label >= lo
-    else:
-        raw = labels.astype(np.int64) - int(lo)
-        raw = raw.astype(np.intp, copy=False)
-    present = np.bincount(raw) > 0
-    remap = np.cumsum(present, dtype=np.intp) - 1
-    codes = remap[raw]
-    tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
-    tasks[codes] = labels  # every row of a task holds the same label
-    return tasks, codes
+        return raw if np.array_equal(raw, shifted) else None
+    if labels.dtype.kind == "u":
+        return (labels - lo).astype(np.intp)  # no wrap: every label >= lo
+    raw = labels.astype(np.int64) - int(lo)
+    return raw.astype(np.intp, copy=False)
 
 
 def lookup_codes(tasks, labels):
@@ -269,15 +283,19 @@ def lookup_codes(tasks, labels):
     span = int(hi - lo)
     table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
     table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
-    # The offset of every label, clipped so that the cast to int is defined.
-    shifted = np.subtract(labels, lo, dtype=np.float64)
-    np.clip(shifted, -1.0, span + 1.0, out=shifted)
-    shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
-    raw = shifted.astype(np.intp)
-    raw += 1
-    idx = np.take(table, raw)
-    # Only exact matches: a fraction or a label past 2**53 may round onto a task.
-    idx[np.take(tasks, idx, mode="wrap") != labels] = -1
+    idx = np.empty(len(labels), dtype=np.intp)
+    # In chunks: the temporaries stay small, whatever the number of rows.
+    for a in range(0, len(labels), _LOOKUP_CHUNK):
+        part = labels[a : a + _LOOKUP_CHUNK]
+        # The offset of every label, clipped so that the cast to int is defined.
+        shifted = np.subtract(part, lo, dtype=np.float64)
+        np.clip(shifted, -1.0, span + 1.0, out=shifted)
+        shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
+        raw = shifted.astype(np.intp)
+        raw += 1
+        out = np.take(table, raw, out=idx[a : a + _LOOKUP_CHUNK], mode="clip")
+        # Only exact matches: a fraction or a label past 2**53 may round onto a task.
+        out[np.take(tasks, out, mode="wrap") != part] = -1
     return idx
 
 

@@ -279,13 +279,15 @@ def choose_form(sizes, n_features, nnz, *, shared=False, max_bytes=None):
 # --------------------------------------------------------------------------- #
 # Per-row gathers
 # --------------------------------------------------------------------------- #
-def row_margins(X, C, rows_model):
+def row_margins(X, C, rows_model, offsets=None):
     """``out[i] = x_i . C[rows_model[i]]`` for every row, without a per-task loop.
 
     Dense ``X``: a row-wise ``einsum`` in chunks (temporary bounded by
     ``_CHUNK_ELEMENTS``). Sparse ``X``: every stored entry ``X[i, j]`` is
     multiplied by ``C[rows_model[i], j]`` and the products are summed per row
     (``bincount``): O(nnz + n) time and memory, whatever the number of models.
+    ``offsets`` (one per model, e.g. intercepts) are added per row, chunk by
+    chunk into the one output array.
     """
     C = np.asarray(C, dtype=np.float64)
     model = np.asarray(rows_model, dtype=np.intp)
@@ -294,7 +296,8 @@ def row_margins(X, C, rows_model):
         X = X.tocsr()
         row_of = np.repeat(np.arange(n), np.diff(X.indptr))
         prod = X.data * C[model[row_of], X.indices]
-        return np.bincount(row_of, weights=prod, minlength=n).astype(np.float64)
+        out = np.bincount(row_of, weights=prod, minlength=n).astype(np.float64)
+        return out if offsets is None else out + np.take(offsets, model)
     X = np.asarray(X)
     out = np.empty(n)
     step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
@@ -305,4 +308,6 @@ def row_margins(X, C, rows_model):
         b = min(a + step, n)
         rows = np.take(C, model[a:b], axis=0, out=buf[: b - a], mode="clip")
         out[a:b] = np.einsum("ij,ij->i", X[a:b], rows)
+        if offsets is not None:
+            out[a:b] += np.take(offsets, model[a:b])
     return out

@@ -271,7 +271,10 @@ class MTLBase(BaseEstimator):
         """Coefficients and intercepts per row (-1 = unknown: the mean model)."""
         coef = np.vstack([self.coef_, self.coef_.mean(axis=0)])
         intercept = np.append(self.intercept_, self.intercept_.mean())
-        return coef, intercept, np.where(idx < 0, len(self.tasks_), idx)
+        unknown = idx < 0
+        if not unknown.any():  # no copy of the n row indices
+            return coef, intercept, idx
+        return coef, intercept, np.where(unknown, len(self.tasks_), idx)
 
     def _linear_predict(self, X):
         """Margins: (n,) in long format, (n, T) or (n,) in the shared design."""
@@ -285,7 +288,7 @@ class MTLBase(BaseEstimator):
         # The caller gets ``idx`` with -1 for unknown tasks (see _row_classes).
         coef, intercept, model = self._task_models(idx)
         # One gather of each row's coefficients: O(nnz + n), whatever n_tasks.
-        out = row_margins(Xf, coef, model) + np.take(intercept, model)
+        out = row_margins(Xf, coef, model, intercept)
         return out, idx
 
     def __sklearn_tags__(self):

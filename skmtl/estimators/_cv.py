@@ -30,7 +30,7 @@ from ..penalties._base import make_penalty
 from ..solvers._fista import alpha_max as _alpha_max_of_datafit
 from ..solvers._path import datafit_path
 from ..utils._blas import single_blas_thread
-from ..utils._validation import validate_fit_data
+from ..utils._validation import long_gradient_at_zero, validate_fit_data
 from ._base import MTLBase, MTLClassifierMixin, MTLRegressorMixin
 from ._centralized import TraceNormMTLClassifier, TraceNormMTLRegressor
 
@@ -130,6 +130,11 @@ def alpha_max(
     est = _ESTIMATORS[loss](
         task_column=task_column, fit_intercept=fit_intercept, loss_scaling=loss_scaling
     )
+    if loss == "squared" and task_column is not None:
+        # Long format: the gradient from one pass over X, without its copy.
+        G = long_gradient_at_zero(est, X, y, sample_weight)
+        if G is not None:
+            return float(make_penalty(penalty).dual_norm(G))
     data = validate_fit_data(est, X, y, sample_weight, classifier=loss == "logistic")
     if loss == "squared":
         # Only the gradient at zero is needed: no Gram matrices.

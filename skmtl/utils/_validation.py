@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 
 from .._tasks import _split_task_column, group_rows, lookup_codes
 from ..datafits._losses import TaskBlocks
+from ._rowpass import gather_rows, task_row_sums
 
 _ACCEPT_SPARSE = ("csr", "csc")
 _DTYPES = (np.float64, np.float32)
@@ -70,11 +71,18 @@ def _non_numeric_column(X, skip=None):
     return None
 
 
-def _convert_features(X, input_name="X", *, skip=None, original=None):
-    """check_array for features; a string column gets an error naming it."""
+def _convert_features(X, input_name="X", *, skip=None, original=None, finite=True):
+    """check_array for features; a string column gets an error naming it.
+
+    ``finite=False`` leaves the check for NaN and infinities to the caller.
+    """
     try:
         return check_array(
-            X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, input_name=input_name
+            X,
+            accept_sparse=_ACCEPT_SPARSE,
+            dtype=_DTYPES,
+            input_name=input_name,
+            ensure_all_finite=finite,
         )
     except ValueError as exc:
         _raise_for_string_column(exc, X if original is None else original, skip)
@@ -101,7 +109,12 @@ def _check_magnitude(A, what):
     values = A.data if sp.issparse(A) else A
     if values.size == 0:
         return
-    largest = max(float(values.max()), -float(values.min()))  # no |values| copy
+    # no |values| copy
+    _raise_if_huge(max(float(values.max()), -float(values.min())), what)
+
+
+def _raise_if_huge(largest, what):
+    """The error of :func:`_check_magnitude` for a largest ``|value|``."""
     if largest > MAX_ABS_VALUE:
         raise ValueError(
             f"{what} holds values as large as {largest:.3g} in absolute value; "
@@ -113,7 +126,8 @@ def _check_magnitude(A, what):
 
 
 def _check_magnitudes(X, y, sample_weight):
-    _check_magnitude(X, "X")
+    if X is not None:
+        _check_magnitude(X, "X")
     if y is not None:
         _check_magnitude(np.asarray(y, dtype=np.float64), "y")
     _check_magnitude(sample_weight, "sample_weight")
@@ -161,8 +175,8 @@ def _check_not_complex(A, what):
         )
 
 
-def _check_features(X, input_name="X", *, skip=None, original=None):
-    X = _convert_features(X, input_name, skip=skip, original=original)
+def _check_features(X, input_name="X", *, skip=None, original=None, finite=True):
+    X = _convert_features(X, input_name, skip=skip, original=original, finite=finite)
     if X.shape[1] == 0:
         raise ValueError(
             "X has no feature column besides the task column; at least one "
@@ -270,35 +284,76 @@ def _check_long_y(y, classifier):
     return y
 
 
-def _validate_long(est, X, y, sample_weight, classifier):
+def _long_inputs(est, X, y, sample_weight, classifier):
+    """Every check of long-format data but those of X's values, and the groups.
+
+    A dense X is checked for finite and huge values in the one pass that
+    gathers (or sums) its rows in task order (:mod:`skmtl.utils._rowpass`);
+    :func:`_check_long_values` then raises what the checks in their usual
+    order would have raised. A sparse X is checked here, as before.
+    """
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
-    # A view of the features when possible: the rows are copied once, below.
-    Xf, labels, index = _split_task_column(X, est.task_column, copy=False)
+    # A view of the features when possible: the rows are copied once, later.
+    view, labels, index = _split_task_column(X, est.task_column, copy=False)
     _check_unused_categories(X, index, labels)
-    Xf = _check_features(Xf, skip=index, original=X)
+    Xf = _check_features(view, skip=index, original=X, finite=sp.issparse(view))
     y = _check_long_y(y, classifier)
     check_consistent_length(Xf, y, labels)
     sw = _check_sample_weight(
         sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
     )
-    _check_magnitudes(Xf, None if classifier else y, sw)
+    late = (view, index, X, None if classifier else y, sw)
+    if sp.issparse(Xf):
+        _check_magnitudes(Xf, late[3], sw)
+        late = None
     try:
         groups = group_rows(labels)
     except ValueError:
+        if late is not None:  # the checks that came first, in their order
+            _check_long_values(late, *gather_rows(Xf, copy=False))
         _encode_labels(labels, "task")  # raises its message for unsortable labels
         raise
+    return Xf, y, sw, groups, late
+
+
+def _check_long_values(late, Xf, stats):
+    """Raise, in the usual order, for non-finite or huge values (dense X).
+
+    ``stats`` are those of the rows of ``Xf``; a non-finite value is reported
+    by the feature check (its message and its place before y's checks).
+    """
+    if late is None:
+        return
+    view, index, X, y, sw = late
+    if not stats.finite:
+        _check_features(view, skip=index, original=X)  # raises
+        raise ValueError("Input X contains NaN or infinity.")  # pragma: no cover
+    _raise_if_huge(stats.largest, "X")
+    _check_magnitudes(None, y, sw)
+
+
+def _validate_long(est, X, y, sample_weight, classifier):
+    Xf, y, sw, groups, late = _long_inputs(est, X, y, sample_weight, classifier)
     tasks = groups.tasks
-    # One gather of the rows in task order (one copy when already grouped); each
-    # task's block is then a contiguous slice of it, never a mask per task.
+    # One gather of the rows in task order (one copy when already grouped, none
+    # for a fresh array), checked chunk by chunk as it is written; each task's
+    # block is then a contiguous slice of it, never a mask per task.
     if not groups.is_sorted:
         order = groups.order
-        Xf = Xf[order]  # fancy indexing reads a strided view without a copy
+        if sp.issparse(Xf):
+            Xf = Xf[order]
+        else:
+            Xf, stats = gather_rows(Xf, order)
+            _check_long_values(late, Xf, stats)
         y = np.take(y, order)
         if sample_weight is not None:  # else sw is all ones, in any order
             sw = np.take(sw, order)
-    elif isinstance(X, np.ndarray) and np.may_share_memory(Xf, X):
-        Xf = np.array(Xf, order="C")  # the blocks never alias the user's X
+    elif not sp.issparse(Xf):
+        # The blocks never alias the user's X: copy a view of it.
+        copy = isinstance(X, np.ndarray) and np.may_share_memory(Xf, X)
+        Xf, stats = gather_rows(Xf, copy=copy)
+        _check_long_values(late, Xf, stats)
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
     for t, rows in enumerate(groups.slices()):
         yt = y[rows]
@@ -388,15 +443,53 @@ def validate_fit_data(est, X, y, sample_weight=None, *, classifier=False):
         data = _validate_long(est, X, y, sample_weight, classifier)
     blocks = data.blocks
     totals = np.array([s.sum() for s in blocks.sample_weights])
+    _check_totals(totals, data.tasks)
+    if est.loss_scaling == "mean":
+        blocks.scales = totals
+    return data
+
+
+def long_gradient_at_zero(est, X, y, sample_weight=None):
+    """The squared loss's gradient at ``W = 0`` (d x T), long format, dense X.
+
+    What ``SquaredLoss(validate_fit_data(est, X, y, sample_weight).blocks,
+    fit_intercept=est.fit_intercept).gradient_at_zero()`` returns (up to the
+    order of the sums), with the same checks and errors, but from one chunked
+    pass over X (:func:`~skmtl.utils._rowpass.task_row_sums`): no task-ordered
+    copy of X is made, only the gradient needs. None when X is sparse.
+    """
+    if y is None or sp.issparse(X):
+        return None
+    Xf, y, sw, groups, late = _long_inputs(est, X, y, sample_weight, False)
+    order = None if groups.is_sorted else groups.order
+    if order is not None:
+        y = np.take(y, order)
+        if sample_weight is not None:  # else sw is all ones, in any order
+            sw = np.take(sw, order)
+    starts = groups.starts[:-1]
+    totals = np.add.reduceat(sw, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):  # totals checked below
+        ybar = np.add.reduceat(sw * y, starts) / totals
+        # -s_i (y_i - ybar_t): the gradient's weight of row i at W = 0
+        weights = np.repeat(ybar if est.fit_intercept else 0.0 * ybar, groups.counts)
+        np.subtract(weights, y, out=weights)
+        weights *= sw
+    GT, stats = task_row_sums(Xf, order, groups.starts, weights)
+    _check_long_values(late, Xf, stats)
+    _check_totals(totals, groups.tasks)
+    if est.loss_scaling == "mean":
+        GT /= totals[:, None]
+    return GT.T
+
+
+def _check_totals(totals, tasks):
+    """Every task needs a positive total sample weight."""
     if np.any(totals <= 0):
-        bad = [_plain(data.tasks[t]) for t in np.flatnonzero(totals <= 0)]
+        bad = [_plain(tasks[t]) for t in np.flatnonzero(totals <= 0)]
         raise ValueError(
             f"Task(s) {bad[:10]} have no rows with positive sample weight; every "
             "task needs at least one."
         )
-    if est.loss_scaling == "mean":
-        blocks.scales = totals
-    return data
 
 
 def validate_predict_data(est, X):

@@ -1,0 +1,123 @@
+"""Chunked passes over the rows of a dense X, in task order, with its checks.
+
+Validation needs three things from a long-format dense ``X``: that it is
+finite, its largest absolute value (see ``MAX_ABS_VALUE``) and its rows in
+task order. Done apart, these are four passes over a strided view of the
+data and, in :func:`skmtl.alpha_max`, a full copy that is only summed. Here
+each chunk of rows (a few MB, so it stays in cache) is gathered once, then
+reduced while it is in cache: into the task-ordered copy
+(:func:`gather_rows`) or straight into per-task weighted sums of the rows
+(:func:`task_row_sums`), which is all the gradient at zero needs. No
+temporary grows with the number of rows: the only large allocation is the
+copy itself, which the caller keeps.
+"""
+
+import numpy as np
+
+__all__ = ["RowStats", "gather_rows", "task_row_sums"]
+
+_CHUNK_BYTES = 1 << 22  # 4 MB of rows per chunk
+
+
+def _chunk_rows(n_features):
+    return max(1, _CHUNK_BYTES // (8 * max(n_features, 1)))
+
+
+class RowStats:
+    """Whether the rows seen so far are finite, and their largest ``|value|``.
+
+    ``max`` and ``min`` of a chunk propagate NaN and infinities, so two
+    reductions without a temporary check finiteness as well.
+    """
+
+    def __init__(self):
+        self.finite = True
+        self.largest = 0.0
+
+    def update(self, chunk):
+        if chunk.size == 0:
+            return
+        hi, lo = float(chunk.max()), float(chunk.min())
+        if not (np.isfinite(hi) and np.isfinite(lo)):
+            self.finite = False
+        elif self.finite:
+            self.largest = max(self.largest, hi, -lo)
+
+
+def _take_rows(X, rows, a, b, out):
+    """``X[rows[a:b]]`` (``X[a:b]`` if ``rows`` is None) into ``out``."""
+    if rows is None:
+        out[...] = X[a:b]
+    else:  # mode="clip": valid indices, and "raise" would buffer ``out``
+        np.take(X, rows[a:b], axis=0, out=out, mode="clip")
+    return out
+
+
+def gather_rows(X, rows=None, *, copy=True):
+    """The rows ``X[rows]`` as a new C-contiguous array, and their RowStats.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense float64 data, possibly a strided view.
+    rows : ndarray of shape (n_samples,), default=None
+        A permutation of the rows; None keeps their order.
+    copy : bool, default=True
+        With ``rows=None`` and ``copy=False``, ``X`` itself is only checked
+        (then returned as is).
+
+    Returns
+    -------
+    Xo : ndarray of shape (n_samples, n_features)
+    stats : RowStats
+    """
+    n, d = X.shape
+    stats = RowStats()
+    step = _chunk_rows(d)
+    if rows is None and not copy:
+        for a in range(0, n, step):
+            stats.update(X[a : a + step])
+        return X, stats
+    out = np.empty((n, d))
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        stats.update(_take_rows(X, rows, a, b, out[a:b]))
+    return out, stats
+
+
+def task_row_sums(X, rows, starts, weights):
+    """Per task, the weighted sum of its rows: ``sum_i weights[i] X[rows[i]]``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense float64 data, possibly a strided view.
+    rows : ndarray of shape (n_samples,) or None
+        The rows in task order (None: already in task order).
+    starts : ndarray of shape (n_tasks + 1,)
+        Offsets of the tasks in ``rows``; every task has a row.
+    weights : ndarray of shape (n_samples,)
+        One weight per row, in task order (aligned with ``rows``).
+
+    Returns
+    -------
+    sums : ndarray of shape (n_tasks, n_features)
+    stats : RowStats
+        Of ``X`` (every row is read once).
+    """
+    n, d = X.shape
+    sums = np.zeros((len(starts) - 1, d))
+    stats = RowStats()
+    step = _chunk_rows(d)
+    buf = np.empty((min(step, n), d))
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        chunk = _take_rows(X, rows, a, b, buf[: b - a])
+        stats.update(chunk)
+        chunk *= weights[a:b, None]
+        # The tasks met in this chunk, and where each begins in it.
+        first = int(np.searchsorted(starts, a, side="right")) - 1
+        last = int(np.searchsorted(starts, b, side="left"))
+        offsets = np.maximum(starts[first:last] - a, 0)
+        sums[first:last] += np.add.reduceat(chunk, offsets, axis=0)
+    return sums, stats
