@@ -10,8 +10,9 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
-from skmtl._tasks import group_rows
+import skmtl._tasks
+from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor, alpha_max
+from skmtl._tasks import group_rows, lookup_codes
 from skmtl.datafits._linalg import (
     RowOperator,
     centered_gram,
@@ -21,6 +22,10 @@ from skmtl.datafits._linalg import (
     max_eig_gram,
     row_margins,
 )
+from skmtl.datafits._losses import SquaredLoss
+from skmtl.penalties._base import make_penalty
+from skmtl.utils import _rowpass
+from skmtl.utils._validation import validate_fit_data
 
 
 def _labels(kind, n, n_tasks, rng):
@@ -34,8 +39,11 @@ def _labels(kind, n, n_tasks, rng):
     ]
 
 
+@pytest.mark.parametrize("chunk", [None, 7])
 @pytest.mark.parametrize("kind", ["int", "float", "str"])
-def test_group_rows_equals_mask_grouping(kind):
+def test_group_rows_equals_mask_grouping(kind, chunk, monkeypatch):
+    if chunk is not None:  # labels mapped in chunks of 7 rows
+        monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", chunk)
     rng = np.random.default_rng(0)
     labels = _labels(kind, 200, 7, rng)
     g = group_rows(labels)
@@ -49,6 +57,9 @@ def test_group_rows_equals_mask_grouping(kind):
     assert_array_equal(g.counts, [np.sum(labels == t) for t in naive_tasks])
     assert not g.is_sorted
     assert group_rows(np.sort(labels)).is_sorted
+    # predict's table lookup (chunked too), with a label not seen in fit
+    idx = lookup_codes(np.arange(1.0, g.n_tasks), g.codes.astype(float))
+    assert_array_equal(idx, g.codes - 1)
 
 
 def test_group_rows_mixed_types_error():
@@ -355,3 +366,68 @@ def test_group_codes_keeps_tasks_without_rows():
     for k in range(5):
         assert_array_equal(g.rows(k), np.flatnonzero(codes == k))
     assert_array_equal(g.counts, np.bincount(codes, minlength=5))
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "fit_intercept, loss_scaling", [(True, "mean"), (False, "sum")]
+)
+@pytest.mark.parametrize("penalty", ["trace", "l21"])
+def test_alpha_max_row_pass_equals_the_blocks(
+    grouped, weighted, fit_intercept, loss_scaling, penalty, monkeypatch
+):
+    """alpha_max's chunked per-task sums (chunks of 7 rows, across task
+    boundaries) equal the gradient at zero of the validated blocks."""
+    monkeypatch.setattr(_rowpass, "_CHUNK_BYTES", 7 * 8 * 4)
+    rng = np.random.default_rng(0)
+    n, d = 200, 4
+    labels = rng.integers(0, 9, size=n) * 3.0 - 5.0  # tasks of 10 to 35 rows
+    if grouped:
+        labels = np.sort(labels)
+    X = np.column_stack([rng.normal(size=(n, d)), labels])
+    y = rng.normal(size=n) + labels
+    sw = rng.uniform(0.5, 2.0, size=n) if weighted else None
+    est = TraceNormMTLRegressor(
+        task_column=-1, fit_intercept=fit_intercept, loss_scaling=loss_scaling
+    )
+    blocks = validate_fit_data(est, X, y, sw).blocks
+    loss = SquaredLoss(blocks, fit_intercept=fit_intercept, use_gram=False)
+    expected = make_penalty(penalty).dual_norm(loss.gradient_at_zero())
+    got = alpha_max(
+        X,
+        y,
+        task_column=-1,
+        fit_intercept=fit_intercept,
+        loss_scaling=loss_scaling,
+        sample_weight=sw,
+        penalty=penalty,
+    )
+    assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_chunked_validation_checks_every_row(grouped, monkeypatch):
+    """The checks fused into the chunked gather see every chunk: a NaN or a
+    huge value in the last row is refused with the usual messages, and the
+    task-ordered copy equals the rows taken by mask."""
+    monkeypatch.setattr(_rowpass, "_CHUNK_BYTES", 5 * 8 * 3)
+    rng = np.random.default_rng(1)
+    n = 60
+    labels = rng.integers(0, 4, size=n).astype(float)
+    if grouped:
+        labels = np.sort(labels)
+    X = np.column_stack([rng.normal(size=(n, 3)), labels])
+    y = rng.normal(size=n)
+    est = TraceNormMTLRegressor(task_column=-1)
+    data = validate_fit_data(est, X, y)
+    for t, task in enumerate(data.tasks):
+        assert_array_equal(data.blocks.Xs[t], X[labels == task, :3])
+    assert not np.may_share_memory(data.blocks.stacked, X)
+    for bad, message in [(np.nan, "contains NaN"), (1e60, "as large as 1e\\+60")]:
+        Xb = X.copy()
+        Xb[-1, 1] = bad
+        with pytest.raises(ValueError, match=message):
+            validate_fit_data(est, Xb, y)
+        with pytest.raises(ValueError, match=message):
+            alpha_max(Xb, y, task_column=-1)
