@@ -96,8 +96,9 @@ def task_row_sums(X, rows, starts, weights):
         The rows in task order (None: already in task order).
     starts : ndarray of shape (n_tasks + 1,)
         Offsets of the tasks in ``rows``; every task has a row.
-    weights : ndarray of shape (n_samples,)
-        One weight per row, in task order (aligned with ``rows``).
+    weights : callable
+        ``weights(positions)`` gives the weights of the rows at those
+        positions of X (``rows[a:b]``, or a range when ``rows`` is None).
 
     Returns
     -------
@@ -114,7 +115,7 @@ def task_row_sums(X, rows, starts, weights):
         b = min(a + step, n)
         chunk = _take_rows(X, rows, a, b, buf[: b - a])
         stats.update(chunk)
-        chunk *= weights[a:b, None]
+        chunk *= weights(np.arange(a, b) if rows is None else rows[a:b])[:, None]
         # The tasks met in this chunk, and where each begins in it.
         first = int(np.searchsorted(starts, a, side="right")) - 1
         last = int(np.searchsorted(starts, b, side="left"))

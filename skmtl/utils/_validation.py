@@ -130,7 +130,8 @@ def _check_magnitudes(X, y, sample_weight):
         _check_magnitude(X, "X")
     if y is not None:
         _check_magnitude(np.asarray(y, dtype=np.float64), "y")
-    _check_magnitude(sample_weight, "sample_weight")
+    if sample_weight is not None:
+        _check_magnitude(sample_weight, "sample_weight")
 
 
 def _check_unused_categories(X, index, labels):
@@ -300,9 +301,11 @@ def _long_inputs(est, X, y, sample_weight, classifier):
     Xf = _check_features(view, skip=index, original=X, finite=sp.issparse(view))
     y = _check_long_y(y, classifier)
     check_consistent_length(Xf, y, labels)
-    sw = _check_sample_weight(
-        sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
-    )
+    sw = None  # all ones: no array of n ones, see _validate_long
+    if sample_weight is not None:
+        sw = _check_sample_weight(
+            sample_weight, Xf, dtype=np.float64, ensure_non_negative=True
+        )
     late = (view, index, X, None if classifier else y, sw)
     if sp.issparse(Xf):
         _check_magnitudes(Xf, late[3], sw)
@@ -330,7 +333,7 @@ def _check_long_values(late, Xf, stats):
         _check_features(view, skip=index, original=X)  # raises
         raise ValueError("Input X contains NaN or infinity.")  # pragma: no cover
     _raise_if_huge(stats.largest, "X")
-    _check_magnitudes(None, y, sw)
+    _check_magnitudes(None, y, sw)  # (no sw: unit weights)
 
 
 def _validate_long(est, X, y, sample_weight, classifier):
@@ -347,7 +350,7 @@ def _validate_long(est, X, y, sample_weight, classifier):
             Xf, stats = gather_rows(Xf, order)
             _check_long_values(late, Xf, stats)
         y = np.take(y, order)
-        if sample_weight is not None:  # else sw is all ones, in any order
+        if sw is not None:
             sw = np.take(sw, order)
     elif not sp.issparse(Xf):
         # The blocks never alias the user's X: copy a view of it.
@@ -355,14 +358,16 @@ def _validate_long(est, X, y, sample_weight, classifier):
         Xf, stats = gather_rows(Xf, copy=copy)
         _check_long_values(late, Xf, stats)
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
+    ones = np.ones(int(groups.counts.max(initial=0)))  # views of it: unit weights
     for t, rows in enumerate(groups.slices()):
         yt = y[rows]
+        st = ones[: rows.stop - rows.start] if sw is None else sw[rows]
         if classifier:
-            yt, cls = _binary_targets(yt, sw[rows], tasks[t], "in the training data")
+            yt, cls = _binary_targets(yt, st, tasks[t], "in the training data")
             classes.append(cls)
         blocks_X.append(Xf[rows])
         blocks_y.append(np.asarray(yt, dtype=np.float64))
-        blocks_s.append(sw[rows])
+        blocks_s.append(st)
     blocks = TaskBlocks(blocks_X, blocks_y, blocks_s, np.ones(len(tasks)), shared=False)
     blocks.stacked = Xf  # the Xs[t] are its consecutive slices
     return FitData(blocks, tasks, 1, classes)
@@ -461,19 +466,21 @@ def long_gradient_at_zero(est, X, y, sample_weight=None):
     if y is None or sp.issparse(X):
         return None
     Xf, y, sw, groups, late = _long_inputs(est, X, y, sample_weight, False)
+    codes, T = groups.codes, groups.n_tasks
+    totals = groups.counts.astype(np.float64)
+    if sw is not None:
+        totals = np.bincount(codes, weights=sw, minlength=T)
+    ybar = np.zeros(T)
+    if est.fit_intercept:
+        sy = y if sw is None else sw * y
+        with np.errstate(divide="ignore", invalid="ignore"):  # checked below
+            ybar = np.bincount(codes, weights=sy, minlength=T) / totals
+
+    def weights(rows):  # -s_i (y_i - ybar_t): row i's weight at W = 0
+        w = np.take(ybar, np.take(codes, rows)) - np.take(y, rows)
+        return w if sw is None else np.multiply(w, np.take(sw, rows), out=w)
+
     order = None if groups.is_sorted else groups.order
-    if order is not None:
-        y = np.take(y, order)
-        if sample_weight is not None:  # else sw is all ones, in any order
-            sw = np.take(sw, order)
-    starts = groups.starts[:-1]
-    totals = np.add.reduceat(sw, starts)
-    with np.errstate(divide="ignore", invalid="ignore"):  # totals checked below
-        ybar = np.add.reduceat(sw * y, starts) / totals
-        # -s_i (y_i - ybar_t): the gradient's weight of row i at W = 0
-        weights = np.repeat(ybar if est.fit_intercept else 0.0 * ybar, groups.counts)
-        np.subtract(weights, y, out=weights)
-        weights *= sw
     GT, stats = task_row_sums(Xf, order, groups.starts, weights)
     _check_long_values(late, Xf, stats)
     _check_totals(totals, groups.tasks)
