@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits._linalg import centered_kernel, row_margins
+from ..datafits._stacked import TaskRows
 from ..utils._blas import single_blas_thread
 from ._admm import (
     _RANK_RTOL,
@@ -96,8 +97,10 @@ class _StackedTasks:
         self.xbT = (
             np.ascontiguousarray(datafit.xbar.T) if datafit.fit_intercept else None
         )
-        self.X3 = None
-        if not sp.issparse(self.X) and np.all(sizes == self.m):
+        self.X3 = self.rows = None
+        if sp.issparse(self.X):  # one shifted CSR product for all tasks
+            self.rows = TaskRows(self.X, sizes)
+        elif np.all(sizes == self.m):
             self.X3 = self.X.reshape(T, self.m, d)  # a view: equal task sizes
         self.yd = self.pad(np.concatenate(datafit.ycs)) * self.DD
         self._eig(datafit, sizes)
@@ -126,7 +129,10 @@ class _StackedTasks:
         if self.X3 is not None:
             V = np.matmul(self.X3, R[:, :, None])[:, :, 0]
             return (V - np.reshape(shift, (-1, 1))) * self.DD
-        rows = row_margins(self.X, R, self.codes)
+        if self.rows is not None:
+            rows = self.rows.margins(R)
+        else:
+            rows = row_margins(self.X, R, self.codes)
         if self.xbT is not None:
             rows -= shift[self.codes]
         return self.pad(rows) * self.DD
@@ -136,6 +142,8 @@ class _StackedTasks:
         DV = V * self.DD
         if self.X3 is not None:
             G = np.matmul(DV[:, None, :], self.X3)[:, 0, :]
+        elif self.rows is not None:
+            G = self.rows.task_products(DV[self.codes, self.pos])
         else:
             u = DV[self.codes, self.pos]
             n = len(u)
