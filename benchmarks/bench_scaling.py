@@ -26,6 +26,8 @@ Tables (time in seconds, peak memory in MB of traced allocations):
   and classifier against 20 ``Ridge`` / ``LogisticRegression`` fits with the
   matching L2 strength (``C = 1 / (alpha n_t)``), and the peak memory against
   what a dense copy would take.
+* ``sparse_forms``: the ``forms`` table on that data (the regressor's
+  problem), one run per form: 'auto' takes the data form there.
 * ``cv``: the CV estimators on a small grid (5 alphas, 3 folds) against 5-value
   ``RidgeCV`` / ``LogisticRegressionCV`` per task.
 * ``school``: raw School, the ADMM solve to a certified 1e-6 gap per alpha
@@ -312,15 +314,19 @@ def _clocks():
     )
 
 
-def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3, scale_columns=False):
+def _forms_case(
+    T, n_t, d, alpha_ratio=0.1, repeats=3, scale_columns=False, density=None
+):
     """Each form's fit and 'auto''s, interleaved (median of ``repeats``).
 
     'auto' is run apart: where the cost model chose the sample form it races
     FISTA on the data form against it (:mod:`skmtl.solvers._race`), so it is
     not the same computation as any one form. The peak memory is one further
-    traced run per form. ``scale_columns`` multiplies the columns by 1..100.
+    traced run per form. ``scale_columns`` multiplies the columns by 1..100;
+    ``density`` makes X sparse (CSR).
     """
-    Xl, y, tasks = make_data(T, n_t, d)
+    Xl, y, tasks = make_data(T, n_t, d, density=density)
+    nnz = Xl[:, :d].nnz if density is not None else T * n_t * d
     if scale_columns:
         Xl[:, :d] *= np.linspace(1.0, 100.0, d)
     est = TraceNormMTLRegressor(task_column=-1)
@@ -330,7 +336,9 @@ def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3, scale_columns=False):
     chosen = SquaredLoss(data.blocks).form
     print(
         f"\nT = {T}, d = {d}, {n_t} rows per task"
-        f"{', columns scaled 1..100' if scale_columns else ''}: data {data_mb:.0f} MB; "
+        f"{', columns scaled 1..100' if scale_columns else ''}"
+        f"{f', CSR {density:.1%} dense' if density is not None else ''}"
+        f": data {data_mb:.0f} MB; "
         f"the cost model chooses {chosen!r}; median of {repeats} interleaved "
         f"runs, load {os.getloadavg()[0]:.1f}"
     )
@@ -374,7 +382,7 @@ def _forms_case(T, n_t, d, alpha_ratio=0.1, repeats=3, scale_columns=False):
     # The cost model with the iteration counts measured above, against the
     # CPU times: its setup and per-iteration flops are checked, not its
     # assumed iteration counts (ADMM_ITERS, FISTA_ITERS).
-    model = form_costs([n_t] * T, d, T * n_t * d, per_iteration=True)
+    model = form_costs([n_t] * T, d, nnz, per_iteration=True)
     flops = {k: model[k][0] + results[k][2] * model[k][1] for k in fixed}
     for k in flops:
         if k != "data":
@@ -443,6 +451,14 @@ def table_rows(quick):
     )
     for n_t in sizes:
         _rows_row(T, n_t, d)
+
+
+def table_sparse_forms(quick):
+    print(
+        "\nForms of the squared-loss fit on the sparse table's data (CSR, "
+        "d = 20,000, 0.5 % dense, T = 20), alpha = 0.1 alpha_max, tol 1e-6"
+    )
+    _forms_case(20, 300 if quick else 1000, 20_000, repeats=1, density=0.005)
 
 
 def pairs_fmt(pairs):
@@ -561,6 +577,7 @@ TABLES = {
     "features": table_features,
     "rows": table_rows,
     "sparse": table_sparse,
+    "sparse_forms": table_sparse_forms,
     "cv": table_cv,
     "school": table_school,
 }

@@ -264,6 +264,64 @@ def test_squared_task_prox_woodbury_sparse(sparse):
         assert_allclose(w, ref.task_prox(t, x, step_size=0.3)[0], rtol=1e-9, atol=1e-11)
 
 
+def test_task_rows_equal_per_task_products():
+    from skmtl.datafits._stacked import TaskRows
+
+    rng = np.random.default_rng(6)
+    sizes, d = [7, 1, 12, 5], 9
+    Xs = [
+        sp.random(n, d, density=0.4, format="csr", random_state=k)
+        for k, n in enumerate(sizes)
+    ]
+    rows = TaskRows(sp.vstack(Xs, format="csr"), sizes)
+    WT = rng.normal(size=(len(sizes), d))
+    u = rng.normal(size=sum(sizes))
+    expected_m = np.concatenate([X @ w for X, w in zip(Xs, WT, strict=True)])
+    assert_allclose(rows.margins(WT), expected_m, rtol=1e-13, atol=1e-14)
+    parts = np.split(u, np.cumsum(sizes)[:-1])
+    expected_g = np.stack([X.T @ v for X, v in zip(Xs, parts, strict=True)])
+    assert_allclose(rows.task_products(u), expected_g, rtol=1e-13, atol=1e-14)
+    assert_allclose(rows.task_sums(u), [v.sum() for v in parts], rtol=1e-13)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sparse_data_form_equals_dense(fit_intercept):
+    """The stacked sparse route of the data form (one CSR product for all
+    tasks) gives the per-task loop's values, gradient and dual value."""
+    from skmtl.datafits._losses import SquaredLoss
+
+    sizes = [10, 12, 8, 15, 9]
+    df = SquaredLoss(
+        _blocks(sizes, 30, sparse=True), form="data", fit_intercept=fit_intercept
+    )
+    ref = SquaredLoss(_blocks(sizes, 30), form="data", fit_intercept=fit_intercept)
+    assert df._rows is not None and ref._rows is None
+    W = np.random.default_rng(7).normal(size=(30, len(sizes)))
+    assert_allclose(df.task_values(W), ref.task_values(W), rtol=1e-12)
+    assert_allclose(df.gradient(W)[0], ref.gradient(W)[0], rtol=1e-11, atol=1e-12)
+    assert_allclose(
+        df.dual_objective(W, None, 0.7), ref.dual_objective(W, None, 0.7), rtol=1e-12
+    )
+
+
+def test_max_eig_gram_lanczos_on_wide_sparse_rows():
+    """Wide sparse rows take Lanczos (cheaper by the cost model than the
+    1000 x 1000 kernel's eigenvalues); its value bounds the exact one."""
+    from skmtl.datafits._linalg import max_eig_costs
+
+    rng = np.random.default_rng(8)
+    X = sp.random(1000, 20_000, density=0.005, format="csr", random_state=3)
+    X.data = rng.normal(size=X.nnz)
+    exact_cost, lanczos_cost = max_eig_costs(1000, 20_000, X.nnz)
+    assert lanczos_cost < exact_cost
+    s = rng.uniform(0.5, 2.0, 1000)
+    xbar = np.asarray(X.T @ s).ravel() / s.sum()
+    expected = np.linalg.eigvalsh(centered_kernel(X, s, xbar))[-1]
+    assert expected <= max_eig_gram(X, s, xbar) <= 1.02 * expected
+    # Dense and narrow: the exact route.
+    assert np.less(*max_eig_costs(100, 200, 100 * 200))
+
+
 @pytest.mark.parametrize("free", [False, True])
 @pytest.mark.parametrize("shape", [(10, 30), (40, 6)])
 def test_logistic_task_prox_sparse_equals_dense(free, shape):

@@ -47,6 +47,11 @@ ADMM_ITERS = 100
 FISTA_ITERS = 2000
 # Flops of a symmetric eigendecomposition of size m: about EIGH_FACTOR m^3.
 EIGH_FACTOR = 9.0
+# Lanczos for a largest eigenvalue: products with the operator it needs (31
+# on 0.5 % dense rows, n = 1000, d = 20,000, tol 1e-6), and the weight of
+# one flop of theirs against a dense BLAS-3 / LAPACK flop.
+LANCZOS_MATVECS = 40
+LANCZOS_PENALTY = 4.0
 
 
 def weighted_mean_rows(X, s):
@@ -136,18 +141,51 @@ def _dense_max_eig(A):
     return float(np.linalg.eigvalsh(A)[-1]) if A.size else 0.0
 
 
+def _product_flops(n, d, nnz, small):
+    """Flops of ``B B^T`` (``small = n``) or ``B^T B`` (``small = d``) of an
+    n x d matrix with ``nnz`` stored entries: ``n d small`` dense; for sparse
+    rows, a stored entry of a column meets that column's other entries
+    (``nnz / d`` of them on average; ``nnz / n`` per row for ``B^T B``), plus
+    the dense result."""
+    if nnz >= 0.999 * n * d:
+        return float(n) * d * small
+    per = nnz / max(d if small == n else n, 1)
+    return float(nnz) * per + float(small) * small
+
+
+def max_eig_costs(n, d, nnz):
+    """``(exact, lanczos)``: estimated flops of :func:`max_eig_gram`'s two
+    routes on an n x d matrix with ``nnz`` stored entries (``n d`` dense).
+
+    Exact: the Gram or kernel in the smaller space ``m`` and its eigenvalues
+    (``4/3 m^3``, the tridiagonal reduction). Lanczos: ``LANCZOS_MATVECS``
+    products with the operator (two passes over the data), each counted
+    ``LANCZOS_PENALTY`` times (memory-bound sparse passes and Python calls
+    against BLAS-3 and LAPACK).
+    """
+    m = min(n, d)
+    exact = _product_flops(n, d, nnz, m) + 4.0 / 3.0 * float(m) ** 3
+    lanczos = LANCZOS_MATVECS * LANCZOS_PENALTY * (4.0 * nnz + 4.0 * (n + d))
+    return exact, lanczos
+
+
 def max_eig_gram(X, s, xbar=None, extra_ones=False):
     """Largest eigenvalue of the weighted (centered, optionally augmented) Gram.
 
     ``lambda_max(B^T B) = lambda_max(B B^T)``: computed exactly in the smaller
     of the two spaces (d or n, both sparse-safe) while it is at most
-    ``_EXACT_MAX``; otherwise by Lanczos (:func:`scipy.sparse.linalg.eigsh`)
-    on the operator, in O(nnz) memory, times a 1 % safety margin because a
-    step ``1 / L`` must not exceed the true ``1 / lambda_max``.
+    ``_EXACT_MAX`` and cheaper than Lanczos by :func:`max_eig_costs` (not on
+    wide sparse rows: a 1000 x 1000 kernel's eigenvalues cost ~10x the 30
+    products with the operator); otherwise by Lanczos
+    (:func:`scipy.sparse.linalg.eigsh`) on the operator, in O(nnz) memory,
+    times a 1 % safety margin because a step ``1 / L`` must not exceed the
+    true ``1 / lambda_max``.
     """
     n, d = X.shape
     size = d + 1 if extra_ones else d
-    if min(n, size) <= _EXACT_MAX:
+    nnz = X.nnz if sp.issparse(X) else X.size
+    exact, lanczos = max_eig_costs(n, size, nnz)
+    if min(n, size) <= _EXACT_MAX and exact <= lanczos:
         if size <= n:
             A = centered_gram(X, s, xbar)
             if extra_ones:
@@ -231,15 +269,24 @@ def form_costs(
     n_mats = 1 if shared else T
     n_rows = n[:1] if shared else n
     svt = _svd_flops(d, T)
-    gram_setup = float(np.sum(n_rows * (dens * d) * d)) + n_mats * EIGH_FACTOR * d**3
+    nnz_rows = n_rows * dens * d  # stored entries per task
+    gram_setup = sum(
+        _product_flops(k, d, z, d) for k, z in zip(n_rows, nnz_rows, strict=True)
+    )
+    gram_setup += n_mats * EIGH_FACTOR * d**3
     gram_iter = 4.0 * T * d * d + svt
-    sample_setup = float(np.sum(n_rows**2 * dens * d + EIGH_FACTOR * n_rows**3))
+    sample_setup = sum(
+        _product_flops(k, d, z, k) + EIGH_FACTOR * k**3
+        for k, z in zip(n_rows, nnz_rows, strict=True)
+    )
     # The sample-space solver pads every task to max_t n_t rows.
     padded = float(n_rows.size * n_rows.max() ** 2)
     sample_iter = 6.0 * nnz + 4.0 * (n.max() ** 2 * (T if not shared else 1.0)) + svt
-    # Lipschitz constants: the largest eigenvalue in the smaller space per task.
-    small = np.minimum(n_rows, d)
-    data_setup = float(np.sum(n_rows * dens * d * small + 4.0 / 3.0 * small**3))
+    # Lipschitz constants: the largest eigenvalue per task, by max_eig_gram's
+    # cheaper route.
+    data_setup = sum(
+        min(max_eig_costs(k, d, z)) for k, z in zip(n_rows, nnz_rows, strict=True)
+    )
     data_iter = 4.0 * nnz + svt
     if per_iteration:
         return {

@@ -36,6 +36,7 @@ from ._linalg import (
     weighted_mean_rows,
 )
 from ._logistic_rows import StackedRows, gap_terms, identical, intercept_newton
+from ._stacked import task_rows
 
 # Gram matrices are precomputed for the squared loss while they cost less than
 # this many bytes in all (and while they make an iteration cheaper, see below).
@@ -193,6 +194,28 @@ class SquaredLoss:
         return np.einsum("tij,jt->it", self.H, W)
 
     # -- data form -----------------------------------------------------------
+    @property
+    def _rows(self):
+        """All tasks' sparse rows as one operator (:mod:`._stacked`), or None
+        (dense or shared blocks: a loop over tasks)."""
+        if "_task_rows" not in self.__dict__:
+            rows = task_rows(self.blocks)
+            if rows is not None:
+                b = self.blocks
+                rows.weights = np.concatenate(
+                    [s / c for s, c in zip(b.sample_weights, b.scales, strict=True)]
+                )
+            self._task_rows = rows
+        return self._task_rows
+
+    def _stacked_residuals(self, W):
+        """``(rows, r)``: the residuals of all stacked rows, in one pass."""
+        rows, WT = self._rows, np.ascontiguousarray(W.T)
+        r = rows.margins(WT) - np.concatenate(self.ycs)
+        if self.fit_intercept:
+            r -= np.einsum("td,td->t", self._xbarT, WT)[rows.codes]
+        return rows, r
+
     def _residual(self, t, w):
         X = self.blocks.Xs[t]
         r = np.asarray(X @ w).ravel() - self.ycs[t]
@@ -209,6 +232,9 @@ class SquaredLoss:
                 * (np.einsum("it,it->t", W, HW) - 2 * np.einsum("it,it->t", W, self.Q))
                 + 0.5 * self.c
             )
+        if self._rows is not None:
+            rows, r = self._stacked_residuals(W)
+            return 0.5 * rows.task_sums(rows.weights * r * r)
         out = np.empty(self.n_tasks)
         for t in range(self.n_tasks):
             r = self._residual(t, W[:, t])
@@ -221,6 +247,10 @@ class SquaredLoss:
     def gradient(self, W, b=None):
         if self.use_gram:
             return self._HW(W) - self.Q, None
+        if self._rows is not None:
+            # sum_i s_i r_i == 0 per task when centered: X_t^T needs no shift.
+            rows, r = self._stacked_residuals(W)
+            return rows.task_products(rows.weights * r).T, None
         WT = np.ascontiguousarray(W.T)
         GT = np.empty_like(WT)  # task-major: each task writes a contiguous row
         for t in range(self.n_tasks):
@@ -376,6 +406,9 @@ class SquaredLoss:
         sq = 2.0 * self.task_values(W)  # sum_i s_i r_i^2 / c_t per task
         if self.use_gram:
             qw_minus_c = np.einsum("it,it->t", self.Q, W) - self.c
+        elif self._rows is not None:
+            rows, r = self._stacked_residuals(W)
+            qw_minus_c = rows.task_sums(rows.weights * r * np.concatenate(self.ycs))
         else:
             qw_minus_c = np.empty(self.n_tasks)
             for t in range(self.n_tasks):
