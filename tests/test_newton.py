@@ -446,3 +446,28 @@ def test_fista_logistic_stops_at_first_certified_iterate():
         assert gap <= 1e3 * tol
     assert_allclose(res.W, ref.W, atol=1e-5 * np.abs(ref.W).max())
     assert_allclose(res.b, ref.b, atol=1e-5 * np.abs(ref.b).max())
+
+
+def test_local_curvature_value_with_refined_intercepts():
+    # A proximal step refines the intercepts by one Newton step only: its
+    # value is the loss at the returned intercepts (a valid primal value),
+    # never below the value at the optimal ones, and equal to it to rounding
+    # from a warm start (Newton converges quadratically).
+    from skmtl.solvers._fista import _LocalCurvature
+
+    df, raw = make_wide(
+        11, shared=False, weighted=True, scaling="mean", fit_intercept=True
+    )
+    lc = _LocalCurvature(df)
+    rng = np.random.RandomState(0)
+    WT = 0.3 * rng.randn(df.n_tasks, df.n_features)
+    m0 = lc.margins(WT)
+    f_opt, b_opt = lc.value(m0, df.initial_intercept())
+    W = np.ascontiguousarray(WT.T)
+    assert_allclose(f_opt, objective(raw, W, b_opt, 0.0), rtol=1e-13)
+    warm = b_opt + 1e-3 * rng.randn(df.n_tasks)
+    f1, b1 = lc.value(m0, warm, 1)
+    assert_allclose(f1, objective(raw, W, b1, 0.0), rtol=1e-13)
+    assert f1 >= f_opt * (1 - 1e-15)
+    assert_allclose(f1, f_opt, rtol=1e-12)
+    assert_allclose(b1, b_opt, atol=1e-5)
