@@ -302,6 +302,11 @@ def test_sparse_data_form_equals_dense(fit_intercept):
     assert_allclose(
         df.dual_objective(W, None, 0.7), ref.dual_objective(W, None, 0.7), rtol=1e-12
     )
+    _, value, G, dual = df.gap_terms(W)
+    assert ref.gap_terms(W) is None
+    assert_allclose(value, ref.value(W), rtol=1e-12)
+    assert_allclose(G, ref.gradient(W)[0], rtol=1e-11, atol=1e-12)
+    assert_allclose(dual(0.7), ref.dual_objective(W, None, 0.7), rtol=1e-12)
 
 
 def test_max_eig_gram_lanczos_on_wide_sparse_rows():

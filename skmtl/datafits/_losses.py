@@ -216,6 +216,19 @@ class SquaredLoss:
             r -= np.einsum("td,td->t", self._xbarT, WT)[rows.codes]
         return rows, r
 
+    def gap_terms(self, W, b=None):
+        """``(b, value, G, dual)`` at ``W`` from one pass for the residuals and
+        one for the gradient (see :func:`skmtl.solvers._gaps.relative_gap`),
+        with sparse stacked rows; None otherwise (the protocol's passes)."""
+        if self.use_gram or self._rows is None:
+            return None
+        rows, r = self._stacked_residuals(W)
+        wr = rows.weights * r
+        S = float(wr @ r)  # sum_t ||r_t||^2 weighted over the task scales
+        R = -float(wr @ np.concatenate(self.ycs))
+        G = rows.task_products(wr).T
+        return None, 0.5 * S, G, lambda kappa: squared_dual(S, R, kappa)
+
     def _residual(self, t, w):
         X = self.blocks.Xs[t]
         r = np.asarray(X @ w).ravel() - self.ycs[t]
