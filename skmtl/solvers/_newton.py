@@ -63,6 +63,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from ..datafits._logistic_rows import intercept_newton
+from ..datafits._stacked import task_rows
 from ..penalties._base import make_penalty
 from ..utils._blas import single_blas_thread
 from ._admm import (
@@ -83,35 +84,6 @@ _CURVATURE_FLOOR = 1e-8
 _ARMIJO = 1e-4
 _SMALL = 512
 _RELAXATION = 1.6  # over-relaxation of the inner ADMM (solve_quadratic's default)
-
-
-def _block_rows(Xs, d):
-    """Sparse per-task blocks as one CSR matrix of shape ``(n, T d)`` whose row
-    ``i`` of task ``t`` holds ``x_i`` in columns ``t d .. t d + d - 1``.
-
-    Then the margins of all tasks are one product with ``W`` raveled
-    task-major, and the gradient one product with the transpose, instead of
-    2 T small products (their overhead dominates with many tasks). Shares
-    nothing with the blocks; costs one copy of their indices and values.
-    None unless every block is sparse.
-    """
-    if not all(sp.issparse(X) for X in Xs):
-        return None
-    Xs = [X.tocsr() for X in Xs]
-    T = len(Xs)
-    idx = np.int64 if T * d >= np.iinfo(np.int32).max else np.int32
-    nnz = np.array([X.nnz for X in Xs])
-    indices = np.concatenate(
-        [X.indices.astype(idx) + idx(t * d) for t, X in enumerate(Xs)]
-    )
-    starts = np.concatenate([[0], np.cumsum(nnz)[:-1]])
-    indptr = np.concatenate(
-        [X.indptr[:-1].astype(idx) + idx(a) for X, a in zip(Xs, starts, strict=True)]
-        + [np.array([nnz.sum()], dtype=idx)]
-    )
-    data = np.concatenate([X.data for X in Xs]).astype(np.float64, copy=False)
-    n = sum(X.shape[0] for X in Xs)
-    return sp.csr_matrix((data, indices, indptr), shape=(n, T * d))
 
 
 class _Rows:
@@ -136,7 +108,9 @@ class _Rows:
             [s / c for s, c in zip(blocks.sample_weights, blocks.scales, strict=True)]
         )
         self.sw_sum = self.reduce(self.sw)
-        self.big = None if self.shared else _block_rows(blocks.Xs, self.d)
+        # Sparse unshared blocks: all tasks' rows as one shifted CSR operator.
+        rows = task_rows(blocks)
+        self.big = None if rows is None else rows.A
         self.bigT = None if self.big is None else self.big.T  # a CSC view
 
     def reduce(self, v):
