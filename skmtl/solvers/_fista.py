@@ -400,7 +400,7 @@ def fista_logistic(
     def certify(WT, b, m0):
         return _certify_margins(lc, datafit, penalty, alpha, scale0, WT.T, b, m0)
 
-    ET, m0p = None, m0  # ET = W - W_previous (unused while beta == 0)
+    ET, m0p, bp = None, m0, b  # ET = W - W_previous (unused while beta == 0)
     t_k, history, n_rejected, n_certified = 1.0, [], 0, 0
     trigger = tol  # bound on the gap below which the certificate is computed
     next_bound = 1
@@ -415,7 +415,9 @@ def fista_logistic(
         else:
             YT = WT
         mY = m0 + beta * (m0 - m0p) if beta else m0
-        fY, GT, bY, pY = lc.value_grad(mY, b)
+        # Newton on the intercepts of Y from theirs extrapolated like W.
+        b_start = b + beta * (b - bp) if beta and b is not None else b
+        fY, GT, bY, pY = lc.value_grad(mY, b_start)
         if alpha > 0 and it >= next_bound:
             primal = f_W + alpha * pen_W
             bound = _relative(primal, _dual_value(lc.rows, pen_t, alpha, GT, pY))
@@ -441,7 +443,7 @@ def fista_logistic(
         # Restart when the momentum points against the proximal-gradient step.
         ET = WT_new - WT  # the next extrapolation's direction
         restart = np.vdot(DT, ET) < 0
-        m0p = m0
+        m0p, bp = m0, b
         WT, m0, b, L, f_W, pen_W = WT_new, m0_new, b_new, L_try, f_new, pen_new
         t_k = 1.0 if restart else t_next
         if (alpha == 0 and it % check_every == 0) or it == max_iter:
