@@ -262,7 +262,20 @@ def table_growth(quick, repeats=3):
     minor page faults are reported apart, with the load average; on a loaded
     machine the wall clock mostly measures the other processes.
 
-    Measured 2026-12-02 (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
+    Measured 2026-12-02 before the chunked row passes (main at 13021ee, 2
+    vCPUs, load 3.4-5.6, ratios 50,000 / 20,000): warm wall / user CPU /
+    system seconds at 20,000 -> 50,000: validation 3.21 / 2.97 / 0.15 -> 0.79,
+    alpha_max 3.05 / 2.79 / 0.13 -> 0.54, predict 2.68 / 2.53 / 0.002 ->
+    0.09, fit 3.20 / 2.49 / 1.4 -> 5.6; cold wall 5.11, 5.83, 2.69, 2.24;
+    page faults 10.8x, 10.1x, 5.3x, 3.9x. Since then (skmtl.utils._rowpass)
+    validation checks X's values in its one chunked gather into task order,
+    alpha_max sums each task's weighted rows in a chunked pass without the
+    task-ordered copy of X (its largest allocation is now the n row indices),
+    predict and the label grouping work in 64k-row chunks, and no array of n
+    unit weights is made; the growth after those changes was not measured
+    yet (the machine was at load 5-7).
+
+    Earlier (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
     warm wall / user CPU: validation 2.91 / 2.53, alpha_max 3.35 / 2.20,
     predict 3.05 / 2.77, fit 2.56 / 2.40; cold wall 3.75, 3.65, 2.97, 3.60.
     The page faults grow 9x in validation and alpha_max at 2.5x the rows:
