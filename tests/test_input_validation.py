@@ -5,10 +5,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor
+from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor, alpha_max
 
 ESTIMATORS = [TraceNormMTLRegressor, TraceNormMTLClassifier]
 N = 24
@@ -454,3 +455,38 @@ def test_divergence_message_counts_task_updates_not_history_rows():
         run()
     result.stop_reason = "converged"
     assert run() is result
+
+
+def _sparse_frame(X):
+    return pd.DataFrame.sparse.from_spmatrix(X, columns=list("abcdt"))
+
+
+def _sparse_long(seed=0, n=40):
+    rng = np.random.RandomState(seed)
+    X = sp.random(n, 4, density=0.5, random_state=rng, format="csr")
+    t = rng.randint(3, size=n)
+    X = sp.hstack([X, sp.csr_matrix(t[:, None].astype(float) + 1)]).tocsr()
+    return X, rng.randn(n)
+
+
+def test_alpha_max_of_a_sparse_dataframe_equals_that_of_its_matrix():
+    """A sparse DataFrame converts to a sparse matrix in validation: alpha_max
+    then takes the sparse route, not the chunked pass over dense rows."""
+    X, y = _sparse_long()
+    expected = alpha_max(X, y, task_column=-1)
+    assert alpha_max(_sparse_frame(X), y, task_column="t") == pytest.approx(
+        expected, rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "value, message", [(np.nan, "Input X contains NaN"), (np.inf, "infinity")]
+)
+@pytest.mark.parametrize("classifier", [False, True])
+def test_sparse_dataframe_with_non_finite_values_is_refused(value, message, classifier):
+    X, y = _sparse_long()
+    X.data[0] = value
+    est = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+    target = (y > 0).astype(int) if classifier else y
+    with pytest.raises(ValueError, match=message):
+        est(alpha=0.01, task_column="t").fit(_sparse_frame(X), target)

@@ -35,7 +35,15 @@ from ._linalg import (
     max_eig_gram,
     weighted_mean_rows,
 )
-from ._logistic_rows import StackedRows, gap_terms, identical, intercept_newton
+from ._logistic_rows import (
+    StackedRows,
+    _newton_step,
+    distillation_conjugate,
+    distillation_terms,
+    gap_terms,
+    identical,
+    intercept_newton,
+)
 from ._stacked import task_rows
 
 # Gram matrices are precomputed for the squared loss while they cost less than
@@ -697,76 +705,3 @@ class LogisticLoss:
             p = kappa * expit(-ym)
             conj += s @ (xlogy(p, p) + xlogy(1 - p, 1 - p)) / scale
         return -conj
-
-
-def _newton_step(X, dcurv, g, inv, free, kernel=None):
-    """``(A^T diag(dcurv) A + inv I)^{-1} g`` with ``A = X`` or ``[X, 1]``.
-
-    In feature space (a (d + 1)-square system, sparse-safe Gram) or, given
-    ``kernel = X X^T`` (n < d), in sample space by the Woodbury identity
-    ``(aI + E^T E)^{-1} g = (g - E^T (aI + E E^T)^{-1} E g) / a`` with
-    ``E = diag(sqrt(dcurv)) A``; X is never densified.
-    """
-    d = X.shape[1]
-    if kernel is None:
-        H = centered_gram(X, dcurv, None)
-        H[np.diag_indices_from(H)] += inv
-        if free:
-            col = np.asarray(X.T @ dcurv).ravel()
-            H = np.block(
-                [[H, col[:, None]], [col[None, :], np.array([[dcurv.sum() + inv]])]]
-            )
-        return np.linalg.solve(H, g)
-    sq = np.sqrt(dcurv)
-    M = (kernel + 1.0) if free else kernel.copy()
-    M *= sq[:, None]
-    M *= sq[None, :]
-    M[np.diag_indices_from(M)] += inv
-    Eg = sq * (np.asarray(X @ g[:d]).ravel() + (g[d] if free else 0.0))
-    z = sq * np.linalg.solve(M, Eg)
-    ETz = np.asarray(X.T @ z).ravel()
-    if free:
-        ETz = np.append(ETz, z.sum())
-    return (g - ETz) / inv
-
-
-def _bernoulli_negentropy(p):
-    return xlogy(p, p) + xlogy(1.0 - p, 1.0 - p)
-
-
-def distillation_terms(y, m, q, weight, temperature):
-    """Value, derivative and curvature per sample of the distillation loss.
-
-    ``(1 - a) log(1 + exp(-y m)) + a tau^2 (log(1 + exp(m/tau)) - q m/tau)``
-    with ``a = weight``, ``tau = temperature``, labels ``y`` in {-1, +1} and
-    soft targets ``q`` in [0, 1]; derivatives are taken in the margin ``m``.
-    """
-    a, tau = weight, temperature
-    z = m / tau
-    value = (1.0 - a) * np.logaddexp(0.0, -y * m) + a * tau * tau * (
-        np.logaddexp(0.0, z) - q * z
-    )
-    p_hard = expit(-y * m)
-    p_soft = expit(z)
-    deriv = -(1.0 - a) * y * p_hard + a * tau * (p_soft - q)
-    curv = (1.0 - a) * p_hard * (1.0 - p_hard) + a * p_soft * (1.0 - p_soft)
-    return value, deriv, curv
-
-
-def distillation_conjugate(y, m, q, weight, temperature, kappa):
-    """``phi*(kappa phi'(m))`` per sample, bounded above for the dual.
-
-    The loss is a sum of a hard and a soft part; the conjugate of a sum is the
-    infimal convolution of the conjugates, bounded above by splitting the dual
-    point the way the gradient splits.  The bound is exact at ``kappa = 1``
-    (Fenchel-Young), so the duality gap still vanishes at the optimum.
-    """
-    a, tau = weight, temperature
-    hard = (1.0 - a) * _bernoulli_negentropy(kappa * expit(-y * m))
-    soft = (
-        a
-        * tau
-        * tau
-        * _bernoulli_negentropy(kappa * expit(m / tau) + (1.0 - kappa) * q)
-    )
-    return hard + soft

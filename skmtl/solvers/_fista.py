@@ -409,14 +409,7 @@ def fista_logistic(
         L_try = L * _SHRINK
         t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k * t_k * L_try / L))
         beta = (t_k - 1.0) / t_next
-        if beta:
-            YT = ET * beta  # in place: one temporary of shape (T, d) fewer
-            YT += WT
-        else:
-            YT = WT
-        mY = m0 + beta * (m0 - m0p) if beta else m0
-        # Newton on the intercepts of Y from theirs extrapolated like W.
-        b_start = b + beta * (b - bp) if beta and b is not None else b
+        YT, mY, b_start = _extrapolate(beta, WT, ET, m0, m0p, b, bp)
         fY, GT, bY, pY = lc.value_grad(mY, b_start)
         if alpha > 0 and it >= next_bound:
             primal = f_W + alpha * pen_W
@@ -456,6 +449,17 @@ def fista_logistic(
                 break
     info = {"n_rejected": n_rejected, "n_certified": n_certified}
     return _finish(WT, b, history, it, gap, converged, stop_reason, info)
+
+
+def _extrapolate(beta, WT, ET, m0, m0p, b, bp):
+    """``Y = W + beta (W - W_previous)``, its margins, and the start of the
+    Newton solve for its intercepts, extrapolated like ``W``."""
+    if not beta:
+        return WT, m0, b
+    YT = ET * beta  # in place: one temporary of shape (T, d) fewer
+    YT += WT
+    b_start = None if b is None else b + beta * (b - bp)
+    return YT, m0 + beta * (m0 - m0p), b_start
 
 
 def _finish(WT, b, history, it, gap, converged, stop_reason, info):

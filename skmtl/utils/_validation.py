@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array, column_or_1d
+from sklearn.utils import assert_all_finite, check_array, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -289,9 +289,11 @@ def _long_inputs(est, X, y, sample_weight, classifier):
     """Every check of long-format data but those of X's values, and the groups.
 
     A dense X is checked for finite and huge values in the one pass that
-    gathers (or sums) its rows in task order (:mod:`skmtl.utils._rowpass`);
-    :func:`_check_long_values` then raises what the checks in their usual
-    order would have raised. A sparse X is checked here, as before.
+    gathers (or sums) its rows in task order (:mod:`skmtl.utils._rowpass`),
+    so those values are reported after the checks of y, of the lengths and
+    of ``sample_weight`` (:func:`_check_long_values` raises the messages of
+    the usual checks). A sparse X (also one converted from a sparse
+    DataFrame) is checked here.
     """
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
@@ -308,6 +310,8 @@ def _long_inputs(est, X, y, sample_weight, classifier):
         )
     late = (view, index, X, None if classifier else y, sw)
     if sp.issparse(Xf):
+        if not sp.issparse(view):  # a sparse DataFrame: not checked above
+            assert_all_finite(Xf, input_name="X")
         _check_magnitudes(Xf, late[3], sw)
         late = None
     try:
@@ -321,10 +325,10 @@ def _long_inputs(est, X, y, sample_weight, classifier):
 
 
 def _check_long_values(late, Xf, stats):
-    """Raise, in the usual order, for non-finite or huge values (dense X).
+    """Raise for non-finite or huge values of a dense X, then of y and weights.
 
     ``stats`` are those of the rows of ``Xf``; a non-finite value is reported
-    by the feature check (its message and its place before y's checks).
+    by the feature check (with its usual message).
     """
     if late is None:
         return
@@ -461,11 +465,14 @@ def long_gradient_at_zero(est, X, y, sample_weight=None):
     fit_intercept=est.fit_intercept).gradient_at_zero()`` returns (up to the
     order of the sums), with the same checks and errors, but from one chunked
     pass over X (:func:`~skmtl.utils._rowpass.task_row_sums`): no task-ordered
-    copy of X is made, only the gradient needs. None when X is sparse.
+    copy of X is made, only the gradient needs. None when X is (or converts
+    to) a sparse matrix.
     """
     if y is None or sp.issparse(X):
         return None
     Xf, y, sw, groups, late = _long_inputs(est, X, y, sample_weight, False)
+    if sp.issparse(Xf):  # e.g. a sparse DataFrame
+        return None
     codes, T = groups.codes, groups.n_tasks
     totals = groups.counts.astype(np.float64)
     if sw is not None:
