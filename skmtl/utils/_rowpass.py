@@ -48,8 +48,11 @@ def _take_rows(X, rows, a, b, out):
     """``X[rows[a:b]]`` (``X[a:b]`` if ``rows`` is None) into ``out``."""
     if rows is None:
         out[...] = X[a:b]
-    else:  # mode="clip": valid indices, and "raise" would buffer ``out``
-        np.take(X, rows[a:b], axis=0, out=out, mode="clip")
+    else:
+        # Fancy indexing, then a copy: np.take(..., axis=0, out=out) on a
+        # strided view (the features of a long X) was 30x slower (measured,
+        # 500,000 x 50: 3.0 s against 0.09 s). The chunk is a few MB.
+        out[...] = X[rows[a:b]]
     return out
 
 
