@@ -272,8 +272,14 @@ def table_growth(quick, repeats=3):
     alpha_max sums each task's weighted rows in a chunked pass without the
     task-ordered copy of X (its largest allocation is now the n row indices),
     predict and the label grouping work in 64k-row chunks, and no array of n
-    unit weights is made; the growth after those changes was not measured
-    yet (the machine was at load 5-7).
+    unit weights is made. Measured after them (2026-12-02, load 1.0, same
+    command, ratios 50,000 / 20,000), warm / cold wall: validation 3.02 /
+    4.92, alpha_max 2.86 / 2.84, predict 2.75 / 2.54, fit 2.82 / 3.07; user
+    CPU 2.96, 2.83, 2.59, 2.57; system seconds 20,000 -> 50,000, cold:
+    validation 0.14 -> 1.77, alpha_max 0.0003 -> 0.02. What is left in
+    validation is the one copy into task order: its random-row gather takes
+    0.40 s and 1.13 s of CPU (2.8x, reads scattered over 0.8 and 2 GB), and
+    its 2 GB of fresh pages the cold row's system time.
 
     Earlier (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
     warm wall / user CPU: validation 2.91 / 2.53, alpha_max 3.35 / 2.20,
