@@ -490,3 +490,17 @@ def test_sparse_dataframe_with_non_finite_values_is_refused(value, message, clas
     target = (y > 0).astype(int) if classifier else y
     with pytest.raises(ValueError, match=message):
         est(alpha=0.01, task_column="t").fit(_sparse_frame(X), target)
+
+
+def test_unit_weights_of_long_data_are_read_only_views():
+    """Without sample_weight, every task's weights view one vector of ones:
+    it is read-only, so an in-place write cannot change every task's weights."""
+    from skmtl.utils._validation import validate_fit_data
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randn(30, 3), np.repeat([0, 1, 2], 10)])
+    data = validate_fit_data(TraceNormMTLRegressor(task_column=-1), X, rng.randn(30))
+    for s in data.blocks.sample_weights:
+        np.testing.assert_array_equal(s, 1.0)
+        with pytest.raises(ValueError, match="read-only"):
+            s[0] = 2.0

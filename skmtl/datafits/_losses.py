@@ -213,13 +213,14 @@ class SquaredLoss:
                 rows.weights = np.concatenate(
                     [s / c for s, c in zip(b.sample_weights, b.scales, strict=True)]
                 )
+                rows.y = np.concatenate(self.ycs)  # once, not at every pass
             self._task_rows = rows
         return self._task_rows
 
     def _stacked_residuals(self, W):
         """``(rows, r)``: the residuals of all stacked rows, in one pass."""
         rows, WT = self._rows, np.ascontiguousarray(W.T)
-        r = rows.margins(WT) - np.concatenate(self.ycs)
+        r = rows.margins(WT) - rows.y
         if self.fit_intercept:
             r -= np.einsum("td,td->t", self._xbarT, WT)[rows.codes]
         return rows, r
@@ -233,7 +234,7 @@ class SquaredLoss:
         rows, r = self._stacked_residuals(W)
         wr = rows.weights * r
         S = float(wr @ r)  # sum_t ||r_t||^2 weighted over the task scales
-        R = -float(wr @ np.concatenate(self.ycs))
+        R = -float(wr @ rows.y)
         G = rows.task_products(wr).T
         return None, 0.5 * S, G, lambda kappa: squared_dual(S, R, kappa)
 
@@ -429,7 +430,7 @@ class SquaredLoss:
             qw_minus_c = np.einsum("it,it->t", self.Q, W) - self.c
         elif self._rows is not None:
             rows, r = self._stacked_residuals(W)
-            qw_minus_c = rows.task_sums(rows.weights * r * np.concatenate(self.ycs))
+            qw_minus_c = rows.task_sums(rows.weights * r * rows.y)
         else:
             qw_minus_c = np.empty(self.n_tasks)
             for t in range(self.n_tasks):

@@ -62,7 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from ..datafits._logistic_rows import intercept_newton
+from ..datafits._logistic_rows import intercept_newton, softplus
 from ..datafits._stacked import task_rows
 from ..penalties._base import make_penalty
 from ..utils._blas import single_blas_thread
@@ -133,7 +133,7 @@ class _Rows:
         return m
 
     def task_losses(self, m):
-        return self.reduce(self.sw * np.logaddexp(0.0, -self.y * m))
+        return self.reduce(self.sw * softplus(-self.y * m))
 
     def gradient(self, u):
         """``[X_t^T u_t]_t`` for a row vector ``u``."""

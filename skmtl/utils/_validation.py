@@ -362,7 +362,10 @@ def _validate_long(est, X, y, sample_weight, classifier):
         Xf, stats = gather_rows(Xf, copy=copy)
         _check_long_values(late, Xf, stats)
     blocks_X, blocks_y, blocks_s, classes = [], [], [], []
-    ones = np.ones(int(groups.counts.max(initial=0)))  # views of it: unit weights
+    # Unit weights are views of one vector, read-only so that no in-place
+    # write can reach every task's weights at once.
+    ones = np.ones(int(groups.counts.max(initial=0)))
+    ones.flags.writeable = False
     for t, rows in enumerate(groups.slices()):
         yt = y[rows]
         st = ones[: rows.stop - rows.start] if sw is None else sw[rows]
