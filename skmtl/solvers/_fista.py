@@ -20,6 +20,7 @@ from ..penalties._base import make_penalty
 from ..penalties._trace_norm import _GRAM_RTOL, TraceNorm
 from ..utils._blas import SMALL, single_blas_thread
 from ._admm import solve_squared
+from ._dual_polish import FAR as POLISH_FAR
 from ._dual_polish import PolishSchedule
 from ._gaps import alpha_max, dual_scaling, relative_gap
 from ._newton import _certify, _Rows, newton_logistic
@@ -443,7 +444,7 @@ def fista_logistic(
             bound = _relative(primal, _dual_value(lc.rows, pen_t, alpha, GT, pY))
             history.append(primal)
             # Far from the target the bound is evaluated every few steps.
-            far = _BOUND_FAR * max(trigger, polish.trigger)
+            far = max(_BOUND_FAR * trigger, POLISH_FAR * polish.trigger)
             next_bound = it + (_BOUND_SKIP if bound > far else 1)
             scaled = bound <= trigger
             if scaled or polish.due(bound):
