@@ -15,11 +15,16 @@ process, medians of CPU (time.process_time) and wall time:
 * ``records-fresh`` / ``records-fresh-4k``: into a destination allocated for
   each run, as validation does, with and without NumPy's huge-page advice.
 
-Measured 2026-12-02 (2 vCPUs, load 2.6-4.7, CPU s, 20,000 -> 50,000): values
-0.26 -> 0.75 (2.85x), values-sorted 0.39 -> 1.07 (2.75x, slower: ascending
-rows are still ~200 kB apart, a page each), records 0.15 -> 0.41 (2.80x).
-Both X and the destination get transparent huge pages (NumPy advises them,
-``/sys/kernel/mm/transparent_hugepage/enabled`` is ``madvise``). A fresh
+Measured 2026-12-02 (2 vCPUs, CPU s, 20,000 -> 50,000; two processes):
+with all of X and the destinations in transparent huge pages (5.5 GB of
+AnonHugePages, load 2.6-4.7) values 0.26 -> 0.75 (2.85x), values-sorted
+0.39 -> 1.07 (2.75x: ascending rows are still ~200 kB apart, a page each),
+records 0.15 -> 0.41 (2.80x); with half of them in huge pages (2.8 GB, the
+machine shared, load 3.2-3.9, ``--repeats 3``) values 0.92 -> 2.06 (2.24x),
+values-sorted 0.67 -> 1.36 (2.03x), records 0.22 -> 0.57 (2.63x),
+records-fresh 1.56 -> 3.69, records-fresh-4k 0.65 -> 2.44. NumPy advises huge
+pages for large arrays (``/sys/kernel/mm/transparent_hugepage/enabled`` is
+``madvise``); whether it gets them depends on the machine. A fresh
 destination's page faults cost more than the gather and depend on the
 virtual machine's state: memory freed just before is cheap, memory idle for
 seconds has been handed back to the host (``page_reporting``).
