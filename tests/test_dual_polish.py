@@ -119,3 +119,37 @@ def test_polish_off_for_l21_and_alpha_zero():
     assert res.converged and res.info["n_polished"] == 0
     res = fista_logistic(df, 0.0, tol=1e-6, max_iter=100_000)
     assert res.info["n_polished"] == 0
+
+
+def test_polished_certificate_valid_with_a_large_intercept():
+    """A task nearly all of one class (its one minority row weighs 1e-6) has an
+    intercept near 17.6: the intercepts' Newton solve leaves a residual of
+    about 1e-14 in the dual's intercept constraint, which the polished point
+    must cancel, or its value exceeds the optimum and the gap reads 0 at
+    tol = 1e-12 (found in review). The reference optimum is proximal Newton's
+    at 1e-12 (an upper bound of P*)."""
+    rng = np.random.RandomState(3)
+    T, d, n = 5, 15, 40
+    U = rng.randn(d, 3)
+    Xs, ys, ss = [], [], []
+    for t in range(T):
+        X = rng.randn(n, d)
+        y = np.where(X @ (U @ rng.randn(3)) + 0.7 * rng.logistic(size=n) > 0, 1.0, -1.0)
+        s = rng.uniform(0.5, 2.0, n)
+        if t == 0:
+            y[:] = 1.0
+            y[3], s[3] = -1.0, 1e-6
+        Xs.append(X)
+        ys.append(y)
+        ss.append(s)
+    df = LogisticLoss(TaskBlocks(Xs, ys, ss, np.array([s.sum() for s in ss])))
+    alpha = 0.02 * alpha_max(df)
+    p_ref = newton_logistic(df, alpha, tol=1e-12, max_iter=300).objective_history[-1]
+    for tol in (1e-10, 1e-12):
+        res = fista_logistic(df, alpha, tol=tol, max_iter=100_000)
+        primal = res.objective_history[-1]
+        assert res.info["n_polished"] >= 1
+        assert res.gap <= tol
+        # P(W) - P* <= gap P(W); P* <= p_ref (rounding of P: 1e-15)
+        assert primal - p_ref <= res.gap * primal + 1e-15 * primal
+        assert res.gap > 0

@@ -447,11 +447,12 @@ def test_fista_logistic_stops_at_first_certified_iterate():
         # bound, may be far above the polished one.)
         ref = newton_logistic(df, alpha, tol=1e-13)
         assert primal - ref.objective_history[-1] <= res.gap * primal
-        assert gap <= 1e3 * np.sqrt(tol)
+        assert gap <= 10 * np.sqrt(tol)
     # A gap of 1e-10 bounds the objective, not W: on this weakly curved
-    # problem the polished certificate stops with W 2e-4 (relative) from it.
-    assert_allclose(res.W, ref.W, atol=1e-3 * np.abs(ref.W).max())
-    assert_allclose(res.b, ref.b, atol=1e-3 * np.abs(ref.b).max())
+    # problem the polished certificate stops with W 3e-5 and b 9e-6
+    # (relative) from Newton's (measured in review).
+    assert_allclose(res.W, ref.W, atol=2e-4 * np.abs(ref.W).max())
+    assert_allclose(res.b, ref.b, atol=2e-4 * np.abs(ref.b).max())
 
 
 def test_local_curvature_value_with_refined_intercepts():

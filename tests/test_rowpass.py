@@ -13,7 +13,8 @@ def _layouts(rng, n, d):
     yield "features beside a last column", base[:, :d]
     yield "features beside a first column", base[:, 1:]
     yield "F", np.asfortranarray(base[:, :d])
-    yield "every other column", np.ascontiguousarray(base[:, :2])[:, ::2]
+    yield "every other column", np.repeat(base[:, :d], 2, axis=1)[:, ::2]
+    yield "reversed columns", base[:, d - 1 :: -1]
     yield "reversed rows", base[::-1, :d]
     yield "float32", base[:, :d].astype(np.float32)
     yield "big-endian", base[:, :d].astype(">f8")

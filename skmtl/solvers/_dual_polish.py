@@ -187,12 +187,39 @@ def polished_dual(lc, alpha, GT, p, s_w):
         return -np.inf
     q = p + _step_inside(p, delta) * delta
     np.clip(q, 0.0, 1.0, out=q)
+    if lc.free:
+        q = _balance(rows, q)
+        if q is None:
+            return -np.inf
     Gq = lc.gradient(-rows.sw * rows.y * q)
     norm = float(np.sqrt(max(np.linalg.eigvalsh(Gq @ Gq.T)[-1], 0.0)))
     if not np.isfinite(norm):
         return -np.inf
     kq = q * (1.0 if norm <= alpha else alpha / norm)
     return -float(rows.sw @ (xlogy(kq, kq) + xlogy(1.0 - kq, 1.0 - kq)))
+
+
+def _balance(rows, q):
+    """``q`` shifted per task so that ``sum_{i in t} sw_i y_i q_i = 0``, or None.
+
+    With free intercepts that is a constraint of the dual; the probabilities
+    meet it only as well as the intercepts' Newton solve converged (to about
+    1e-13 of ``sw_sum``). Weak duality then holds only up to
+    ``sum_t b_t* r_t`` (``r_t`` the residual of task ``t``), which is below
+    the scaled point's first-order loss but not below the polished point's
+    second-order one: a task with a large intercept made the polished value
+    exceed the optimum by 1e-13 (relative) and the gap read 0 at
+    ``tol = 1e-12``. The shift ``q + eta_t y q (1 - q)`` cancels ``r_t`` to
+    rounding, stays in ``[0, 1]`` for ``|eta_t| <= 1``, and leaves saturated
+    rows in place.
+    """
+    v = q * (1.0 - q)
+    den = rows.reduce(rows.sw * v)
+    res = rows.reduce(rows.sw * rows.y * q)
+    eta = np.divide(-res, den, out=np.zeros_like(res), where=den > 0)
+    if np.any(np.abs(eta) > 1.0) or np.any((den <= 0) & (res != 0)):
+        return None
+    return q + eta[rows.task] * rows.y * v
 
 
 def _step_inside(p, delta):

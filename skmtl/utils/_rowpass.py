@@ -52,6 +52,7 @@ def _as_records(A):
     ``n_features`` values is one block copy each; a float row is copied value
     by value. The same bytes either way.
     """
+    A = np.asarray(A)  # a matrix subclass would keep 2-D records
     if A.ndim != 2 or A.shape[1] == 0 or A.strides[1] != A.itemsize:
         return None
     return A.view(np.dtype((np.void, A.shape[1] * A.itemsize)))[:, 0]
