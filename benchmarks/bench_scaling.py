@@ -226,12 +226,16 @@ def table_tasks(quick):
 
 
 def _growth_ops(T, n_t, d):
-    """The four operations whose growth in T is targeted, on one data set."""
+    """The four operations whose growth in T is targeted, on one data set,
+    after a reference: ``X.copy()``, one sequential pass writing as many
+    fresh bytes as validation's copy into task order (what the machine's
+    memory alone costs at each size, in each memory condition)."""
     Xl, y, _ = make_data(T, n_t, d)
     est = TraceNormMTLRegressor(task_column=-1)
     a = alpha_max(Xl, y, task_column=-1)
     reg = TraceNormMTLRegressor(alpha=0.1 * a, task_column=-1).fit(Xl, y)
     return {
+        "X.copy()": lambda: Xl.copy(),
         "validation": lambda: validate_fit_data(est, Xl, y),
         "alpha_max": lambda: alpha_max(Xl, y, task_column=-1),
         "predict": lambda: reg.predict(Xl),

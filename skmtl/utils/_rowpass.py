@@ -44,15 +44,37 @@ class RowStats:
             self.largest = max(self.largest, hi, -lo)
 
 
+def _as_records(A):
+    """``A`` (2-D) as a column of records, one per row, or None.
+
+    Where a row's values are adjacent in memory (C order, or the features of
+    a C-ordered X beside its task column), copying rows as opaque records of
+    ``n_features`` values is one block copy each; a float row is copied value
+    by value. The same bytes either way.
+    """
+    if A.ndim != 2 or A.shape[1] == 0 or A.strides[1] != A.itemsize:
+        return None
+    return A.view(np.dtype((np.void, A.shape[1] * A.itemsize)))[:, 0]
+
+
 def _take_rows(X, rows, a, b, out):
     """``X[rows[a:b]]`` (``X[a:b]`` if ``rows`` is None) into ``out``."""
     if rows is None:
         out[...] = X[a:b]
-    else:
-        # Fancy indexing, then a copy: np.take(..., axis=0, out=out) on a
-        # strided view (the features of a long X) was 30x slower (measured,
-        # 500,000 x 50: 3.0 s against 0.09 s). The chunk is a few MB.
+        return out
+    # Fancy indexing, then a copy: np.take(..., axis=0, out=out) on a
+    # strided view (the features of a long X) was 30x slower (measured,
+    # 500,000 x 50: 3.0 s against 0.09 s; np.take copies a strided source
+    # whole). The chunk is a few MB.
+    src = _as_records(X) if X.dtype == out.dtype else None
+    dst = None if src is None else _as_records(out)
+    if dst is None:
         out[...] = X[rows[a:b]]
+    else:
+        # Rows as records: the random-row gather into task order took half
+        # the time (T = 20,000 and 50,000 tasks of 100 rows, d = 50: 0.15 s
+        # and 0.41 s of CPU against 0.39 s and 0.79 s).
+        dst[...] = src[rows[a:b]]
     return out
 
 
