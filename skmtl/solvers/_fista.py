@@ -23,7 +23,7 @@ from ._admm import solve_squared
 from ._dual_polish import FAR as POLISH_FAR
 from ._dual_polish import PolishSchedule
 from ._gaps import alpha_max, dual_scaling, relative_gap
-from ._newton import _certify, _Rows, newton_logistic
+from ._newton import _certify, _Rows, newton_logistic, wrong_label
 from ._race import race_squared, wants_race
 from ._result import SolverResult
 
@@ -170,6 +170,7 @@ class _LocalCurvature:
     def __init__(self, datafit):
         self.rows = _Rows(datafit.blocks)
         self.free = datafit.has_free_intercept
+        self.nsy = -self.rows.sw * self.rows.y  # the gradient's row weights
 
     def margins(self, WT):
         """``x_i.w_t`` for every row (no intercept), from task-major ``WT``."""
@@ -220,11 +221,21 @@ class _LocalCurvature:
         (then ``f >= min_b f``: a valid primal value, and a conservative
         sufficient-decrease test).
         """
+        f, b, _, _ = self._terms(m0, b, max_steps)
+        return f, b
+
+    def _terms(self, m0, b, max_steps):
+        """``(f, b, ym, p)``: :meth:`value`, ``y * m`` and, when the
+        intercepts' solve ended with it, ``p = expit(-ym)`` (else None)."""
         r = self.rows
+        p = None
         if self.free:
-            b = self.intercepts(m0, b, max_steps)
-            m0 = m0 + b[r.task]
-        return float(r.sw @ softplus(-r.y * m0)), b
+            b, ym, p = r.intercept_terms(m0, b, max_steps)
+            if ym is None:
+                ym = r.y * (m0 + b[r.task])
+        else:
+            ym = r.y * m0
+        return float(r.sw @ softplus(-ym)), b, ym, p
 
     def value_grad(self, m0, b):
         """``(f, GT, b, p)`` at the margins ``m0``, ``b`` optimal.
@@ -232,11 +243,10 @@ class _LocalCurvature:
         ``GT`` is the gradient task-major and ``p`` the probability of the
         wrong label on every row (the dual point of the certificate).
         """
-        f, b = self.value(m0, b)
-        r = self.rows
-        m = m0 if b is None else m0 + b[r.task]
-        p = expit(-r.y * m)
-        return f, self.gradient(-r.sw * r.y * p), b, p
+        f, b, ym, p = self._terms(m0, b, 50)
+        if p is None:
+            p = wrong_label(ym)
+        return f, self.gradient(self.nsy * p), b, p
 
 
 def _certify_margins(lc, datafit, penalty, alpha, scale0, W, b, m0):
@@ -353,7 +363,8 @@ def _prox_step(lc, penalty, prox_state, alpha, YT, fY, GT, L, b):
         # One Newton step from the intercepts of Y (quadratic convergence:
         # b is then optimal to rounding in practice, and f an upper bound).
         f, b_new = lc.value(m0, b, _STEP_INTERCEPT_STEPS)
-        D = WT - YT
+        # D = W - Y in the memory of V when the prox returned a new array.
+        D = np.subtract(WT, YT, out=None if np.may_share_memory(WT, VT) else VT)
         model = fY + np.vdot(GT, D) + 0.5 * L * np.vdot(D, D)
         if f <= model + 1e3 * _EPS * abs(fY):
             break
@@ -464,7 +475,8 @@ def fista_logistic(
         )
         n_rejected += n_rej
         # Restart when the momentum points against the proximal-gradient step.
-        ET = WT_new - WT  # the next extrapolation's direction
+        # The next extrapolation's direction, in the memory of Y (done with).
+        ET = np.subtract(WT_new, WT, out=None if YT is WT else YT)
         restart = np.vdot(DT, ET) < 0
         m0p, bp = m0, b
         WT, m0, b, L, f_W, pen_W = WT_new, m0_new, b_new, L_try, f_new, pen_new
@@ -487,7 +499,8 @@ def _extrapolate(beta, WT, ET, m0, m0p, b, bp):
     Newton solve for its intercepts, extrapolated like ``W``."""
     if not beta:
         return WT, m0, b
-    YT = ET * beta  # in place: one temporary of shape (T, d) fewer
+    YT = ET  # in place: ET is the loop's own and not needed after this
+    YT *= beta
     YT += WT
     b_start = None if b is None else b + beta * (b - bp)
     return YT, m0 + beta * (m0 - m0p), b_start
