@@ -136,7 +136,7 @@ def gap_terms(rows, blocks, W, b, tol=1e-13, max_steps=100):
 
     def dual(kappa):
         q = kappa * p
-        return -_wsum(rows.sw, xlogy(q, q) + xlogy(1.0 - q, 1.0 - q))
+        return -_wsum(rows.sw, _bernoulli_negentropy(q))
 
     return b, value, G, dual
 

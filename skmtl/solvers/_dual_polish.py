@@ -43,10 +43,11 @@ point certifies a relative gap of 2.6e-4, the polished one certifies 8.3e-7.
 """
 
 import numpy as np
-from scipy.special import xlogy
 
+from ..datafits._logistic_rows import _bernoulli_negentropy
 from ..penalties._trace_norm import TraceNorm
 from ..utils._blas import SMALL
+from ._gaps import dual_scaling
 
 __all__ = ["PolishSchedule", "polish_rank", "polished_dual"]
 
@@ -141,11 +142,13 @@ def _solve_multipliers(B, E1, target):
     return L
 
 
-def _correction(lc, alpha, GT, p, r):
-    """The first-order correction ``delta`` of ``p`` (see the module), or None."""
+def _correction(lc, alpha, GT, p, r, s, E):
+    """The first-order correction ``delta`` of ``p`` (see the module), or None.
+
+    ``s`` and ``E``: the singular values of ``GT`` (ascending) and the
+    eigenvectors of ``GT GT^T``.
+    """
     rows = lc.rows
-    lam, E = np.linalg.eigh(GT @ GT.T)
-    s = np.sqrt(np.maximum(lam, 0.0))
     E1, s1 = E[:, -r:], s[-r:]
     if not s1[0] > 0:
         return None
@@ -178,11 +181,12 @@ def polished_dual(lc, alpha, GT, p, s_w):
     rows = lc.rows
     if not np.all(np.abs(rows.y) == 1.0):
         return -np.inf
-    s = np.sqrt(np.maximum(np.linalg.eigvalsh(GT @ GT.T), 0.0))
+    lam, E = np.linalg.eigh(GT @ GT.T)
+    s = np.sqrt(np.maximum(lam, 0.0))
     r = polish_rank(s, alpha, s_w)
     if r <= 1 or r > MAX_RANK:  # with one direction, the scaled point is on
         return -np.inf  # the active constraint already: second order
-    delta = _correction(lc, alpha, GT, p, r)
+    delta = _correction(lc, alpha, GT, p, r, s, E)
     if delta is None or not np.all(np.isfinite(delta)):
         return -np.inf
     q = p + _step_inside(p, delta) * delta
@@ -195,8 +199,7 @@ def polished_dual(lc, alpha, GT, p, s_w):
     norm = float(np.sqrt(max(np.linalg.eigvalsh(Gq @ Gq.T)[-1], 0.0)))
     if not np.isfinite(norm):
         return -np.inf
-    kq = q * (1.0 if norm <= alpha else alpha / norm)
-    return -float(rows.sw @ (xlogy(kq, kq) + xlogy(1.0 - kq, 1.0 - kq)))
+    return -float(rows.sw @ _bernoulli_negentropy(dual_scaling(norm, alpha) * q))
 
 
 def _balance(rows, q):

@@ -12,9 +12,8 @@ with ``Omega`` a :class:`~skmtl.penalties.Penalty` (the trace norm by default).
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, xlogy
 
-from ..datafits._logistic_rows import softplus
+from ..datafits._logistic_rows import _bernoulli_negentropy, softplus
 from ..datafits._losses import LogisticLoss, SquaredLoss
 from ..penalties._base import make_penalty
 from ..penalties._trace_norm import _GRAM_RTOL, TraceNorm
@@ -258,19 +257,15 @@ def _certify_margins(lc, datafit, penalty, alpha, scale0, W, b, m0):
     """
     if alpha == 0:
         return _certify(lc.rows, datafit, penalty, alpha, lc.free, scale0, W, b, m0)
-    r = lc.rows
-    f, b = lc.value(m0, b)
-    m = m0 if b is None else m0 + b[r.task]
-    p = expit(-r.y * m)
-    G = r.gradient(-r.sw * r.y * p)
+    f, GT, b, p = lc.value_grad(m0, b)
     primal = f + alpha * penalty.value(W)
-    return _relative(primal, _dual_value(r, penalty, alpha, G, p)), primal, b
+    return _relative(primal, _dual_value(lc.rows, penalty, alpha, GT.T, p)), primal, b
 
 
 def _dual_value(rows, penalty, alpha, G, p):
     """Dual objective at the probabilities ``p`` scaled to feasibility."""
     kp = dual_scaling(_dual_norm(penalty, G), alpha) * p
-    return -float(rows.sw @ (xlogy(kp, kp) + xlogy(1 - kp, 1 - kp)))
+    return -float(rows.sw @ _bernoulli_negentropy(kp))
 
 
 def _confirm(ctx, f_W, WT, b, m0, GT, pY, bound, scaled):
