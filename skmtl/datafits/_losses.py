@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from ..solvers._gaps import squared_dual
+from ._gram_eig import GramEig
 from ._linalg import (
     RowOperator,
     centered_gram,
@@ -100,13 +101,15 @@ def _task_max_eigs(blocks, xbar=None, extra_ones=False):
     return L
 
 
-class SquaredLoss:
+class SquaredLoss(GramEig):
     """Squared loss ``l_t = (1 / c_t) sum_i s_i 0.5 (y_i - x_i.w_t - b_t)^2``.
 
     With ``fit_intercept`` the rows are centered (weighted) per task, which
     eliminates ``b_t`` exactly.  When it is cheaper, the loss is held in Gram
     form: ``l_t(w) = 0.5 (w^T H_t w - 2 q_t^T w + c_t)`` with ``H_t`` shared by
-    all tasks in the shared design mode.
+    all tasks in the shared design mode; :meth:`gram_eig` then gives the
+    eigendecompositions of the ``H_t``, in ``H``'s own buffer
+    (:class:`~skmtl.datafits._gram_eig.GramEig`).
     """
 
     has_free_intercept = False
@@ -362,9 +365,13 @@ class SquaredLoss:
         Woodbury identity). Sparse X stays sparse in both.
         """
         cache = self.__dict__.setdefault("_eig_cache", {})
-        key = 0 if (self.use_gram and self.H.ndim == 2) else t
+        key = 0 if (self.use_gram and self.gram_ndim == 2) else t
         if key not in cache:
-            if self.use_gram:
+            done = self.gram_eig_computed() if self.use_gram else None
+            if done is not None:  # the same eigh of the same matrix, already done
+                lam, U = done
+                cache[key] = (lam, U, None) if lam.ndim == 1 else (lam[t], U[t], None)
+            elif self.use_gram:
                 lam, U = np.linalg.eigh(self.H if self.H.ndim == 2 else self.H[t])
                 cache[key] = (lam, U, None)
             else:

@@ -132,15 +132,28 @@ def _check_problem(H, Q, c):
             f"H must have shape ({d}, {d}) (shared) or ({T}, {d}, {d}) (one per "
             f"task) for Q of shape {Q.shape}; got {H.shape}."
         )
+    if not np.all(np.isfinite(H)):
+        raise ValueError("H must not contain NaN or infinity.")
+    return (H, *_check_linear(Q, c))
+
+
+def _check_linear(Q, c):
+    """Validate ``Q`` (2-D) and ``c``; return float64 ``Q (d, T), c (T,)``."""
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.ndim != 2:
+        raise ValueError(
+            f"Q must be a 2-D array of shape (n_features, n_tasks); got {Q.shape}."
+        )
+    T = Q.shape[1]
     c = np.asarray(c, dtype=np.float64)
     if c.ndim == 0:
         c = np.full(T, float(c))
     if c.shape != (T,):
         raise ValueError(f"c must have shape ({T},); got {c.shape}.")
-    for name, a in (("H", H), ("Q", Q), ("c", c)):
+    for name, a in (("Q", Q), ("c", c)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} must not contain NaN or infinity.")
-    return H, Q, c
+    return Q, c
 
 
 def _check_alpha(alpha):
@@ -154,19 +167,22 @@ class _Eig:
     """``H_t = V_t diag(lam_t) V_t^T`` and the maps to and from its basis.
 
     Matrices are held task-major, ``X`` of shape (T, d) (row t is ``w_t``);
-    ``to_eig(X)[t] = V_t^T x_t`` and ``from_eig`` is its inverse.
+    ``to_eig(X)[t] = V_t^T x_t`` and ``from_eig`` is its inverse.  ``H`` may be
+    None when ``eigh`` is given (a data-fit's ``gram_eig()``, whose ``V``
+    took the place of ``H``); ``V`` is used as given, not copied.
     """
 
     def __init__(self, H, T, eigh=None):
         lam, V = np.linalg.eigh(H) if eigh is None else eigh
         lam = np.maximum(np.asarray(lam, dtype=np.float64), 0.0)
         V = np.asarray(V, dtype=np.float64)
-        if lam.shape != H.shape[:-1] or V.shape != H.shape:
+        shape = V.shape if H is None else H.shape
+        if lam.shape != shape[:-1] or V.shape != shape:
             raise ValueError(
                 "H_eig must be numpy.linalg.eigh(H): eigenvalues of shape "
-                f"{H.shape[:-1]} and eigenvectors of shape {H.shape}."
+                f"{shape[:-1]} and eigenvectors of shape {shape}."
             )
-        self.shared = H.ndim == 2
+        self.shared = V.ndim == 2
         self.V = V
         self.lam = np.broadcast_to(lam, (T, lam.shape[0])) if self.shared else lam
         top = self.lam.max(axis=1, keepdims=True) if lam.size else self.lam
@@ -544,10 +560,8 @@ def solve_squared(
             max_iter=int(max_iter),
             verbose=verbose,
         )
-    return solve_quadratic(
-        datafit.H,
-        datafit.Q,
-        datafit.c,
+    return solve_gram(
+        datafit,
         alpha,
         penalty=penalty,
         W0=W0,
@@ -555,6 +569,50 @@ def solve_squared(
         max_iter=max_iter,
         verbose=verbose,
     )
+
+
+def solve_gram(
+    datafit,
+    alpha,
+    *,
+    penalty=None,
+    W0=None,
+    rho=None,
+    tol=1e-6,
+    max_iter=10_000,
+    verbose=0,
+):
+    """:func:`solve_quadratic` on a Gram-form data-fit, without reading its ``H``.
+
+    The eigendecomposition comes from ``datafit.gram_eig()`` (computed once,
+    in ``H``'s own buffer: see :mod:`skmtl.datafits._gram_eig`), only when
+    ``alpha < alpha_max`` needs it; ``H`` is not read, so it is not rebuilt.
+    ``H`` is finite by construction (validated data), so it is not scanned
+    either.  ``rho`` warm-starts the ADMM penalty along a path.
+    """
+    Q, c = _check_linear(datafit.Q, datafit.c)
+    alpha = _check_alpha(alpha)
+    d, T = Q.shape
+    if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
+        raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
+    if W0 is not None:
+        W0 = _check_start(W0, (d, T))
+    with single_blas_thread(d <= _SMALL):
+        return _solve(
+            None,
+            Q,
+            c,
+            alpha,
+            W0,
+            tol=float(tol),
+            max_iter=int(max_iter),
+            rho=rho,
+            relaxation=1.6,
+            check_every=1,
+            H_eig=datafit.gram_eig,
+            verbose=verbose,
+            penalty=make_penalty(penalty),
+        )
 
 
 def _check_start(W0, shape):
@@ -586,8 +644,8 @@ def _solve(
     d, T = Q.shape
     alpha_max = penalty.dual_norm(Q) if Q.size else 0.0
     if alpha >= alpha_max:  # W = 0 is optimal (the gradient at 0 is -Q)
-        return _zero_solution(H, Q, c, alpha, tol, penalty)
-    eig = _Eig(H, T, H_eig)
+        return _zero_solution(Q, c, alpha, tol, penalty)
+    eig = _Eig(H, T, H_eig() if callable(H_eig) else H_eig)
     qe = eig.to_eig(np.ascontiguousarray(Q.T))
     _check_consistent(eig, qe, c)
     if alpha == 0.0:  # separable least squares, exact minimum-norm solution
@@ -601,13 +659,21 @@ def _solve(
     return run_admm(space, float(rho), tol, max_iter, check_every, verbose)
 
 
-def _zero_solution(H, Q, c, alpha, tol, penalty):
-    """``W = 0`` for ``alpha >= alpha_max``, with its certificate."""
+def _zero_solution(Q, c, alpha, tol, penalty):
+    """``W = 0`` for ``alpha >= alpha_max``, with its certificate.
+
+    :func:`quadratic_duality_gap` at ``W = 0``, where ``H W = 0`` whatever
+    ``H``: ``S = R = sum_t c_t`` and the gradient is ``-Q``; for
+    ``alpha = 0`` (then ``Q = 0``) the least-squares dual is ``sum_t c_t / 2``.
+    The same values, without reading ``H`` (see :func:`solve_gram`).
+    """
     d, T = Q.shape
     csum = float(c.sum())
     P0 = 0.5 * csum
-    _, _, gap = quadratic_duality_gap(H, Q, c, np.zeros((d, T)), alpha, penalty=penalty)
-    rel = _relative(gap, P0, csum)
+    dual = _dual_value(csum, csum, penalty.dual_norm(-Q) if Q.size else 0.0, alpha)
+    if alpha == 0.0 and Q.size:
+        dual = max(dual, 0.5 * csum)
+    rel = _relative(P0 - dual, P0, csum)
     nan = float("nan")
     return _result(np.zeros((d, T)), np.array([P0]), 0, rel, rel <= tol, nan)
 

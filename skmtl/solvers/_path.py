@@ -15,7 +15,7 @@ import numpy as np
 
 from ..datafits._losses import SquaredLoss
 from ..penalties._base import make_penalty
-from ._admm import quadratic_eigh, solve_quadratic
+from ._admm import solve_gram
 from ._fista import solve
 from ._gaps import alpha_max
 
@@ -107,21 +107,19 @@ def datafit_path(
     gram = isinstance(datafit, SquaredLoss) and getattr(datafit, "form", None) == (
         "gram"
     )
-    eig = quadratic_eigh(datafit.H) if gram else None
     W, b, rho = None, None, None
     out = {k: [] for k in PathResult._fields}
     for k, alpha in enumerate(alphas):
         if gram:
-            res = solve_quadratic(
-                datafit.H,
-                datafit.Q,
-                datafit.c,
+            # One eigendecomposition of the H_t for the whole path, in H's
+            # own buffer (datafit.gram_eig, computed at the first alpha < alpha_max).
+            res = solve_gram(
+                datafit,
                 alpha,
                 W0=W,
                 rho=rho,
                 tol=tol,
                 max_iter=max_iter,
-                H_eig=eig,
                 verbose=verbose,
                 penalty=penalty,
             )
