@@ -9,6 +9,9 @@ import pytest
 from skmtl import TraceNormMTLRegressor
 from skmtl.datafits import _gram_eig
 from skmtl.datafits._losses import SquaredLoss, TaskBlocks
+from skmtl.penalties import L21
+from skmtl.penalties._base import make_penalty
+from skmtl.solvers import _admm
 from skmtl.solvers._admm import quadratic_eigh, solve_quadratic, solve_squared
 from skmtl.solvers._path import datafit_path
 from skmtl.utils._validation import validate_fit_data
@@ -213,3 +216,51 @@ def test_datafit_path_matches_the_former_path():
         else:
             assert not np.any(path.coefs[k])
     assert df._gram_H is None
+
+
+class _AllocatingSpace(_admm._GramSpace):
+    """The former iteration: new arrays for every intermediate (reference)."""
+
+    def iterate(self, rho):
+        r, Z, Ze, U, Ue = self.relaxation, self.Z, self.Ze, self.U, self.Ue
+        self.B = Z - U
+        We = (self.qe + rho * (Ze - Ue)) / (self.lam + rho)
+        W = self.eig.from_eig(We)
+        if r != 1.0:
+            Wr, Wre = r * W + (1.0 - r) * Z, r * We + (1.0 - r) * Ze
+        else:
+            Wr, Wre = W, We
+        M = Wr + U
+        self.Z_old = Z
+        self.Z, nuc = _admm._svt(M, self.alpha / rho, self.pen, self.prox_state)
+        self.U = M - self.Z
+        self.Ze = self.eig.to_eig(self.Z)
+        self.Ue = Wre + Ue - self.Ze
+        self.W, self.We = W, We
+        S, _ = _admm._fit_terms(self.lam, self.qe, self.csum, self.Ze)
+        return 0.5 * S + self.alpha * nuc
+
+    def dual(self, rho):
+        Sw, Rw = _admm._fit_terms(self.lam, self.qe, self.csum, self.We)
+        gw = rho * self.pen.dual_norm(self.B - self.W)
+        return _admm._dual_value(Sw, Rw, gw, self.alpha)
+
+
+@pytest.mark.parametrize("relaxation", [1.6, 1.0])
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("penalty", [None, L21()], ids=["trace", "l21"])
+def test_admm_buffers_give_the_former_iterates(relaxation, shared, penalty):
+    df = _datafit(np.random.default_rng(9), 25, 6, shared=shared)
+    pen = make_penalty(penalty)
+    eig = _admm._Eig(df.H, df.n_tasks)
+    qe = eig.to_eig(np.ascontiguousarray(df.Q.T))
+    alpha = 0.1 * pen.dual_norm(df.Q)
+    runs = []
+    for cls in (_admm._GramSpace, _AllocatingSpace):
+        space = cls(eig, qe, float(df.c.sum()), alpha, pen, relaxation)
+        space.start(np.zeros(qe.shape), 1.0, warm=False)
+        runs.append(_admm.run_admm(space, 1.0, 1e-10, 500, 1, 0))
+    new, old = runs
+    assert new.n_iter == old.n_iter > 3
+    assert _rel(new.W, old.W) <= 1e-12
+    np.testing.assert_allclose(new.objective_history, old.objective_history, rtol=1e-12)

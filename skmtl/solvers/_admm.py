@@ -188,21 +188,32 @@ class _Eig:
         top = self.lam.max(axis=1, keepdims=True) if lam.size else self.lam
         self.nonzero = self.lam > _RANK_RTOL * top
 
-    def to_eig(self, X):
+    def to_eig(self, X, out=None):
+        """``V_t^T x_t`` per row; into ``out`` (T x d, C order) when given."""
         if self.shared:
-            return X @ self.V
-        return np.matmul(X[:, None, :], self.V)[:, 0, :]
+            return np.matmul(X, self.V, out=out)
+        if out is None:
+            return np.matmul(X[:, None, :], self.V)[:, 0, :]
+        np.matmul(X[:, None, :], self.V, out=out[:, None, :])
+        return out
 
-    def from_eig(self, Xe):
+    def from_eig(self, Xe, out=None):
+        """``V_t x_t`` per row; into ``out`` (T x d, C order) when given."""
         if self.shared:
-            return Xe @ self.V.T
-        return np.matmul(self.V, Xe[:, :, None])[:, :, 0]
+            return np.matmul(Xe, self.V.T, out=out)
+        if out is None:
+            return np.matmul(self.V, Xe[:, :, None])[:, :, 0]
+        np.matmul(self.V, Xe[:, :, None], out=out[:, :, None])
+        return out
 
 
-def _fit_terms(lam, qe, csum, Xe):
-    """``S = sum_t ||r_t||^2`` and ``R = sum_t r_t^T y_t`` from the eigen-basis."""
+def _fit_terms(lam, qe, csum, Xe, scratch=None):
+    """``S = sum_t ||r_t||^2`` and ``R = sum_t r_t^T y_t`` from the eigen-basis.
+
+    ``scratch`` (the shape of ``Xe``) takes ``lam * Xe`` instead of a new array.
+    """
     qx = float(np.vdot(qe, Xe))
-    S = float(np.vdot(lam * Xe, Xe)) - 2.0 * qx + csum
+    S = float(np.vdot(np.multiply(lam, Xe, out=scratch), Xe)) - 2.0 * qx + csum
     return S, csum - qx
 
 
@@ -374,14 +385,15 @@ def quadratic_eigh(H):
 # --------------------------------------------------------------------------- #
 # The solver
 # --------------------------------------------------------------------------- #
-def _svt(M, theta, penalty, state=None):
+def _svt(M, theta, penalty, state=None, scratch=None):
     """Prox of ``theta * penalty`` at ``M`` and the penalty of the result.
 
     For a norm, ``<Z, M - Z> = theta * Omega(Z)`` at ``Z = prox(M)`` (Moreau),
-    so ``Omega(Z)`` (the trace norm after SVT) costs one inner product.
+    so ``Omega(Z)`` (the trace norm after SVT) costs one inner product
+    (``M - Z`` written into ``scratch`` when given).
     """
     Z = penalty.prox(M, theta, state=state)
-    nuc = float(np.vdot(Z, M - Z)) / theta
+    nuc = float(np.vdot(Z, np.subtract(M, Z, out=scratch))) / theta
     if theta < _NUC_RTOL * np.sqrt(float(np.vdot(M, M))):
         nuc = penalty.value(Z)  # the identity loses digits for a tiny theta
     return Z, nuc
@@ -690,12 +702,38 @@ def _least_squares_solution(eig, qe, c, tol):
     return _result(W, np.array([P]), 0, rel, rel <= tol, float("nan"))
 
 
+class _Buffers:
+    """The T x d arrays an ADMM iteration writes into, allocated once.
+
+    At T = 50,000 and d = 50 every array is 20 MB; allocating the ten of them
+    at every iteration made fresh pages (2-3 s of system time per GB on this
+    VM) each time the allocator had returned them.  ``U0``, ``U1`` alternate
+    as the dual ``U``: the new ``U`` is computed in place of ``M = W_r + U``,
+    so the previous one stays intact for one more iteration (``_Drift``
+    compares two consecutive iterates).
+    """
+
+    _NAMES = ("B", "We", "W", "Wre", "den", "scratch", "U0", "U1", "Ze", "Ue")
+
+    def __init__(self, shape):
+        for name in self._NAMES:
+            setattr(self, name, np.empty(shape))
+
+    def fresh_u(self, U):
+        """The one of ``U0``, ``U1`` that is not ``U``."""
+        return self.U1 if U is self.U0 else self.U0
+
+
 class _GramSpace:
     """ADMM iterates with exact per-task solves in the eigen-basis of the H_t.
 
     Task-major iterates (T x d): ``Z`` (the SVT iterate), ``U`` (scaled dual),
     and their images ``Ze``, ``Ue`` in the eigen-basis, so that an iteration
-    needs two batched products with the ``V_t``, not three.
+    needs two batched products with the ``V_t``, not three.  Every array but
+    ``Z`` (the prox makes it) is written into preallocated :class:`_Buffers`,
+    with the same operations in the same order as with new arrays: the iterates
+    are bit-identical.  ``Z`` and ``U`` of an iteration stay valid through the
+    next one only.
     """
 
     def __init__(self, eig, qe, csum, alpha, penalty, relaxation):
@@ -706,6 +744,7 @@ class _GramSpace:
         self.penalty = penalty
         self.pen = penalty.transposed()
         self.prox_state = self.pen.prox_state()
+        self.buf = _Buffers(qe.shape)
 
     def start(self, Z, rho, warm):
         """Set ``Z`` and ``U = -grad f(Z) / rho``; return ``(P, D)`` at the start."""
@@ -722,29 +761,40 @@ class _GramSpace:
     def iterate(self, rho):
         """One over-relaxed ADMM iteration; return the objective at ``Z``."""
         r, Z, Ze, U, Ue = self.relaxation, self.Z, self.Ze, self.U, self.Ue
+        buf, tmp = self.buf, self.buf.scratch
         # W step: (H_t + rho I) w_t = q_t + rho (z_t - u_t), in the eigen-basis.
-        self.B = Z - U
-        We = (self.qe + rho * (Ze - Ue)) / (self.lam + rho)
-        W = self.eig.from_eig(We)
+        self.B = np.subtract(Z, U, out=buf.B)
+        We = np.subtract(Ze, Ue, out=buf.We)
+        We *= rho
+        np.add(self.qe, We, out=We)
+        We /= np.add(self.lam, rho, out=buf.den)
+        W = self.eig.from_eig(We, out=buf.W)
+        M = buf.fresh_u(U)  # M = r W + (1 - r) Z + U, then U in its place
         if r != 1.0:
-            Wr, Wre = r * W + (1.0 - r) * Z, r * We + (1.0 - r) * Ze
+            np.multiply(W, r, out=M)
+            M += np.multiply(Z, 1.0 - r, out=tmp)
+            Wre = np.multiply(We, r, out=buf.Wre)
+            Wre += np.multiply(Ze, 1.0 - r, out=tmp)
         else:
-            Wr, Wre = W, We
-        M = Wr + U
+            M[...] = W
+            Wre = We
+        M += U
         self.Z_old = Z
-        self.Z, nuc = _svt(M, self.alpha / rho, self.pen, self.prox_state)
-        self.U = M - self.Z
-        self.Ze = self.eig.to_eig(self.Z)
-        self.Ue = Wre + Ue - self.Ze
+        self.Z, nuc = _svt(M, self.alpha / rho, self.pen, self.prox_state, tmp)
+        self.U = np.subtract(M, self.Z, out=M)
+        self.Ze = self.eig.to_eig(self.Z, out=buf.Ze)  # Ze was last read above
+        self.Ue = np.add(Wre, Ue, out=buf.Ue)
+        self.Ue -= self.Ze
         self.W, self.We = W, We
-        S, _ = _fit_terms(self.lam, self.qe, self.csum, self.Ze)
+        S, _ = _fit_terms(self.lam, self.qe, self.csum, self.Ze, tmp)
         return 0.5 * S + self.alpha * nuc
 
     def dual(self, rho):
         """Dual value at the ``W`` iterate, whose gradient ``rho (b_t - w_t)`` is
         ``-rho U`` up to ``Z - Z_old``, so nearly dual feasible already."""
-        Sw, Rw = _fit_terms(self.lam, self.qe, self.csum, self.We)
-        gw = rho * self.pen.dual_norm(self.B - self.W)
+        tmp = self.buf.scratch
+        Sw, Rw = _fit_terms(self.lam, self.qe, self.csum, self.We, tmp)
+        gw = rho * self.pen.dual_norm(np.subtract(self.B, self.W, out=tmp))
         return _dual_value(Sw, Rw, gw, self.alpha)
 
     def rescale(self, f):
@@ -797,7 +847,9 @@ class _Drift:
 
     def __call__(self, space):
         """After an iteration at an unchanged ``rho``; True if it jumped."""
-        Z, U = space.Z, space.U  # new arrays at every iteration
+        # Valid through the next iteration (new arrays, or buffers that
+        # alternate: see _Buffers).
+        Z, U = space.Z, space.U
         prev, last = self.prev, self.step
         self.prev = (Z, U)
         if prev is None:
@@ -820,13 +872,16 @@ class _Drift:
         return True
 
 
-def _balance_factor(W, Z, Z_old, U):
-    """Relative residual balancing: the factor of rho (1.0: keep it)."""
+def _balance_factor(W, Z, Z_old, U, scratch=None):
+    """Relative residual balancing: the factor of rho (1.0: keep it).
+
+    ``scratch`` (the shape of ``W``) takes the differences when given.
+    """
     scale_p = max(np.linalg.norm(W), np.linalg.norm(Z))
     scale_d = np.linalg.norm(U)
     if scale_p > 0 and scale_d > 0:
-        r_p = np.linalg.norm(W - Z) / scale_p
-        r_d = np.linalg.norm(Z - Z_old) / scale_d
+        r_p = np.linalg.norm(np.subtract(W, Z, out=scratch)) / scale_p
+        r_d = np.linalg.norm(np.subtract(Z, Z_old, out=scratch)) / scale_d
         ratio = r_p / r_d if r_d > 0 else np.inf
         if ratio > _BALANCE**2 or ratio < _BALANCE**-2:
             return min(max(np.sqrt(ratio), 1.0 / _MAX_FACTOR), _MAX_FACTOR)
@@ -865,7 +920,8 @@ def run_admm(space, rho, tol, max_iter, check_every, verbose):
                 converged = True
                 break
         if it < 1000 and n_adapt < 200:
-            f = _balance_factor(space.W, space.Z, space.Z_old, space.U)
+            tmp = space.buf.scratch if hasattr(space, "buf") else None
+            f = _balance_factor(space.W, space.Z, space.Z_old, space.U, tmp)
             if f != 1.0:
                 rho *= f
                 space.rescale(f)
