@@ -552,7 +552,8 @@ def solve_squared(
 ):
     """ADMM with exact per-task solves on a squared-loss data-fit, in its form.
 
-    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``;
+    ``datafit.form == "gram"``: :func:`solve_quadratic` on ``(H, Q, c)``
+    through :func:`solve_gram` (with ``datafit.gram_eig()``, in ``H``'s buffer);
     ``"sample"``: :func:`~skmtl.solvers._admm_sample.solve_sample` (Woodbury,
     n_t x n_t kernels). Both minimize the same objective with the same
     certificate; the data-fit chose its form by estimated cost
