@@ -115,7 +115,7 @@ def _rows_seen(X, rows, starts, max_rows):
     for t0, t1, chunk in task_chunks(X, rows, starts, max_rows=max_rows):
         assert t0 == t_next and t1 > t0
         a, b = starts[t0], starts[t1]
-        assert chunk.shape == (b - a, X.shape[1])
+        assert chunk.shape == (b - a, X.shape[1]) and chunk.flags.c_contiguous
         assert b - a <= max_rows or t1 == t0 + 1  # only a lone task overflows
         expect = X[a:b] if rows is None else X[rows[a:b]]
         np.testing.assert_array_equal(chunk, expect)
