@@ -107,6 +107,10 @@ def test_lazy_sparse_blocks():
         TaskBlocks.from_rows(Xs, np.arange(6), starts, y, sw, np.ones(3))
     blocks = TaskBlocks.from_rows(Xs, None, starts, y, sw, np.ones(3), copy=False)
     assert blocks.is_sparse() and blocks.n_stored() == Xs.nnz
+    chunks = list(blocks.task_chunks(max_rows=4))
+    assert [(t0, t1) for t0, t1, _ in chunks] == [(0, 1), (1, 3)]
+    np.testing.assert_array_equal(chunks[1][2].toarray(), X[2:])
+    assert blocks.is_lazy
     np.testing.assert_array_equal(blocks.Xs[1].toarray(), X[2:5])
 
 

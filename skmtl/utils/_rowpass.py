@@ -13,6 +13,7 @@ copy itself, which the caller keeps.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["RowStats", "gather_rows", "task_chunks", "task_row_sums"]
 
@@ -162,8 +163,9 @@ def task_chunks(X, rows, starts, *, max_rows=None):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Dense float64 data, possibly a strided view; never written.
+    X : ndarray of shape (n_samples, n_features) or sparse matrix
+        Float64 data, possibly a strided view; never written. Sparse rows
+        must be in task order (they are yielded as slices).
     rows : ndarray of shape (n_samples,) or None
         The rows in task order (None: already in task order).
     starts : ndarray of shape (n_tasks + 1,)
@@ -192,7 +194,7 @@ def task_chunks(X, rows, starts, *, max_rows=None):
         t1 = int(np.searchsorted(starts, a + max_rows, side="right")) - 1
         t1 = min(max(t1, t0 + 1), T)
         b = int(starts[t1])
-        if rows is None and X.flags.c_contiguous:
+        if rows is None and (sp.issparse(X) or X.flags.c_contiguous):
             yield t0, t1, X[a:b]
         elif b - a > max_rows:  # one task larger than the buffer
             yield t0, t1, _take_rows(X, rows, a, b, np.empty((b - a, d)))
