@@ -228,3 +228,80 @@ def _eager_from(blocks):
     return TaskBlocks(
         [X.copy() for X in blocks.Xs], blocks.ys, blocks.sample_weights, blocks.scales
     )
+
+
+def _reference_blocks(Xl, y, sw, classifier=False):
+    """The blocks long-format validation built before: X[order] cut per task."""
+    codes = Xl[:, -1]
+    tasks, inverse = np.unique(codes, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse)
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    Xo, yo = np.ascontiguousarray(Xl[order, :-1]), y[order]
+    so = np.ones(len(y)) if sw is None else sw[order]
+    cut = [slice(a, b) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    ys = [yo[r] for r in cut]
+    if classifier:
+        ys = [np.where(v == np.unique(v).max(), 1.0, -1.0) for v in ys]
+    return [Xo[r] for r in cut], ys, [so[r] for r in cut]
+
+
+@pytest.mark.parametrize("layout", ["unsorted", "sorted", "fortran"])
+@pytest.mark.parametrize("weights", [True, False])
+@pytest.mark.parametrize("classifier", [False, True])
+def test_validated_long_blocks_are_lazy_and_equal_the_old_ones(
+    layout, weights, classifier
+):
+    rng = np.random.default_rng(5)
+    sizes = [4, 7, 2, 5, 5]
+    codes = np.repeat(np.arange(len(sizes)) * 10.0, sizes)
+    if layout == "unsorted":
+        codes = rng.permutation(codes)
+    n = codes.size
+    Xl = np.column_stack([rng.normal(size=(n, 3)), codes])
+    if layout == "fortran":
+        Xl = np.asfortranarray(Xl)
+    y = rng.normal(size=n)
+    if classifier:  # two classes in every task
+        y = np.zeros(n)
+        for c in np.unique(codes):
+            y[np.flatnonzero(codes == c)[:1]] = 1.0
+    sw = rng.uniform(0.5, 2.0, size=n) if weights else None
+    est = TraceNormMTLRegressor(task_column=-1)
+    blocks = validate_fit_data(est, Xl, y, sw, classifier=classifier).blocks
+    assert blocks.is_lazy
+    np.testing.assert_array_equal(blocks.sizes, sizes)
+    Xs, ys, ss = _reference_blocks(Xl, y, sw, classifier)
+    np.testing.assert_allclose(blocks.scales, [s.sum() for s in ss], rtol=0)
+    for got, ref in ((blocks.Xs, Xs), (blocks.ys, ys), (blocks.sample_weights, ss)):
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert blocks.stacked.flags.c_contiguous
+    assert not np.shares_memory(blocks.stacked, Xl)
+
+
+@pytest.mark.parametrize("logistic", [False, True])
+def test_certified_curvatures_stream_lazy_blocks(logistic):
+    from skmtl._amtl._certified import _mean_curvatures
+    from skmtl.datafits._losses import LogisticLoss
+
+    args = _long_data([3, 1, 7, 2, 5, 5, 5], d=4, seed=6)
+    y = np.sign(args[3]) + (args[3] == 0)
+    args = (*args[:3], y, args[4])
+    lazy, eager = _lazy(*args), _eager(*args)
+    make = LogisticLoss if logistic else SquaredLoss
+    W = np.random.default_rng(0).normal(size=(4, 7))
+    for kw in ({}, {"W": W}) if logistic else ({},):
+        ref = _mean_curvatures(make(eager), **kw)
+        got = _mean_curvatures(make(lazy), **kw)
+        np.testing.assert_array_equal(got, ref)
+    assert lazy.is_lazy
+
+
+def test_threading_step_flops_read_sizes_only():
+    from skmtl._amtl.backends._threading import _step_flops
+
+    lazy = _lazy(*_long_data([3, 9, 2], d=4))
+    loss = SquaredLoss(lazy, use_gram=False)
+    assert _step_flops(loss) == 4 * 9
+    assert lazy.is_lazy

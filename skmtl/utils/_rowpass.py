@@ -7,9 +7,11 @@ data and, in :func:`skmtl.alpha_max`, a full copy that is only summed. Here
 each chunk of rows (a few MB, so it stays in cache) is gathered once, then
 reduced while it is in cache: into the task-ordered copy
 (:func:`gather_rows`) or straight into per-task weighted sums of the rows
-(:func:`task_row_sums`), which is all the gradient at zero needs. No
-temporary grows with the number of rows: the only large allocation is the
-copy itself, which the caller keeps.
+(:func:`task_row_sums`), which is all the gradient at zero needs, or
+handed out group of tasks by group (:func:`task_chunks`), which is all the
+Gram form needs. No temporary grows with the number of rows: the only large
+allocation is the copy itself, made only if a consumer asks for it (see
+:class:`skmtl.datafits._blocks.TaskBlocks`).
 """
 
 import numpy as np

@@ -288,12 +288,12 @@ def _check_long_y(y, classifier):
 def _long_inputs(est, X, y, sample_weight, classifier):
     """Every check of long-format data but those of X's values, and the groups.
 
-    A dense X is checked for finite and huge values in the one pass that
-    gathers (or sums) its rows in task order (:mod:`skmtl.utils._rowpass`),
-    so those values are reported after the checks of y, of the lengths and
-    of ``sample_weight`` (:func:`_check_long_values` raises the messages of
-    the usual checks). A sparse X (also one converted from a sparse
-    DataFrame) is checked here.
+    A dense X is checked for finite and huge values later, in one chunked
+    pass over its rows (in place for fit, summing them per task for
+    ``alpha_max``; :mod:`skmtl.utils._rowpass`), so those values are
+    reported after the checks of y, of the lengths and of ``sample_weight``
+    (:func:`_check_long_values` raises the messages of the usual checks). A
+    sparse X (also one converted from a sparse DataFrame) is checked here.
     """
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
