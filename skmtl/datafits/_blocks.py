@@ -270,7 +270,7 @@ def streamed_gram(blocks, ycs, centered):
                 G -= total[:, None, None] * (xb[:, :, None] * xb[:, None, :])
                 xbarT[t0:t1] = xb
             scale = scales[t0:t1]
-            H[t0:t1] = G / scale[:, None, None]
+            np.divide(G, scale[:, None, None], out=H[t0:t1])
             QT[t0:t1] = np.matmul(Xt, sy[:, :, None])[:, :, 0] / scale[:, None]
             yc2 = np.concatenate(ycs[t0:t1]).reshape(m, k) ** 2
             c[t0:t1] = np.matmul(s[:, None, :], yc2[:, :, None])[:, 0, 0] / scale
