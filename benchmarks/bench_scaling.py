@@ -291,6 +291,16 @@ def table_growth(quick, repeats=3):
     warm 2.41, 2.43, 2.51, 2.85, 2.66. The cold fit's system time went from
     0.41 s to 9.4 s (fresh pages). A sequential copy of the same bytes grows
     2.6x here: ratios near 3 are within 15 % of what the memory alone costs.
+    Since then validation makes no copy of X (lazy blocks,
+    skmtl.datafits._blocks: the rows are checked in place and copied into
+    task order only if a consumer needs them; the Gram form streams them).
+    Measured in one process against main at 61dc996, same sizes and
+    protocol (2026-12-03, load 1.9-3.8; /work/notes/lazyblocks/ab_growth.py),
+    20,000 -> 50,000, old then new: validation cold wall 0.72 -> 7.02 s
+    (9.7x, sys 5.3 s) and 0.31 -> 0.56 s (1.8x, sys 0.04 s); warm user CPU
+    0.45 -> 1.24 s (2.8x) and 0.24 -> 0.62 s (2.6x); fit cold wall 3.66x
+    and 2.60x, user CPU 2.51x and 2.38x, sys at 50,000 9.6 s and 5.3 s (the
+    rest is the solver's own arrays of T d^2 values).
 
     Earlier (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
     warm wall / user CPU: validation 2.91 / 2.53, alpha_max 3.35 / 2.20,

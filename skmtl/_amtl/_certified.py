@@ -38,6 +38,20 @@ __all__ = [
 ]
 
 
+def _task_rows(blocks):
+    """``(t, X_t)`` for every task, from :meth:`TaskBlocks.task_chunks`."""
+    if blocks.shared:
+        for t in range(blocks.n_tasks):
+            yield t, blocks.Xs[t]
+        return
+    sizes = blocks.sizes
+    for t0, t1, X in blocks.task_chunks():
+        a = 0
+        for t in range(t0, t1):
+            yield t, X[a : a + sizes[t]]
+            a += sizes[t]
+
+
 def _mean_curvatures(datafit, W=None, b=None):
     """Per task: the mean eigenvalue ``trace(H_t) / d`` of its loss's Hessian.
 
@@ -53,8 +67,9 @@ def _mean_curvatures(datafit, W=None, b=None):
     centered = datafit.has_free_intercept if logistic else datafit.fit_intercept
     d = blocks.n_features
     out = np.empty(blocks.n_tasks)
-    for t in range(blocks.n_tasks):
-        X, s = blocks.Xs[t], blocks.sample_weights[t]
+    # Rows streamed chunk by chunk: lazy blocks are not copied into task order.
+    for t, X in _task_rows(blocks):
+        s = blocks.sample_weights[t]
         if logistic:
             if W is not None:
                 m = np.asarray(X @ W[:, t]).ravel()

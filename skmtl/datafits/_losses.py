@@ -20,12 +20,11 @@ sample (margin ``m = x.w + b``): squared ``0.5 (y - m)^2``; logistic
 :func:`numpy.logaddexp`.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.special import expit, xlogy
 
 from ..solvers._gaps import squared_dual
+from ._blocks import TaskBlocks, streamed_gram  # noqa: F401
 from ._gram_eig import GramEig
 from ._linalg import (
     RowOperator,
@@ -50,33 +49,6 @@ from ._stacked import task_rows
 # Gram matrices are precomputed for the squared loss while they cost less than
 # this many bytes in all (and while they make an iteration cheaper, see below).
 _GRAM_MAX_BYTES = 1 << 30
-
-
-@dataclass
-class TaskBlocks:
-    """Per-task data, already validated (float64, finite, weights >= 0).
-
-    ``Xs[t]`` may be the very same object for every task (shared design).
-    ``scales[t]`` divides the task's loss: the sum of its sample weights for
-    ``loss_scaling='mean'`` and 1 for ``'sum'``.
-    """
-
-    Xs: list
-    ys: list
-    sample_weights: list
-    scales: np.ndarray
-    shared: bool = False
-    # Long format: the validated rows in task order, of which the Xs[t] are
-    # consecutive slices (lets solvers handle all tasks in one pass).
-    stacked: object = None
-
-    @property
-    def n_tasks(self):
-        return len(self.Xs)
-
-    @property
-    def n_features(self):
-        return self.Xs[0].shape[1]
 
 
 _weighted_mean_rows = weighted_mean_rows
@@ -180,6 +152,14 @@ class SquaredLoss(GramEig):
     def _build_gram(self):
         b = self.blocks
         T, d = self.n_tasks, self.n_features
+        if not b.shared and not b.is_sparse():
+            # One streamed pass: no per-task slices, no copy of lazy rows.
+            xbarT, self.H, self.Q, self.c = streamed_gram(
+                b, self.ycs, self.fit_intercept
+            )
+            if self.fit_intercept and self._xbar_rows is None:
+                self._xbar_rows = xbarT
+            return
         xb = self.xbar if self.fit_intercept else None
         if self._shared_gram:
             s0 = b.sample_weights[0]

@@ -288,12 +288,12 @@ def _check_long_y(y, classifier):
 def _long_inputs(est, X, y, sample_weight, classifier):
     """Every check of long-format data but those of X's values, and the groups.
 
-    A dense X is checked for finite and huge values in the one pass that
-    gathers (or sums) its rows in task order (:mod:`skmtl.utils._rowpass`),
-    so those values are reported after the checks of y, of the lengths and
-    of ``sample_weight`` (:func:`_check_long_values` raises the messages of
-    the usual checks). A sparse X (also one converted from a sparse
-    DataFrame) is checked here.
+    A dense X is checked for finite and huge values later, in one chunked
+    pass over its rows (in place for fit, summing them per task for
+    ``alpha_max``; :mod:`skmtl.utils._rowpass`), so those values are
+    reported after the checks of y, of the lengths and of ``sample_weight``
+    (:func:`_check_long_values` raises the messages of the usual checks). A
+    sparse X (also one converted from a sparse DataFrame) is checked here.
     """
     _check_long_layout(X)
     validate_data(est, X, skip_check_array=True, reset=True)
@@ -343,41 +343,44 @@ def _check_long_values(late, Xf, stats):
 def _validate_long(est, X, y, sample_weight, classifier):
     Xf, y, sw, groups, late = _long_inputs(est, X, y, sample_weight, classifier)
     tasks = groups.tasks
-    # One gather of the rows in task order (one copy when already grouped, none
-    # for a fresh array), checked chunk by chunk as it is written; each task's
-    # block is then a contiguous slice of it, never a mask per task.
-    if not groups.is_sorted:
-        order = groups.order
-        if sp.issparse(Xf):
+    order = None if groups.is_sorted else groups.order
+    # X's values are checked in one sequential chunked pass; the copy into
+    # task order (fresh memory, costly on this VM) and the per-task slices
+    # are left to the lazy blocks, for the consumers that need them.
+    if sp.issparse(Xf):
+        if order is not None:
             Xf = Xf[order]
-        else:
-            Xf, stats = gather_rows(Xf, order)
-            _check_long_values(late, Xf, stats)
+        copy = False
+    else:
+        _check_long_values(late, *gather_rows(Xf, copy=False))
+        # The blocks never alias the user's X: a view of it is copied when
+        # the blocks materialize (a fresh array need not be, when sorted).
+        copy = isinstance(X, np.ndarray) and np.may_share_memory(Xf, X)
+    if order is not None:
         y = np.take(y, order)
         if sw is not None:
             sw = np.take(sw, order)
-    elif not sp.issparse(Xf):
-        # The blocks never alias the user's X: copy a view of it.
-        copy = isinstance(X, np.ndarray) and np.may_share_memory(Xf, X)
-        Xf, stats = gather_rows(Xf, copy=copy)
-        _check_long_values(late, Xf, stats)
-    blocks_X, blocks_y, blocks_s, classes = [], [], [], []
-    # Unit weights are views of one vector, read-only so that no in-place
-    # write can reach every task's weights at once.
-    ones = np.ones(int(groups.counts.max(initial=0)))
-    ones.flags.writeable = False
-    for t, rows in enumerate(groups.slices()):
-        yt = y[rows]
-        st = ones[: rows.stop - rows.start] if sw is None else sw[rows]
-        if classifier:
-            yt, cls = _binary_targets(yt, st, tasks[t], "in the training data")
-            classes.append(cls)
-        blocks_X.append(Xf[rows])
-        blocks_y.append(np.asarray(yt, dtype=np.float64))
-        blocks_s.append(st)
-    blocks = TaskBlocks(blocks_X, blocks_y, blocks_s, np.ones(len(tasks)), shared=False)
-    blocks.stacked = Xf  # the Xs[t] are its consecutive slices
+    rows = None if sp.issparse(Xf) else order  # a sparse X is now sorted
+    classes = []
+    if classifier:
+        y, classes = _long_binary_targets(y, sw, groups)
+    y = np.asarray(y, dtype=np.float64)
+    blocks = TaskBlocks.from_rows(
+        Xf, rows, groups.starts, y, sw, np.ones(len(tasks)), copy=copy
+    )
     return FitData(blocks, tasks, 1, classes)
+
+
+def _long_binary_targets(y, sw, groups):
+    """Every task's labels as -1/+1 (task order), and its two classes."""
+    out, classes = np.empty(y.shape[0]), []
+    ones = np.ones(int(groups.counts.max(initial=0)))
+    for t, rows in enumerate(groups.slices()):
+        st = ones[: rows.stop - rows.start] if sw is None else sw[rows]
+        where = "in the training data"
+        out[rows], cls = _binary_targets(y[rows], st, groups.tasks[t], where)
+        classes.append(cls)
+    return out, classes
 
 
 def _validate_shared(est, X, y, sample_weight, classifier):
@@ -454,7 +457,7 @@ def validate_fit_data(est, X, y, sample_weight=None, *, classifier=False):
     else:
         data = _validate_long(est, X, y, sample_weight, classifier)
     blocks = data.blocks
-    totals = np.array([s.sum() for s in blocks.sample_weights])
+    totals = blocks.task_totals()
     _check_totals(totals, data.tasks)
     if est.loss_scaling == "mean":
         blocks.scales = totals

@@ -57,7 +57,7 @@ def _step_flops(datafit):
     d = int(datafit.n_features)
     if gram_form(datafit):
         return d * d
-    return d * max(X.shape[0] for X in blocks.Xs)
+    return d * int(blocks.sizes.max(initial=0))
 
 
 class _Closed(Exception):
