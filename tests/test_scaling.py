@@ -13,6 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import skmtl._tasks
 from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor, alpha_max
 from skmtl._tasks import group_rows, lookup_codes
+from skmtl.datafits import _linalg
 from skmtl.datafits._linalg import (
     RowOperator,
     centered_gram,
@@ -77,6 +78,45 @@ def test_row_margins_equals_per_row_products(sparse):
     expected = np.array([X[i] @ C[model[i]] for i in range(300)])
     Xin = sp.csr_matrix(X) if sparse else X
     assert_allclose(row_margins(Xin, C, model), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 13])
+@pytest.mark.parametrize("layout", ["long", "float32", "csr", "csc", "C"])
+@pytest.mark.parametrize("offsets", [False, True])
+def test_row_margins_in_blocks_equal_a_full_gather(monkeypatch, block, layout, offsets):
+    # Blocks of 7 and 64 rows: n = 1000 is no multiple of either, and the
+    # last block is partial; one block (8192) covers every row.
+    monkeypatch.setattr(_linalg, "_MARGIN_BLOCK", block)
+    rng = np.random.default_rng(2)
+    n, d, T = 1000, 6, 40
+    Xl = rng.normal(size=(n, d + 1))
+    Xl[rng.random(Xl.shape) < 0.3] = 0.0
+    C = rng.normal(size=(T, d))
+    model = rng.integers(0, T, size=n)
+    b = rng.normal(size=T) if offsets else None
+    X = {
+        "long": Xl[:, :d],  # the features beside the task column: a view
+        "float32": Xl[:, :d].astype(np.float32),
+        "csr": sp.csr_matrix(Xl[:, :d]),
+        "csc": sp.csc_matrix(Xl[:, :d]),
+        "C": np.ascontiguousarray(Xl[:, :d]),
+    }[layout]
+    dense = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    expected = (dense * C[model]).sum(axis=1)  # the full n x d gather
+    if offsets:
+        expected += b[model]
+    out = row_margins(X, C, model, b)
+    assert out.shape == (n,) and out.dtype == np.float64
+    assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_row_margins_wide_x_bounds_the_block(monkeypatch):
+    monkeypatch.setattr(_linalg, "_MARGIN_VALUES", 100)  # 3 rows of 30
+    rng = np.random.default_rng(3)
+    X, C = rng.normal(size=(10, 30)), rng.normal(size=(4, 30))
+    model = rng.integers(0, 4, size=10)
+    assert_allclose(row_margins(X, C, model), (X * C[model]).sum(1), rtol=1e-13)
+    assert row_margins(X[:0], C, model[:0]).shape == (0,)
 
 
 def _long_data(n_tasks=6, n_per=15, d=4, seed=0, classify=False):
