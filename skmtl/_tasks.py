@@ -232,33 +232,47 @@ def _count_int_labels(labels):
     if not _countable(float(lo), float(hi), n):
         return None
     codes = np.empty(n, dtype=np.intp)  # the offsets first, then the codes
-    # In chunks: the temporaries stay small, whatever the number of rows.
-    for a in range(0, n, _LOOKUP_CHUNK):
-        raw = _label_offsets(labels[a : a + _LOOKUP_CHUNK], lo)
-        if raw is None:
-            return None  # fractional labels
-        codes[a : a + _LOOKUP_CHUNK] = raw
+    if not _label_offsets(labels, lo, codes):
+        return None  # fractional labels
     present = np.bincount(codes) > 0
+    # The tasks from their offsets: integers below 2**53 + 2n, exact in
+    # int64 and float64, and each is one of the labels (so exact in their
+    # dtype too). No pass over the labels.
+    base = int(lo) if kind in "iu" else float(lo)
+    if present.all():
+        # Every label in lo..hi occurs (e.g. 0..T-1, the common case): the
+        # offsets are the codes.
+        return (np.arange(len(present)) + base).astype(labels.dtype), codes
     remap = np.cumsum(present, dtype=np.intp) - 1
-    tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
+    buf = np.empty(min(n, _LOOKUP_CHUNK), dtype=np.intp)
     for a in range(0, n, _LOOKUP_CHUNK):
         part = codes[a : a + _LOOKUP_CHUNK]
-        part[...] = np.take(remap, part)
-        tasks[part] = labels[a : a + _LOOKUP_CHUNK]  # a task's rows share a label
-    return tasks, codes
+        part[...] = np.take(remap, part, out=buf[: len(part)], mode="clip")
+    return (np.flatnonzero(present) + base).astype(labels.dtype), codes
 
 
-def _label_offsets(labels, lo):
-    """``labels - lo`` as integers (None if a float label is fractional)."""
-    if labels.dtype.kind == "f":
-        # exact: integers < 2**53; one array, no float64 copy of the labels first
-        shifted = np.subtract(labels, float(lo), dtype=np.float64)
-        raw = shifted.astype(np.intp)
-        return raw if np.array_equal(raw, shifted) else None
-    if labels.dtype.kind == "u":
-        return (labels - lo).astype(np.intp)  # no wrap: every label >= lo
-    raw = labels.astype(np.int64) - int(lo)
-    return raw.astype(np.intp, copy=False)
+def _label_offsets(labels, lo, codes):
+    """``codes[:] = labels - lo`` as integers; False if a float label is fractional.
+
+    In chunks, each label read once and converted once: the temporaries stay
+    small (one reusable buffer), whatever the number of rows.
+    """
+    kind = labels.dtype.kind
+    buf = np.empty(min(len(labels), _LOOKUP_CHUNK)) if kind == "f" else None
+    for a in range(0, len(labels), _LOOKUP_CHUNK):
+        part, out = labels[a : a + _LOOKUP_CHUNK], codes[a : a + _LOOKUP_CHUNK]
+        if kind == "f":
+            # exact in float64 (integers < 2**53), not in float32
+            shifted = np.subtract(part, lo, out=buf[: len(part)], dtype=np.float64)
+            out[...] = shifted
+            if not np.array_equal(out, shifted):
+                return False
+        else:
+            # No wrap: every label >= lo, and the offsets are small; unsigned
+            # labels are subtracted in their type, signed ones in int64.
+            dtype = labels.dtype if kind == "u" else np.int64
+            np.subtract(part, lo, out=out, dtype=dtype, casting="unsafe")
+    return True
 
 
 def lookup_codes(tasks, labels):
@@ -268,7 +282,9 @@ def lookup_codes(tasks, labels):
     much wider than their number (as :func:`group_rows` counts them); None
     otherwise (then :func:`numpy.searchsorted` is the way). An index ``k`` is
     returned only where ``labels == tasks[k]`` (compared as numpy does), so
-    the result is that of a search: other labels get -1.
+    the result is that of a search: other labels get -1. Where the tasks are
+    consecutive integers (0..T-1, say) the offset of a label is its index:
+    no table.
     """
     labels = np.asarray(labels)
     numeric = tasks.dtype.kind in "iuf" and labels.dtype.kind in "iuf"
@@ -281,22 +297,39 @@ def lookup_codes(tasks, labels):
     if not np.array_equal(offsets, np.round(offsets)):
         return None  # not on an integer grid
     span = int(hi - lo)
-    table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
-    table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
+    table = None
+    if span + 1 != len(tasks):  # sorted unique: else consecutive
+        table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
+        table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
     idx = np.empty(len(labels), dtype=np.intp)
+    m = min(len(labels), _LOOKUP_CHUNK)
+    bufs = np.empty(m), np.empty(m, dtype=np.intp)  # reused by every chunk
     # In chunks: the temporaries stay small, whatever the number of rows.
     for a in range(0, len(labels), _LOOKUP_CHUNK):
-        part = labels[a : a + _LOOKUP_CHUNK]
-        # The offset of every label, clipped so that the cast to int is defined.
-        shifted = np.subtract(part, lo, dtype=np.float64)
-        np.clip(shifted, -1.0, span + 1.0, out=shifted)
-        shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
-        raw = shifted.astype(np.intp)
-        raw += 1
-        out = np.take(table, raw, out=idx[a : a + _LOOKUP_CHUNK], mode="clip")
-        # Only exact matches: a fraction or a label past 2**53 may round onto a task.
-        out[np.take(tasks, out, mode="wrap") != part] = -1
+        part, out = labels[a : a + _LOOKUP_CHUNK], idx[a : a + _LOOKUP_CHUNK]
+        _lookup_chunk(part, lo, span, table, bufs, out)
+        # Only exact matches: a fraction or a label past 2**53 may round onto
+        # a task. An integer label in range is one (exact offset).
+        if part.dtype.kind == "f" or table is not None:
+            out[np.take(tasks, out, mode="wrap") != part] = -1
     return idx
+
+
+def _lookup_chunk(part, lo, span, table, bufs, out):
+    """``out`` = the index of each label's offset (-1 outside ``0..span``)."""
+    shifted, raw = (buf[: len(part)] for buf in bufs)
+    # The offset of every label, clipped so that the cast to int is defined.
+    np.subtract(part, lo, out=shifted, dtype=np.float64)
+    np.clip(shifted, -1.0, span + 1.0, out=shifted)
+    if part.dtype.kind == "f":
+        shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
+    if table is None:
+        out[...] = shifted
+        out[out > span] = -1
+    else:
+        raw[...] = shifted
+        raw += 1
+        np.take(table, raw, out=out, mode="clip")
 
 
 def _stable_order(codes, n_tasks):
