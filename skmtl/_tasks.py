@@ -57,6 +57,8 @@ def _check_task_labels(labels, *, name="task labels"):
             raise ValueError(
                 f"The {name} must be 1-D, got an array of shape {labels.shape}."
             )
+    if labels.dtype.kind == "f" and _all_finite(labels):
+        return labels
     if labels.dtype.kind in "fc":
         bad = ~np.isfinite(labels)
     elif labels.dtype.kind == "O":
@@ -73,6 +75,22 @@ def _check_task_labels(labels, *, name="task labels"):
             "needs a task label."
         )
     return labels
+
+
+def _all_finite(labels):
+    """Whether every float label is finite, in chunks: no n-size temporary.
+
+    Each chunk of the (often strided) labels is copied once into a small
+    buffer; ``min`` and ``max`` propagate NaN and infinities, so two
+    reductions of the buffer, in cache, check it.
+    """
+    buf = np.empty(min(len(labels), _LOOKUP_CHUNK), dtype=labels.dtype)
+    for a in range(0, len(labels), _LOOKUP_CHUNK):
+        part = buf[: len(labels[a : a + _LOOKUP_CHUNK])]
+        part[...] = labels[a : a + _LOOKUP_CHUNK]
+        if not (np.isfinite(part.min()) and np.isfinite(part.max())):
+            return False
+    return True
 
 
 def _encode_tasks(labels):
@@ -228,17 +246,18 @@ def _count_int_labels(labels):
     n, kind = len(labels), labels.dtype.kind
     if n == 0 or kind not in "iuf":
         return None
-    lo, hi = labels.min(), labels.max()
-    if not _countable(float(lo), float(hi), n):
-        return None
-    codes = np.empty(n, dtype=np.intp)  # the offsets first, then the codes
-    if not _label_offsets(labels, lo, codes):
-        return None  # fractional labels
+    codes = np.empty(n, dtype=np.intp)  # the labels as integers, then the codes
+    bounds = _labels_as_ints(labels, codes)
+    if bounds is None:
+        return None  # fractions, a range too wide, or not finite
+    lo, _ = bounds
+    if lo != 0:  # a pass over the (contiguous) codes; none for 0..T-1
+        codes -= lo
     present = np.bincount(codes) > 0
     # The tasks from their offsets: integers below 2**53 + 2n, exact in
     # int64 and float64, and each is one of the labels (so exact in their
     # dtype too). No pass over the labels.
-    base = int(lo) if kind in "iu" else float(lo)
+    base = lo if kind in "iu" else float(lo)
     if present.all():
         # Every label in lo..hi occurs (e.g. 0..T-1, the common case): the
         # offsets are the codes.
@@ -251,28 +270,41 @@ def _count_int_labels(labels):
     return (np.flatnonzero(present) + base).astype(labels.dtype), codes
 
 
-def _label_offsets(labels, lo, codes):
-    """``codes[:] = labels - lo`` as integers; False if a float label is fractional.
+def _labels_as_ints(labels, codes):
+    """``codes[:] = labels`` as integers, and their ``(min, max)``; or None.
 
-    In chunks, each label read once and converted once: the temporaries stay
-    small (one reusable buffer), whatever the number of rows.
+    None as soon as a label is fractional, not finite or past 2**53, or the
+    range gets too wide to count (:func:`_countable`). One read of the
+    labels (a strided column of X, in long format), chunk by chunk: the
+    bounds come from each converted chunk while it is in cache, where
+    ``labels.min()`` and ``labels.max()`` were two more passes over the
+    column. The temporaries stay small (one reusable buffer).
     """
-    kind = labels.dtype.kind
-    buf = np.empty(min(len(labels), _LOOKUP_CHUNK)) if kind == "f" else None
-    for a in range(0, len(labels), _LOOKUP_CHUNK):
+    n, kind = len(labels), labels.dtype.kind
+    buf = np.empty(min(n, _LOOKUP_CHUNK)) if kind == "f" else None
+    lo = hi = None
+    for a in range(0, n, _LOOKUP_CHUNK):
         part, out = labels[a : a + _LOOKUP_CHUNK], codes[a : a + _LOOKUP_CHUNK]
+        src = out
         if kind == "f":
-            # exact in float64 (integers < 2**53), not in float32
-            shifted = np.subtract(part, lo, out=buf[: len(part)], dtype=np.float64)
-            out[...] = shifted
-            if not np.array_equal(out, shifted):
-                return False
+            src = buf[: len(part)]
+            src[...] = part  # exact in float64
         else:
-            # No wrap: every label >= lo, and the offsets are small; unsigned
-            # labels are subtracted in their type, signed ones in int64.
-            dtype = labels.dtype if kind == "u" else np.int64
-            np.subtract(part, lo, out=out, dtype=dtype, casting="unsafe")
-    return True
+            out[...] = part  # a uint64 past 2**63 wraps to negative: caught below
+        m, M = src.min(), src.max()
+        # NaN fails every comparison; min and max propagate it.
+        if not (-(2**53) < m <= M < 2**53) or (kind == "u" and m < 0):
+            return None
+        if kind == "f":
+            out[...] = src
+            if not np.array_equal(out, src):
+                return None  # fractional labels
+        m, M = int(m), int(M)
+        lo = m if lo is None else min(lo, m)
+        hi = M if hi is None else max(hi, M)
+        if not _countable(lo, hi, n):
+            return None
+    return lo, hi
 
 
 def lookup_codes(tasks, labels):

@@ -482,6 +482,38 @@ def test_counted_labels_in_chunks_equal_unique(monkeypatch, kind, chunk):
     assert_array_equal(lookup_codes(tasks, others), _searched(tasks, others))
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.r_[np.arange(20.0), 2.0**53],  # past 2**53, in the last chunk
+        np.r_[np.arange(20), 10**9],  # a range too wide to count
+        np.array(list(range(20)) + [2**63 + 7], dtype=np.uint64),  # wraps as intp
+        np.r_[np.arange(20.0), np.nan],
+        np.r_[np.arange(20.0), -np.inf, 3.0],
+    ],
+)
+def test_counted_labels_decline_in_a_late_chunk(monkeypatch, labels):
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    assert _count_int_labels(labels) is None
+    if np.isfinite(labels.astype(float)).all():
+        _assert_groups_equal_masks(labels)  # sorted instead
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_task_labels_non_finite_in_any_chunk(monkeypatch, dtype, bad):
+    # The finiteness check reads the labels in chunks (of 7 here): a bad
+    # label in the last, partial chunk, in a strided column of X.
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    X = np.zeros((30, 3), dtype=dtype)
+    X[:, -1] = np.arange(30) % 4
+    X[:, 0] = 1.0
+    assert_array_equal(split_task_column(X, -1)[1], X[:, -1])
+    X[28, -1] = bad
+    with pytest.raises(ValueError, match=r"1 missing or non-finite.*\[28\]"):
+        split_task_column(X, -1)
+
+
 def test_counted_labels_fraction_in_the_last_chunk(monkeypatch):
     monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
     labels = np.r_[np.arange(20.0), 3.5]
