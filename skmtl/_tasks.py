@@ -336,9 +336,15 @@ def lookup_codes(tasks, labels):
     idx = np.empty(len(labels), dtype=np.intp)
     m = min(len(labels), _LOOKUP_CHUNK)
     bufs = np.empty(m), np.empty(m, dtype=np.intp)  # reused by every chunk
+    # Float labels are read twice (offsets, exact check): from a contiguous
+    # copy of the chunk, not from the strided task column of X.
+    copy = np.empty(m, dtype=labels.dtype) if labels.dtype.kind == "f" else None
     # In chunks: the temporaries stay small, whatever the number of rows.
     for a in range(0, len(labels), _LOOKUP_CHUNK):
         part, out = labels[a : a + _LOOKUP_CHUNK], idx[a : a + _LOOKUP_CHUNK]
+        if copy is not None:
+            copy[: len(part)] = part
+            part = copy[: len(part)]
         _lookup_chunk(part, lo, span, table, bufs, out)
         # Only exact matches: a fraction or a label past 2**53 may round onto
         # a task. An integer label in range is one (exact offset).
