@@ -119,6 +119,30 @@ def test_row_margins_wide_x_bounds_the_block(monkeypatch):
     assert row_margins(X[:0], C, model[:0]).shape == (0,)
 
 
+@pytest.mark.parametrize("labels_kind", ["0..T-1", "gaps"])
+def test_predict_in_blocks_equals_per_row_model(monkeypatch, labels_kind):
+    # Numeric labels (0..T-1: no remap, no table; with gaps: both), unequal
+    # unsorted tasks, blocks and label chunks of 7 rows (n = 103), and a
+    # label unseen in fit (the mean model).
+    monkeypatch.setattr(_linalg, "_MARGIN_BLOCK", 7)
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    rng = np.random.default_rng(6)
+    codes = rng.permutation(np.r_[np.arange(9), rng.integers(0, 9, 94)])
+    labels = codes * (1.0 if labels_kind == "0..T-1" else 3.0) + 0.0
+    X = rng.normal(size=(len(codes), 5))
+    y = X @ rng.normal(size=5) + codes + rng.normal(size=len(codes))
+    est = TraceNormMTLRegressor(
+        alpha=0.01, task_column=-1, handle_unknown_task="mean"
+    ).fit(np.column_stack([X, labels]), y)
+    labels[:4] = 100.0  # unseen
+    pred = est.predict(np.column_stack([X, labels]))
+    coef = np.vstack([est.coef_, est.coef_.mean(0)])
+    intercept = np.append(est.intercept_, est.intercept_.mean())
+    model = np.where(labels == 100.0, 9, codes)
+    expected = np.array([X[i] @ coef[k] + intercept[k] for i, k in enumerate(model)])
+    assert_allclose(pred, expected, rtol=1e-13, atol=1e-13)
+
+
 def _long_data(n_tasks=6, n_per=15, d=4, seed=0, classify=False):
     rng = np.random.default_rng(seed)
     names = np.array([f"s{k}" for k in rng.permutation(n_tasks)], dtype=object)
