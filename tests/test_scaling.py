@@ -110,6 +110,37 @@ def test_row_margins_in_blocks_equal_a_full_gather(monkeypatch, block, layout, o
     assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("values", [1, 5, 64, 1 << 19])
+def test_sparse_row_margins_in_blocks_equal_one_bincount(monkeypatch, values):
+    # Blocks of about 1, 5 and 64 stored entries, and one block: empty rows
+    # and a run of empty rows (an empty block), unsorted indices.
+    monkeypatch.setattr(_linalg, "_MARGIN_VALUES", values)
+    rng = np.random.default_rng(7)
+    n, d, T = 301, 8, 12
+    X = sp.random(n, d, density=0.3, format="csr", random_state=7)
+    keep = rng.random((n, 1)) > 0.2  # empty rows
+    keep[100:160] = False
+    X = sp.csr_matrix(X.multiply(keep))
+    X.eliminate_zeros()
+    X.indices = X.indices.copy()
+    for i in range(0, n, 3):  # reverse the indices of some rows
+        a, b = X.indptr[i], X.indptr[i + 1]
+        X.indices[a:b], X.data[a:b] = X.indices[a:b][::-1], X.data[a:b][::-1]
+    C = rng.normal(size=(T, d))
+    model = rng.integers(0, T, size=n)
+    b = rng.normal(size=T)
+    row_of = np.repeat(np.arange(n), np.diff(X.indptr))
+    whole = np.bincount(
+        row_of, weights=X.data * C[model[row_of], X.indices], minlength=n
+    )
+    # the same sums, in the same order: bit-identical to one bincount
+    assert_array_equal(row_margins(X, C, model), whole)
+    # CSC: converted to CSR with sorted indices, another order of the sums
+    out = row_margins(X.tocsc(), C, model, b)
+    assert_allclose(out, whole + b[model], rtol=1e-13, atol=1e-13)
+    assert_allclose(whole, (X.toarray() * C[model]).sum(1), rtol=1e-13, atol=1e-13)
+
+
 def test_row_margins_wide_x_bounds_the_block(monkeypatch):
     monkeypatch.setattr(_linalg, "_MARGIN_VALUES", 100)  # 3 rows of 30
     rng = np.random.default_rng(3)

@@ -341,18 +341,15 @@ def row_margins(X, C, rows_model, offsets=None):
     output: no temporary grows with the number of rows, and the buffer (a few
     MB) stays in cache between its gather and its use. Sparse ``X``: every
     stored entry ``X[i, j]`` is multiplied by ``C[rows_model[i], j]`` and the
-    products are summed per row (``bincount``): O(nnz + n) time and memory,
-    whatever the number of models.
+    products are summed per row (``bincount``), in blocks of rows: O(nnz + n)
+    time, whatever the number of models.
     ``offsets`` (one per model, e.g. intercepts) are added per row.
     """
     C = np.asarray(C, dtype=np.float64)
     model = np.asarray(rows_model, dtype=np.intp)
     n = X.shape[0]
     if sp.issparse(X):
-        X = X.tocsr()
-        row_of = np.repeat(np.arange(n), np.diff(X.indptr))
-        prod = X.data * C[model[row_of], X.indices]
-        out = np.bincount(row_of, weights=prod, minlength=n).astype(np.float64)
+        out = _sparse_row_margins(X.tocsr(), C, model)
         return out if offsets is None else out + np.take(offsets, model)
     X = np.asarray(X)
     out = np.empty(n)
@@ -367,4 +364,24 @@ def row_margins(X, C, rows_model, offsets=None):
         np.einsum("ij,ij->i", X[a:b], rows, out=out[a:b])
         if offsets is not None:
             out[a:b] += np.take(offsets, model[a:b], out=extra[: b - a], mode="clip")
+    return out
+
+
+def _sparse_row_margins(X, C, model):
+    """:func:`row_margins` of a CSR ``X``, in blocks of about ``_MARGIN_VALUES``
+    stored entries: the temporaries (each entry's row, coefficient, product)
+    stay small, where for the whole of ``X`` they were four arrays of ``nnz``
+    values, fresh pages each call. Each row's products are summed in the
+    order of its entries, as one ``bincount`` over all rows did."""
+    n = X.shape[0]
+    out = np.zeros(n)
+    step = max(1, min(n, _MARGIN_VALUES * n // max(X.nnz, 1)))
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        lo, hi = X.indptr[a], X.indptr[b]
+        if lo == hi:
+            continue
+        row_of = np.repeat(np.arange(b - a), np.diff(X.indptr[a : b + 1]))
+        prod = X.data[lo:hi] * C[model[a:b][row_of], X.indices[lo:hi]]
+        out[a:b] = np.bincount(row_of, weights=prod, minlength=b - a)
     return out
