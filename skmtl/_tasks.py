@@ -57,6 +57,8 @@ def _check_task_labels(labels, *, name="task labels"):
             raise ValueError(
                 f"The {name} must be 1-D, got an array of shape {labels.shape}."
             )
+    if labels.dtype.kind == "f" and _all_finite(labels):
+        return labels
     if labels.dtype.kind in "fc":
         bad = ~np.isfinite(labels)
     elif labels.dtype.kind == "O":
@@ -73,6 +75,22 @@ def _check_task_labels(labels, *, name="task labels"):
             "needs a task label."
         )
     return labels
+
+
+def _all_finite(labels):
+    """Whether every float label is finite, in chunks: no n-size temporary.
+
+    Each chunk of the (often strided) labels is copied once into a small
+    buffer; ``min`` and ``max`` propagate NaN and infinities, so two
+    reductions of the buffer, in cache, check it.
+    """
+    buf = np.empty(min(len(labels), _LOOKUP_CHUNK), dtype=labels.dtype)
+    for a in range(0, len(labels), _LOOKUP_CHUNK):
+        part = buf[: len(labels[a : a + _LOOKUP_CHUNK])]
+        part[...] = labels[a : a + _LOOKUP_CHUNK]
+        if not (np.isfinite(part.min()) and np.isfinite(part.max())):
+            return False
+    return True
 
 
 def _encode_tasks(labels):
@@ -228,37 +246,65 @@ def _count_int_labels(labels):
     n, kind = len(labels), labels.dtype.kind
     if n == 0 or kind not in "iuf":
         return None
-    lo, hi = labels.min(), labels.max()
-    if not _countable(float(lo), float(hi), n):
-        return None
-    codes = np.empty(n, dtype=np.intp)  # the offsets first, then the codes
-    # In chunks: the temporaries stay small, whatever the number of rows.
-    for a in range(0, n, _LOOKUP_CHUNK):
-        raw = _label_offsets(labels[a : a + _LOOKUP_CHUNK], lo)
-        if raw is None:
-            return None  # fractional labels
-        codes[a : a + _LOOKUP_CHUNK] = raw
+    codes = np.empty(n, dtype=np.intp)  # the labels as integers, then the codes
+    bounds = _labels_as_ints(labels, codes)
+    if bounds is None:
+        return None  # fractions, a range too wide, or not finite
+    lo, _ = bounds
+    if lo != 0:  # a pass over the (contiguous) codes; none for 0..T-1
+        codes -= lo
     present = np.bincount(codes) > 0
+    # The tasks from their offsets: integers below 2**53 + 2n, exact in
+    # int64 and float64, and each is one of the labels (so exact in their
+    # dtype too). No pass over the labels.
+    base = lo if kind in "iu" else float(lo)
+    if present.all():
+        # Every label in lo..hi occurs (e.g. 0..T-1, the common case): the
+        # offsets are the codes.
+        return (np.arange(len(present)) + base).astype(labels.dtype), codes
     remap = np.cumsum(present, dtype=np.intp) - 1
-    tasks = np.empty(int(remap[-1]) + 1, dtype=labels.dtype)
+    buf = np.empty(min(n, _LOOKUP_CHUNK), dtype=np.intp)
     for a in range(0, n, _LOOKUP_CHUNK):
         part = codes[a : a + _LOOKUP_CHUNK]
-        part[...] = np.take(remap, part)
-        tasks[part] = labels[a : a + _LOOKUP_CHUNK]  # a task's rows share a label
-    return tasks, codes
+        part[...] = np.take(remap, part, out=buf[: len(part)], mode="clip")
+    return (np.flatnonzero(present) + base).astype(labels.dtype), codes
 
 
-def _label_offsets(labels, lo):
-    """``labels - lo`` as integers (None if a float label is fractional)."""
-    if labels.dtype.kind == "f":
-        # exact: integers < 2**53; one array, no float64 copy of the labels first
-        shifted = np.subtract(labels, float(lo), dtype=np.float64)
-        raw = shifted.astype(np.intp)
-        return raw if np.array_equal(raw, shifted) else None
-    if labels.dtype.kind == "u":
-        return (labels - lo).astype(np.intp)  # no wrap: every label >= lo
-    raw = labels.astype(np.int64) - int(lo)
-    return raw.astype(np.intp, copy=False)
+def _labels_as_ints(labels, codes):
+    """``codes[:] = labels`` as integers, and their ``(min, max)``; or None.
+
+    None as soon as a label is fractional, not finite or past 2**53, or the
+    range gets too wide to count (:func:`_countable`). One read of the
+    labels (a strided column of X, in long format), chunk by chunk: the
+    bounds come from each converted chunk while it is in cache, where
+    ``labels.min()`` and ``labels.max()`` were two more passes over the
+    column. The temporaries stay small (one reusable buffer).
+    """
+    n, kind = len(labels), labels.dtype.kind
+    buf = np.empty(min(n, _LOOKUP_CHUNK)) if kind == "f" else None
+    lo = hi = None
+    for a in range(0, n, _LOOKUP_CHUNK):
+        part, out = labels[a : a + _LOOKUP_CHUNK], codes[a : a + _LOOKUP_CHUNK]
+        src = out
+        if kind == "f":
+            src = buf[: len(part)]
+            src[...] = part  # exact in float64
+        else:
+            out[...] = part  # a uint64 past 2**63 wraps to negative: caught below
+        m, M = src.min(), src.max()
+        # NaN fails every comparison; min and max propagate it.
+        if not (-(2**53) < m <= M < 2**53) or (kind == "u" and m < 0):
+            return None
+        if kind == "f":
+            out[...] = src
+            if not np.array_equal(out, src):
+                return None  # fractional labels
+        m, M = int(m), int(M)
+        lo = m if lo is None else min(lo, m)
+        hi = M if hi is None else max(hi, M)
+        if not _countable(lo, hi, n):
+            return None
+    return lo, hi
 
 
 def lookup_codes(tasks, labels):
@@ -268,7 +314,9 @@ def lookup_codes(tasks, labels):
     much wider than their number (as :func:`group_rows` counts them); None
     otherwise (then :func:`numpy.searchsorted` is the way). An index ``k`` is
     returned only where ``labels == tasks[k]`` (compared as numpy does), so
-    the result is that of a search: other labels get -1.
+    the result is that of a search: other labels get -1. Where the tasks are
+    consecutive integers (0..T-1, say) the offset of a label is its index:
+    no table.
     """
     labels = np.asarray(labels)
     numeric = tasks.dtype.kind in "iuf" and labels.dtype.kind in "iuf"
@@ -281,22 +329,45 @@ def lookup_codes(tasks, labels):
     if not np.array_equal(offsets, np.round(offsets)):
         return None  # not on an integer grid
     span = int(hi - lo)
-    table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
-    table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
+    table = None
+    if span + 1 != len(tasks):  # sorted unique: else consecutive
+        table = np.full(span + 3, -1, dtype=np.intp)  # -1 and span + 1: out of range
+        table[offsets.astype(np.intp) + 1] = np.arange(len(tasks))
     idx = np.empty(len(labels), dtype=np.intp)
+    m = min(len(labels), _LOOKUP_CHUNK)
+    bufs = np.empty(m), np.empty(m, dtype=np.intp)  # reused by every chunk
+    # Float labels are read twice (offsets, exact check): from a contiguous
+    # copy of the chunk, not from the strided task column of X.
+    copy = np.empty(m, dtype=labels.dtype) if labels.dtype.kind == "f" else None
     # In chunks: the temporaries stay small, whatever the number of rows.
     for a in range(0, len(labels), _LOOKUP_CHUNK):
-        part = labels[a : a + _LOOKUP_CHUNK]
-        # The offset of every label, clipped so that the cast to int is defined.
-        shifted = np.subtract(part, lo, dtype=np.float64)
-        np.clip(shifted, -1.0, span + 1.0, out=shifted)
-        shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
-        raw = shifted.astype(np.intp)
-        raw += 1
-        out = np.take(table, raw, out=idx[a : a + _LOOKUP_CHUNK], mode="clip")
-        # Only exact matches: a fraction or a label past 2**53 may round onto a task.
-        out[np.take(tasks, out, mode="wrap") != part] = -1
+        part, out = labels[a : a + _LOOKUP_CHUNK], idx[a : a + _LOOKUP_CHUNK]
+        if copy is not None:
+            copy[: len(part)] = part
+            part = copy[: len(part)]
+        _lookup_chunk(part, lo, span, table, bufs, out)
+        # Only exact matches: a fraction or a label past 2**53 may round onto
+        # a task. An integer label in range is one (exact offset).
+        if part.dtype.kind == "f" or table is not None:
+            out[np.take(tasks, out, mode="wrap") != part] = -1
     return idx
+
+
+def _lookup_chunk(part, lo, span, table, bufs, out):
+    """``out`` = the index of each label's offset (-1 outside ``0..span``)."""
+    shifted, raw = (buf[: len(part)] for buf in bufs)
+    # The offset of every label, clipped so that the cast to int is defined.
+    np.subtract(part, lo, out=shifted, dtype=np.float64)
+    np.clip(shifted, -1.0, span + 1.0, out=shifted)
+    if part.dtype.kind == "f":
+        shifted[np.isnan(shifted)] = -1.0  # NaN matches no task
+    if table is None:
+        out[...] = shifted
+        out[out > span] = -1
+    else:
+        raw[...] = shifted
+        raw += 1
+        np.take(table, raw, out=out, mode="clip")
 
 
 def _stable_order(codes, n_tasks):

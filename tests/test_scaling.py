@@ -13,6 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import skmtl._tasks
 from skmtl import TraceNormMTLClassifier, TraceNormMTLRegressor, alpha_max
 from skmtl._tasks import group_rows, lookup_codes
+from skmtl.datafits import _linalg
 from skmtl.datafits._linalg import (
     RowOperator,
     centered_gram,
@@ -77,6 +78,100 @@ def test_row_margins_equals_per_row_products(sparse):
     expected = np.array([X[i] @ C[model[i]] for i in range(300)])
     Xin = sp.csr_matrix(X) if sparse else X
     assert_allclose(row_margins(Xin, C, model), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 13])
+@pytest.mark.parametrize("layout", ["long", "float32", "csr", "csc", "C"])
+@pytest.mark.parametrize("offsets", [False, True])
+def test_row_margins_in_blocks_equal_a_full_gather(monkeypatch, block, layout, offsets):
+    # Blocks of 7 and 64 rows: n = 1000 is no multiple of either, and the
+    # last block is partial; one block (8192) covers every row.
+    monkeypatch.setattr(_linalg, "_MARGIN_BLOCK", block)
+    rng = np.random.default_rng(2)
+    n, d, T = 1000, 6, 40
+    Xl = rng.normal(size=(n, d + 1))
+    Xl[rng.random(Xl.shape) < 0.3] = 0.0
+    C = rng.normal(size=(T, d))
+    model = rng.integers(0, T, size=n)
+    b = rng.normal(size=T) if offsets else None
+    X = {
+        "long": Xl[:, :d],  # the features beside the task column: a view
+        "float32": Xl[:, :d].astype(np.float32),
+        "csr": sp.csr_matrix(Xl[:, :d]),
+        "csc": sp.csc_matrix(Xl[:, :d]),
+        "C": np.ascontiguousarray(Xl[:, :d]),
+    }[layout]
+    dense = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    expected = (dense * C[model]).sum(axis=1)  # the full n x d gather
+    if offsets:
+        expected += b[model]
+    out = row_margins(X, C, model, b)
+    assert out.shape == (n,) and out.dtype == np.float64
+    assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("values", [1, 5, 64, 1 << 19])
+def test_sparse_row_margins_in_blocks_equal_one_bincount(monkeypatch, values):
+    # Blocks of about 1, 5 and 64 stored entries, and one block: empty rows
+    # and a run of empty rows (an empty block), unsorted indices.
+    monkeypatch.setattr(_linalg, "_MARGIN_VALUES", values)
+    rng = np.random.default_rng(7)
+    n, d, T = 301, 8, 12
+    X = sp.random(n, d, density=0.3, format="csr", random_state=7)
+    keep = rng.random((n, 1)) > 0.2  # empty rows
+    keep[100:160] = False
+    X = sp.csr_matrix(X.multiply(keep))
+    X.eliminate_zeros()
+    X.indices = X.indices.copy()
+    for i in range(0, n, 3):  # reverse the indices of some rows
+        a, b = X.indptr[i], X.indptr[i + 1]
+        X.indices[a:b], X.data[a:b] = X.indices[a:b][::-1], X.data[a:b][::-1]
+    C = rng.normal(size=(T, d))
+    model = rng.integers(0, T, size=n)
+    b = rng.normal(size=T)
+    row_of = np.repeat(np.arange(n), np.diff(X.indptr))
+    whole = np.bincount(
+        row_of, weights=X.data * C[model[row_of], X.indices], minlength=n
+    )
+    # the same sums, in the same order: bit-identical to one bincount
+    assert_array_equal(row_margins(X, C, model), whole)
+    # CSC: converted to CSR with sorted indices, another order of the sums
+    out = row_margins(X.tocsc(), C, model, b)
+    assert_allclose(out, whole + b[model], rtol=1e-13, atol=1e-13)
+    assert_allclose(whole, (X.toarray() * C[model]).sum(1), rtol=1e-13, atol=1e-13)
+
+
+def test_row_margins_wide_x_bounds_the_block(monkeypatch):
+    monkeypatch.setattr(_linalg, "_MARGIN_VALUES", 100)  # 3 rows of 30
+    rng = np.random.default_rng(3)
+    X, C = rng.normal(size=(10, 30)), rng.normal(size=(4, 30))
+    model = rng.integers(0, 4, size=10)
+    assert_allclose(row_margins(X, C, model), (X * C[model]).sum(1), rtol=1e-13)
+    assert row_margins(X[:0], C, model[:0]).shape == (0,)
+
+
+@pytest.mark.parametrize("labels_kind", ["0..T-1", "gaps"])
+def test_predict_in_blocks_equals_per_row_model(monkeypatch, labels_kind):
+    # Numeric labels (0..T-1: no remap, no table; with gaps: both), unequal
+    # unsorted tasks, blocks and label chunks of 7 rows (n = 103), and a
+    # label unseen in fit (the mean model).
+    monkeypatch.setattr(_linalg, "_MARGIN_BLOCK", 7)
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    rng = np.random.default_rng(6)
+    codes = rng.permutation(np.r_[np.arange(9), rng.integers(0, 9, 94)])
+    labels = codes * (1.0 if labels_kind == "0..T-1" else 3.0) + 0.0
+    X = rng.normal(size=(len(codes), 5))
+    y = X @ rng.normal(size=5) + codes + rng.normal(size=len(codes))
+    est = TraceNormMTLRegressor(
+        alpha=0.01, task_column=-1, handle_unknown_task="mean"
+    ).fit(np.column_stack([X, labels]), y)
+    labels[:4] = 100.0  # unseen
+    pred = est.predict(np.column_stack([X, labels]))
+    coef = np.vstack([est.coef_, est.coef_.mean(0)])
+    intercept = np.append(est.intercept_, est.intercept_.mean())
+    model = np.where(labels == 100.0, 9, codes)
+    expected = np.array([X[i] @ coef[k] + intercept[k] for i, k in enumerate(model)])
+    assert_allclose(pred, expected, rtol=1e-13, atol=1e-13)
 
 
 def _long_data(n_tasks=6, n_per=15, d=4, seed=0, classify=False):

@@ -6,8 +6,10 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
+import skmtl._tasks
 from skmtl import TraceNormMTLRegressor
 from skmtl._tasks import (
+    _count_int_labels,
     group_rows,
     lookup_codes,
     resolve_task_column,
@@ -420,6 +422,121 @@ def test_group_rows_empty_and_sorted():
     g = _assert_groups_equal_masks(np.array([1, 1, 4, 4, 4, 9]))
     assert g.is_sorted
     assert not group_rows(np.array([4, 1, 1])).is_sorted
+
+
+def _labels_for(kind, rng):
+    """Unsorted labels of unequal tasks: consecutive (0..T-1 or lo..hi) or not."""
+    T = 30
+    base = rng.permutation(np.r_[np.arange(T), rng.integers(0, T, 70)])  # n = 100
+    return {
+        "0..T-1 float": base.astype(np.float64),
+        "0..T-1 int": base,
+        "0..T-1 float32": base.astype(np.float32),
+        "consecutive from -12": base - 12,
+        "gaps": base * 3 + 1,
+        "gaps float": base * 2.0 - 5.0,
+        "int8 full range": rng.permutation(np.arange(-128, 128).repeat(2)).astype(
+            np.int8
+        ),
+        "uint8 gaps": (base * 7).astype(np.uint8),
+        "uint64": base.astype(np.uint64) + np.uint64(2**40),
+        "float32 past 2**24": (base * 2 + 2**24).astype(np.float32),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "0..T-1 float",
+        "0..T-1 int",
+        "0..T-1 float32",
+        "consecutive from -12",
+        "gaps",
+        "gaps float",
+        "int8 full range",
+        "uint8 gaps",
+        "uint64",
+        "float32 past 2**24",
+    ],
+)
+@pytest.mark.parametrize("chunk", [7, 1 << 16])
+def test_counted_labels_in_chunks_equal_unique(monkeypatch, kind, chunk):
+    # Chunks of 7 rows: n is no multiple of 7, the last chunk is partial.
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", chunk)
+    labels = _labels_for(kind, np.random.default_rng(4))
+    counted = _count_int_labels(labels)
+    assert counted is not None
+    tasks, codes = np.unique(labels, return_inverse=True)
+    assert counted[0].dtype == labels.dtype and counted[1].dtype == np.intp
+    assert_array_equal(counted[0], tasks)
+    assert_array_equal(counted[1], codes)
+    _assert_groups_equal_masks(labels)
+    # predict's lookup of the same labels, and of labels not among the tasks
+    idx = lookup_codes(tasks, labels)
+    assert_array_equal(idx, codes)
+    wide = np.float64 if labels.dtype.kind == "f" else np.int64  # no overflow
+    lo, hi = wide(labels.min()), wide(labels.max())
+    others = np.r_[labels[:9].astype(wide), hi + 1, lo - 1]
+    if labels.dtype.kind == "f":
+        others = np.r_[others, 0.5, 1e-300, np.nan, np.inf, -np.inf, 2.0**60 + 1]
+    assert_array_equal(lookup_codes(tasks, others), _searched(tasks, others))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.r_[np.arange(20.0), 2.0**53],  # past 2**53, in the last chunk
+        np.r_[np.arange(20), 10**9],  # a range too wide to count
+        np.array(list(range(20)) + [2**63 + 7], dtype=np.uint64),  # wraps as intp
+        np.r_[np.arange(20.0), np.nan],
+        np.r_[np.arange(20.0), -np.inf, 3.0],
+    ],
+)
+def test_counted_labels_decline_in_a_late_chunk(monkeypatch, labels):
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    assert _count_int_labels(labels) is None
+    if np.isfinite(labels.astype(float)).all():
+        _assert_groups_equal_masks(labels)  # sorted instead
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_task_labels_non_finite_in_any_chunk(monkeypatch, dtype, bad):
+    # The finiteness check reads the labels in chunks (of 7 here): a bad
+    # label in the last, partial chunk, in a strided column of X.
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    X = np.zeros((30, 3), dtype=dtype)
+    X[:, -1] = np.arange(30) % 4
+    X[:, 0] = 1.0
+    assert_array_equal(split_task_column(X, -1)[1], X[:, -1])
+    X[28, -1] = bad
+    with pytest.raises(ValueError, match=r"1 missing or non-finite.*\[28\]"):
+        split_task_column(X, -1)
+
+
+def test_counted_labels_fraction_in_the_last_chunk(monkeypatch):
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    labels = np.r_[np.arange(20.0), 3.5]
+    assert _count_int_labels(labels) is None  # sorted instead
+    _assert_groups_equal_masks(labels)
+
+
+@pytest.mark.parametrize("label_dtype", [np.int64, np.uint64, np.float64, np.int16])
+@pytest.mark.parametrize("lo", [0, -5, 1000])
+def test_lookup_codes_consecutive_tasks_equal_exact_matching(
+    monkeypatch, label_dtype, lo
+):
+    # Consecutive tasks (0..T-1 and others): the offset is the index, no table.
+    monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
+    rng = np.random.default_rng(5)
+    for task_dtype in (np.int64, np.float64, np.float32):
+        tasks = np.arange(lo, lo + 25).astype(task_dtype)
+        labels = rng.integers(max(lo - 10, 0), lo + 40, 101).astype(label_dtype)
+        if np.dtype(label_dtype).kind == "i":
+            labels = np.r_[labels, -(2**15) + 1, 2**15 - 1].astype(label_dtype)
+        if np.dtype(label_dtype).kind == "f":
+            labels = np.r_[labels, lo + 0.5, lo - 0.5, np.nan, 1e30, 2.0**60]
+        assert_array_equal(lookup_codes(tasks, labels), _searched(tasks, labels))
 
 
 @pytest.mark.parametrize("task_column", [0, -1, 1])

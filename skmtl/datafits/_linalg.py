@@ -39,8 +39,11 @@ __all__ = [
 _EXACT_MAX = 1500
 # Lanczos returns a Ritz value <= lambda_max; the step 1/L must not exceed it.
 _LANCZOS_SAFETY = 1.01
-# Rows per chunk of a dense gather: bounds the temporary to ~32 MB.
-_CHUNK_ELEMENTS = 1 << 22
+# Rows per block of row_margins, and its most values (4 MB) for wide X:
+# 8192 x 50 gathered coefficients (3 MB) stay in cache from their gather to
+# their use; chunks of 4M values (32 MB) did not.
+_MARGIN_BLOCK = 1 << 13
+_MARGIN_VALUES = 1 << 19
 # Assumed iteration counts of the cost model (ADMM with exact solves is
 # nearly independent of the conditioning; first-order methods are not).
 ADMM_ITERS = 100
@@ -335,32 +338,53 @@ def choose_form(sizes, n_features, nnz, *, shared=False, max_bytes=None):
 def row_margins(X, C, rows_model, offsets=None):
     """``out[i] = x_i . C[rows_model[i]]`` for every row, without a per-task loop.
 
-    Dense ``X``: a row-wise ``einsum`` in chunks (temporary bounded by
-    ``_CHUNK_ELEMENTS``). Sparse ``X``: every stored entry ``X[i, j]`` is
-    multiplied by ``C[rows_model[i], j]`` and the products are summed per row
-    (``bincount``): O(nnz + n) time and memory, whatever the number of models.
-    ``offsets`` (one per model, e.g. intercepts) are added per row, chunk by
-    chunk into the one output array.
+    Dense ``X``: in blocks of ``_MARGIN_BLOCK`` rows (fewer if ``X`` is wide),
+    each block's rows of ``C`` are gathered into one reusable buffer and
+    dotted row-wise with the block of ``X`` (``einsum``) straight into the
+    output: no temporary grows with the number of rows, and the buffer (a few
+    MB) stays in cache between its gather and its use. Sparse ``X``: every
+    stored entry ``X[i, j]`` is multiplied by ``C[rows_model[i], j]`` and the
+    products are summed per row (``bincount``), in blocks of rows: O(nnz + n)
+    time, whatever the number of models.
+    ``offsets`` (one per model, e.g. intercepts) are added per row.
     """
     C = np.asarray(C, dtype=np.float64)
     model = np.asarray(rows_model, dtype=np.intp)
     n = X.shape[0]
     if sp.issparse(X):
-        X = X.tocsr()
-        row_of = np.repeat(np.arange(n), np.diff(X.indptr))
-        prod = X.data * C[model[row_of], X.indices]
-        out = np.bincount(row_of, weights=prod, minlength=n).astype(np.float64)
+        out = _sparse_row_margins(X.tocsr(), C, model)
         return out if offsets is None else out + np.take(offsets, model)
     X = np.asarray(X)
     out = np.empty(n)
-    step = max(1, _CHUNK_ELEMENTS // max(X.shape[1], 1))
-    # One buffer for every chunk's coefficients (mode="clip": the indices are
-    # valid, and "raise" would buffer ``out=`` in a new array each time).
-    buf = np.empty((min(step, n), C.shape[1]))
+    step = max(1, min(_MARGIN_BLOCK, _MARGIN_VALUES // max(C.shape[1], 1), n))
+    buf = np.empty((step, C.shape[1]))
+    extra = None if offsets is None else np.empty(step)
     for a in range(0, n, step):
         b = min(a + step, n)
+        # mode="clip": the indices are valid, and "raise" would buffer
+        # ``out=`` in a new array each time.
         rows = np.take(C, model[a:b], axis=0, out=buf[: b - a], mode="clip")
-        out[a:b] = np.einsum("ij,ij->i", X[a:b], rows)
+        np.einsum("ij,ij->i", X[a:b], rows, out=out[a:b])
         if offsets is not None:
-            out[a:b] += np.take(offsets, model[a:b])
+            out[a:b] += np.take(offsets, model[a:b], out=extra[: b - a], mode="clip")
+    return out
+
+
+def _sparse_row_margins(X, C, model):
+    """:func:`row_margins` of a CSR ``X``, in blocks of about ``_MARGIN_VALUES``
+    stored entries: the temporaries (each entry's row, coefficient, product)
+    stay small, where for the whole of ``X`` they were four arrays of ``nnz``
+    values, fresh pages each call. Each row's products are summed in the
+    order of its entries, as one ``bincount`` over all rows did."""
+    n = X.shape[0]
+    out = np.zeros(n)
+    step = max(1, min(n, _MARGIN_VALUES * n // max(X.nnz, 1)))
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        lo, hi = X.indptr[a], X.indptr[b]
+        if lo == hi:
+            continue
+        row_of = np.repeat(np.arange(b - a), np.diff(X.indptr[a : b + 1]))
+        prod = X.data[lo:hi] * C[model[a:b][row_of], X.indices[lo:hi]]
+        out[a:b] = np.bincount(row_of, weights=prod, minlength=b - a)
     return out

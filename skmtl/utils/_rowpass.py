@@ -140,16 +140,18 @@ def task_row_sums(X, rows, starts, weights):
     stats = RowStats()
     step = _chunk_rows(d)
     buf = np.empty((min(step, n), d))
+    # The column indices of every chunk's summing matrix (int32: scipy keeps
+    # them, where it would downcast intp indices in a copy).
+    cols = np.arange(min(step, n), dtype=np.int32)
     for a in range(0, n, step):
         b = min(a + step, n)
         chunk = _take_rows(X, rows, a, b, buf[: b - a])
         stats.update(chunk)
-        chunk *= weights(np.arange(a, b) if rows is None else rows[a:b])[:, None]
+        w = weights(np.arange(a, b) if rows is None else rows[a:b])
         # The tasks met in this chunk, and where each begins in it.
         first = int(np.searchsorted(starts, a, side="right")) - 1
         last = int(np.searchsorted(starts, b, side="left"))
-        offsets = np.maximum(starts[first:last] - a, 0)
-        sums[first:last] += np.add.reduceat(chunk, offsets, axis=0)
+        sums[first:last] += _segment_sums(chunk, starts[first : last + 1] - a, w, cols)
     return sums, stats
 
 
@@ -205,3 +207,23 @@ def task_chunks(X, rows, starts, *, max_rows=None):
                 buf = np.empty((min(max_rows, n), d))
             yield t0, t1, _take_rows(X, rows, a, b, buf[: b - a])
         t0 = t1
+
+
+def _segment_sums(chunk, bounds, w, cols):
+    """Per segment ``k``, ``sum_i w[i] chunk[i]`` over ``bounds[k] <= i < bounds[k+1]``.
+
+    One sparse product ``S @ chunk``, ``S`` the (segments x rows) matrix with
+    the weights of each segment's rows in its row: scipy does the segmented
+    sum in C, in row order (as ``np.add.reduceat`` of the weighted rows did,
+    to the bit), with no weighted copy of the chunk and no work per segment
+    in Python. The bounds are clipped to the chunk (the first and last
+    segments may run past it); ``chunk`` may be dense or sparse.
+    """
+    m = chunk.shape[0]
+    indptr = np.clip(bounds, 0, m).astype(np.int32)
+    S = sp.csr_matrix(
+        (np.asarray(w, dtype=np.float64), cols[:m], indptr),
+        shape=(len(indptr) - 1, m),
+    )
+    out = S @ chunk
+    return out.toarray() if sp.issparse(out) else np.asarray(out)
