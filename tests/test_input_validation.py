@@ -504,3 +504,36 @@ def test_unit_weights_of_long_data_are_read_only_views():
         np.testing.assert_array_equal(s, 1.0)
         with pytest.raises(ValueError, match="read-only"):
             s[0] = 2.0
+
+
+@pytest.mark.parametrize(
+    "value, message", [(np.nan, "Input X contains NaN"), (np.inf, "infinity")]
+)
+@pytest.mark.parametrize("zero_coef", [False, True])
+@pytest.mark.parametrize("classifier", [False, True])
+@pytest.mark.parametrize("layout", ["dense", "csr", "sparse frame"])
+def test_predict_refuses_non_finite_long_X(
+    value, message, zero_coef, classifier, layout
+):
+    """predict finds NaN and infinity in a long-format X from the margins (an
+    infinity times a zero coefficient included), with the usual message; a
+    finite X is predicted as before."""
+    X, y = _sparse_long(n=60)
+    X = X.toarray()
+    est = TraceNormMTLClassifier if classifier else TraceNormMTLRegressor
+    model = est(alpha=0.01, task_column=-1).fit(X, (y > 0) if classifier else y)
+    if zero_coef:
+        model.coef_[:, 2] = 0.0
+    predict = model.decision_function if classifier else model.predict
+    expected = predict(X)
+    bad = X.copy()
+    bad[7, 2] = value
+    if layout != "dense":
+        bad = sp.csr_matrix(bad)
+        if layout == "sparse frame":
+            model.set_params(task_column="t")
+            bad = _sparse_frame(bad)
+    with pytest.raises(ValueError, match=message):
+        predict(bad)
+    model.set_params(task_column=-1)
+    np.testing.assert_array_equal(predict(X), expected)

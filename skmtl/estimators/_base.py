@@ -25,7 +25,11 @@ from ..monitoring._hooks import prepare_monitor
 from ..penalties._trace_norm import TraceNorm
 from ..solvers._gaps import alpha_max
 from ..utils._blas import SMALL, single_blas_thread
-from ..utils._validation import validate_fit_data, validate_predict_data
+from ..utils._validation import (
+    check_margins_finite,
+    validate_fit_data,
+    validate_predict_data,
+)
 
 # Smallest alpha / alpha_max a classifier accepts (see _check_alpha_scale).
 _ALPHA_RATIO_FLOOR = 1e-8
@@ -289,6 +293,7 @@ class MTLBase(BaseEstimator):
         coef, intercept, model = self._task_models(idx)
         # One gather of each row's coefficients: O(nnz + n), whatever n_tasks.
         out = row_margins(Xf, coef, model, intercept)
+        check_margins_finite(Xf, out)
         return out, idx
 
     def __sklearn_tags__(self):

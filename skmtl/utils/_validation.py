@@ -533,9 +533,28 @@ def validate_predict_data(est, X):
     _check_long_layout(X, check_width=False)
     validate_data(est, X, skip_check_array=True, reset=False)
     # Prediction only reads the features: a view of X, no copy, when possible.
-    Xf, labels, index = _split_task_column(X, est.task_column, copy=False)
-    Xf = _check_features(Xf, skip=index, original=X)
+    # A dense X's values are checked from its margins (check_margins_finite).
+    view, labels, index = _split_task_column(X, est.task_column, copy=False)
+    Xf = _check_features(view, skip=index, original=X, finite=sp.issparse(view))
+    if sp.issparse(Xf) and not sp.issparse(view):  # a sparse DataFrame
+        assert_all_finite(Xf, input_name="X")
     return Xf, _task_index(est, labels)
+
+
+def check_margins_finite(Xf, margins):
+    """Raise for NaN or infinity in a long-format ``X``, found from its margins.
+
+    :func:`validate_predict_data` leaves the values of a dense long-format
+    ``X`` unchecked: a NaN or an infinity in a row makes that row's margin
+    ``x_i . w + b`` non-finite (NaN times anything is NaN; infinity times a
+    nonzero coefficient is infinite, times zero NaN), so one pass over the n
+    margins stands for a pass over the n x d values (0.25 s of a 0.7 s
+    ``predict`` at 5 million rows, d = 50). Only when a margin is not finite
+    is ``X`` scanned, for the usual message. A finite ``X`` whose margins
+    overflow is returned as before.
+    """
+    if not np.isfinite(margins).all():
+        assert_all_finite(Xf, input_name="X")
 
 
 def _task_index(est, labels):
