@@ -14,6 +14,9 @@ Tables (time in seconds, peak memory in MB of traced allocations):
   and ``predict`` on both sizes in one process, interleaved, median of 3, wall
   clock, user and system CPU time and page faults, with memory just freed by
   the same operation (``warm``) and by the other size (``cold``).
+* ``margins``: predict's gather of coefficient rows on one X of 2 million
+  rows, T = 2,000 to 200,000, random and sorted labels: the cost per row
+  against the size of the coefficients (the cache, not T).
 * ``forms``: T = 1000, d = 200 and T = 100, d = 5000 (100 rows per task), and
   T = 1000, d = 200 with columns scaled 1..100: the squared-loss fit in each
   form (Gram, sample space, data) and 'auto' (which races FISTA against the
@@ -302,6 +305,19 @@ def table_growth(quick, repeats=3):
     and 2.60x, user CPU 2.51x and 2.38x, sys at 50,000 9.6 s and 5.3 s (the
     rest is the solver's own arrays of T d^2 values).
 
+    With the lazy blocks, the Gram eigendecomposition in H's buffer, the
+    row paths and predict's finiteness check read from its margins (main at
+    f5370a7, 2026-12-03, load 1.0, this command), 20,000 -> 50,000 wall,
+    warm / cold: X.copy() 2.66 / 2.54, validation 3.05 / 2.92 (0.21 ->
+    0.64 s; 0.55 -> 1.70 s at 61dc996), alpha_max 2.49 / 2.43, predict
+    3.92 / 3.18 (0.090 -> 0.354 s; 0.29 -> 0.87 s at 61dc996), fit 2.59 /
+    2.51 (6.6 -> 17.2 s; 11.3 -> 28.6 s). What is left in predict is the
+    gather of each row's coefficients, random in a T x d array that leaves
+    the cache between 20,000 and 50,000 tasks: see ``--only margins``, where
+    at equal n the cost per row is 31, 39, 87 and 97 ns for T = 2,000,
+    20,000, 50,000 and 200,000 (flat past the cache; 31 ns with the labels
+    sorted).
+
     Earlier (2 vCPUs, load 5.7-6.9, ratios 50,000 / 20,000):
     warm wall / user CPU: validation 2.91 / 2.53, alpha_max 3.35 / 2.20,
     predict 3.05 / 2.77, fit 2.56 / 2.40; cold wall 3.75, 3.65, 2.97, 3.60.
@@ -344,6 +360,44 @@ def table_growth(quick, repeats=3):
                 + [b[1] / a[1], a[2], b[2], b[3] / max(a[3], 1), os.getloadavg()[0]]
             )
             sys.stdout.flush()
+
+
+def table_margins(quick, repeats=3):
+    """predict's gather of coefficient rows at equal n, as T grows.
+
+    ``row_margins`` (predict's one pass, :mod:`skmtl.datafits._linalg`) reads
+    X's rows in order and, for each, its task's row of coefficients: for
+    random task labels those reads are random in a T x d array (8 MB at T =
+    20,000, d = 50; 20 MB at 50,000, about the 32 MB L3 cache this VM shares,
+    while X streams through it). The table times it on the same X (n rows,
+    random labels) for several T, and with the labels sorted: a cost per row
+    that grows with T up to the cache size and is flat after it is the
+    memory hierarchy, not a term in T. CPU seconds, medians, load stated.
+    """
+    from skmtl.datafits._linalg import row_margins
+
+    n, d = (200_000 if quick else 2_000_000), 50
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, d + 1))[:, :d]  # a view, as predict reads it
+    print(f"\nrow_margins (predict's gather) on one X, n = {n}, d = {d}:")
+    header("", ["T", "coef MB", "random s", "sorted s", "ns/row", "load"])
+    for T in (2_000, 20_000, 50_000, 200_000):
+        C, off = rng.normal(size=(T, d)), rng.normal(size=T)
+        codes = rng.integers(0, T, n)
+        times = {}
+        for name, rows in (("random", codes), ("sorted", np.sort(codes))):
+            row_margins(X, C, rows, off)
+            runs = []
+            for _ in range(repeats):
+                t = time.process_time()
+                row_margins(X, C, rows, off)
+                runs.append(time.process_time() - t)
+            times[name] = float(np.median(runs))
+        row(
+            [T, C.nbytes / 2**20, times["random"], times["sorted"]]
+            + [1e9 * times["random"] / n, os.getloadavg()[0]]
+        )
+        sys.stdout.flush()
 
 
 def _clocks():
@@ -613,6 +667,7 @@ def table_school(quick):
 TABLES = {
     "tasks": table_tasks,
     "growth": table_growth,
+    "margins": table_margins,
     "forms": table_forms,
     "features": table_features,
     "rows": table_rows,
