@@ -156,6 +156,11 @@ def _check_linear(Q, c):
     return Q, c
 
 
+def _check_rho(rho):
+    if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
+        raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
+
+
 def _check_alpha(alpha):
     alpha = float(alpha)
     if not alpha >= 0 or not np.isfinite(alpha):
@@ -525,8 +530,7 @@ def solve_quadratic(
     d, T = Q.shape
     if not 0.0 < relaxation < 2.0:
         raise ValueError(f"relaxation must be in (0, 2); got {relaxation!r}.")
-    if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
-        raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
+    _check_rho(rho)
     if W0 is not None:
         W0 = _check_start(W0, (d, T))
     with single_blas_thread(d <= _SMALL):
@@ -606,8 +610,7 @@ def solve_gram(
     Q, c = _check_linear(datafit.Q, datafit.c)
     alpha = _check_alpha(alpha)
     d, T = Q.shape
-    if rho is not None and not (float(rho) > 0 and np.isfinite(float(rho))):
-        raise ValueError(f"rho must be a finite number > 0; got {rho!r}.")
+    _check_rho(rho)
     if W0 is not None:
         W0 = _check_start(W0, (d, T))
     with single_blas_thread(d <= _SMALL):
