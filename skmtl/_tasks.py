@@ -323,7 +323,8 @@ def lookup_codes(tasks, labels):
     if len(tasks) == 0 or not numeric:
         return None
     lo, hi = float(tasks[0]), float(tasks[-1])
-    if not _countable(lo, hi, len(tasks)):
+    # Past 2**53 float64 no longer holds every integer: tasks would share offsets.
+    if not _countable(lo, hi, len(tasks)) or max(abs(lo), abs(hi)) >= 2.0**53:
         return None
     offsets = np.subtract(tasks, lo, dtype=np.float64)
     if not np.array_equal(offsets, np.round(offsets)):
@@ -339,6 +340,9 @@ def lookup_codes(tasks, labels):
     # Float labels are read twice (offsets, exact check): from a contiguous
     # copy of the chunk, not from the strided task column of X.
     copy = np.empty(m, dtype=labels.dtype) if labels.dtype.kind == "f" else None
+    # An integer label's offset is exact (so no check is needed) only from a
+    # whole ``lo``: tasks 0.5, 1.5, ... would take labels 0 and 1 as 0.5.
+    exact = labels.dtype.kind in "iu" and table is None and lo.is_integer()
     # In chunks: the temporaries stay small, whatever the number of rows.
     for a in range(0, len(labels), _LOOKUP_CHUNK):
         part, out = labels[a : a + _LOOKUP_CHUNK], idx[a : a + _LOOKUP_CHUNK]
@@ -347,8 +351,8 @@ def lookup_codes(tasks, labels):
             part = copy[: len(part)]
         _lookup_chunk(part, lo, span, table, bufs, out)
         # Only exact matches: a fraction or a label past 2**53 may round onto
-        # a task. An integer label in range is one (exact offset).
-        if part.dtype.kind == "f" or table is not None:
+        # a task.
+        if not exact:
             out[np.take(tasks, out, mode="wrap") != part] = -1
     return idx
 

@@ -17,7 +17,7 @@ from skmtl._tasks import (
     stack_tasks,
     unstack_tasks,
 )
-from skmtl.utils._validation import validate_fit_data
+from skmtl.utils._validation import _search_task_index, validate_fit_data
 
 
 def _per_task_data(sizes=(3, 1, 4), n_features=2, seed=0):
@@ -589,6 +589,16 @@ def test_lookup_codes_only_exact_matches():
     # A grid of step 1 that does not start at an integer.
     idx = lookup_codes(np.array([0.5, 1.5]), np.array([0.5, 1.5, 1.0]))
     assert idx.tolist() == [0, 1, -1]
+    # Integer labels against such a grid (consecutive: no table) match nothing.
+    idx = lookup_codes(np.array([0.5, 1.5, 2.5]), np.array([0, 1, 2, 3]))
+    assert idx.tolist() == [-1, -1, -1, -1]
+    idx = lookup_codes(np.array([-0.5, 0.5]), np.array([-1, 0, 1], dtype=np.int8))
+    assert idx.tolist() == [-1, -1, -1]
+    # Integer tasks past 2**53 share float64 offsets: searched instead.
+    tasks = np.array([2**53, 2**53 + 1, 2**53 + 2], dtype=np.int64)
+    labels = np.array([2**53 + 1, 2**53 + 2, 2**53 + 3], dtype=np.int64)
+    assert lookup_codes(tasks, labels) is None
+    assert _search_task_index(tasks, labels).tolist() == [1, 2, -1]
     # NaN and infinite labels match no task.
     idx = lookup_codes(np.array([0, 1, 2]), np.array([0.0, np.nan, 2.0, np.inf]))
     assert idx.tolist() == [0, -1, 2, -1]
