@@ -317,3 +317,28 @@ def test_module_help():
     proc = _run_module("--help", timeout=30)
     assert proc.returncode == 0
     assert "demo" in proc.stdout
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_make_datafit_does_not_read_the_callers_X_later(loss, shuffle):
+    """Validation leaves the copy of X into task order to the first use; the
+    data-fit that make_datafit returns must have made it: changing X after the
+    call changes nothing."""
+    rng = np.random.default_rng(0)
+    tasks = np.repeat([0.0, 1.0, 2.0], 30)
+    if shuffle:
+        tasks = rng.permutation(tasks)
+    X = np.column_stack([rng.normal(size=(90, 4)), tasks])
+    y = X[:, 0] + 0.1 * rng.normal(size=90)
+    if loss == "logistic":
+        y = np.where(y > 0, 1, -1)
+    datafit = make_datafit(X, y, loss=loss)
+    reference = make_datafit(X.copy(), y, loss=loss)
+    X[:, :4] *= 3.0
+    W = rng.normal(size=(4, 3))
+    b = np.zeros(3)
+    assert datafit.value(W, b) == reference.value(W, b)
+    G, G_ref = datafit.gradient(W, b), reference.gradient(W, b)
+    for part, part_ref in zip(G, G_ref, strict=True):  # (G, intercepts) or G
+        np.testing.assert_array_equal(part, part_ref)

@@ -85,6 +85,13 @@ class TaskBlocks:
         blocks._src = (X, rows, starts, y, sw, copy)
         return blocks
 
+    def materialize(self):
+        """Make the task-ordered copy of X now (lazy blocks make it on first
+        use), so that the blocks no longer read the caller's X: for blocks
+        that outlive the call that validated them. Returns ``self``."""
+        self.stacked  # noqa: B018 (the property makes the copy, once)
+        return self
+
     # -- what needs no materialization -----------------------------------------
     @property
     def is_lazy(self):

@@ -65,7 +65,8 @@ def make_datafit(
         task_column=task_column, fit_intercept=fit_intercept, loss_scaling=loss_scaling
     )
     data = validate_fit_data(est, X, y, classifier=loss == "logistic")
-    return est._make_datafit(data.blocks)
+    # The data-fit outlives this call: it must not read the caller's X.
+    return est._make_datafit(data.blocks.materialize())
 
 
 def objective_value(datafit, alpha, W, b=None):

@@ -551,7 +551,8 @@ def check_margins_finite(Xf, margins):
     margins stands for a pass over the n x d values (0.25 s of a 0.7 s
     ``predict`` at 5 million rows, d = 50). Only when a margin is not finite
     is ``X`` scanned, for the usual message. A finite ``X`` whose margins
-    overflow is returned as before.
+    overflow is returned as before. So a NaN in ``X`` is reported after the
+    checks of the task labels (an unknown task comes first).
     """
     if not np.isfinite(margins).all():
         assert_all_finite(Xf, input_name="X")
