@@ -38,20 +38,6 @@ __all__ = [
 ]
 
 
-def _task_rows(blocks):
-    """``(t, X_t)`` for every task, from :meth:`TaskBlocks.task_chunks`."""
-    if blocks.shared:
-        for t in range(blocks.n_tasks):
-            yield t, blocks.Xs[t]
-        return
-    sizes = blocks.sizes
-    for t0, t1, X in blocks.task_chunks():
-        a = 0
-        for t in range(t0, t1):
-            yield t, X[a : a + sizes[t]]
-            a += sizes[t]
-
-
 def _mean_curvatures(datafit, W=None, b=None):
     """Per task: the mean eigenvalue ``trace(H_t) / d`` of its loss's Hessian.
 
@@ -68,7 +54,7 @@ def _mean_curvatures(datafit, W=None, b=None):
     d = blocks.n_features
     out = np.empty(blocks.n_tasks)
     # Rows streamed chunk by chunk: lazy blocks are not copied into task order.
-    for t, X in _task_rows(blocks):
+    for t, X in blocks.task_rows():
         s = blocks.sample_weights[t]
         if logistic:
             if W is not None:

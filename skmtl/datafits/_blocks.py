@@ -89,7 +89,7 @@ class TaskBlocks:
         """Make the task-ordered copy of X now (lazy blocks make it on first
         use), so that the blocks no longer read the caller's X: for blocks
         that outlive the call that validated them. Returns ``self``."""
-        self.stacked  # noqa: B018 (the property makes the copy, once)
+        _ = self.stacked  # the property makes the copy, once
         return self
 
     # -- what needs no materialization -----------------------------------------
@@ -160,6 +160,17 @@ class TaskBlocks:
             return
         for t, X in enumerate(self._Xs):
             yield t, t + 1, X
+
+    def task_rows(self):
+        """``(t, X_t)`` for every task, in order, from :meth:`task_chunks`
+        (lazy blocks: views of the chunk, valid until the next chunk)."""
+        if self.shared:
+            for t in range(self.n_tasks):
+                yield t, self.Xs[t]
+            return
+        sizes = self.sizes
+        for t0, t1, X in self.task_chunks():
+            yield from _split_chunk(sizes, t0, t1, X)
 
     # -- materialized on first use -----------------------------------------
     @property
@@ -241,6 +252,15 @@ class TaskBlocks:
         )
 
 
+def _split_chunk(sizes, t0, t1, X):
+    """``(t, rows of task t)`` for the tasks ``t0 .. t1 - 1`` of a chunk."""
+    a = 0
+    for t in range(t0, t1):
+        b = a + int(sizes[t])
+        yield t, X[a:b]
+        a = b
+
+
 def streamed_gram(blocks, ycs, centered):
     """Per task ``xbar_t``, ``H_t``, ``q_t``, ``c_t`` of the squared loss, in
     one pass over dense rows (:meth:`TaskBlocks.task_chunks`).
@@ -282,9 +302,8 @@ def streamed_gram(blocks, ycs, centered):
             yc2 = np.concatenate(ycs[t0:t1]).reshape(m, k) ** 2
             c[t0:t1] = np.matmul(s[:, None, :], yc2[:, :, None])[:, 0, 0] / scale
             continue
-        offsets = np.concatenate(([0], np.cumsum(sizes[t0:t1])))
-        for t, a, b in zip(range(t0, t1), offsets[:-1], offsets[1:], strict=True):
-            Xt, s = X[a:b], sws[t]
+        for t, Xt in _split_chunk(sizes, t0, t1, X):
+            s = sws[t]
             if centered:
                 xbarT[t] = weighted_mean_rows(Xt, s)
             H[t] = centered_gram(Xt, s, xbarT[t] if centered else None) / scales[t]

@@ -310,7 +310,7 @@ def form_costs(
 def data_sizes(blocks, shared):
     """``(sizes, stored, nnz)`` of task blocks: rows per task, the nonzeros
     held (one X when ``shared``) and those a pass over every task reads."""
-    if getattr(blocks, "is_lazy", False):  # from the task sizes: no copy of X
+    if blocks.is_lazy:  # from the task sizes: no copy of X
         stored = blocks.n_stored()
         return blocks.sizes.tolist(), stored, stored
     sizes = [X.shape[0] for X in blocks.Xs]

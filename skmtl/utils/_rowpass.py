@@ -214,10 +214,12 @@ def _segment_sums(chunk, bounds, w, cols):
 
     One sparse product ``S @ chunk``, ``S`` the (segments x rows) matrix with
     the weights of each segment's rows in its row: scipy does the segmented
-    sum in C, in row order (as ``np.add.reduceat`` of the weighted rows did,
-    to the bit), with no weighted copy of the chunk and no work per segment
-    in Python. The bounds are clipped to the chunk (the first and last
-    segments may run past it); ``chunk`` may be dense or sparse.
+    sum in C, in row order (within rounding of ``np.add.reduceat`` of the
+    weighted rows, e.g. 6e-16 relative: not to the bit, the compiled loop
+    may fuse the multiply and the add), with no weighted copy of the chunk
+    and no work per segment in Python. The bounds are clipped to the chunk
+    (the first and last segments may run past it); ``chunk`` may be dense or
+    sparse.
     """
     m = chunk.shape[0]
     indptr = np.clip(bounds, 0, m).astype(np.int32)
