@@ -273,11 +273,13 @@ class MTLBase(BaseEstimator):
     # -- predicting ------------------------------------------------------------
     def _task_models(self, idx):
         """Coefficients and intercepts per row (-1 = unknown: the mean model)."""
+        unknown = idx < 0
+        if not unknown.any():  # no copy of coef_ nor of the n row indices
+            return self.coef_, self.intercept_, idx
+        # The mean model is row T of a copy (at 50,000 tasks and d = 50 a
+        # 20 MB copy, 15 ms of fresh pages: only when a row needs it).
         coef = np.vstack([self.coef_, self.coef_.mean(axis=0)])
         intercept = np.append(self.intercept_, self.intercept_.mean())
-        unknown = idx < 0
-        if not unknown.any():  # no copy of the n row indices
-            return coef, intercept, idx
         return coef, intercept, np.where(unknown, len(self.tasks_), idx)
 
     def _linear_predict(self, X):
