@@ -150,11 +150,13 @@ def test_row_margins_wide_x_bounds_the_block(monkeypatch):
     assert row_margins(X[:0], C, model[:0]).shape == (0,)
 
 
+@pytest.mark.parametrize("unseen", [True, False])
 @pytest.mark.parametrize("labels_kind", ["0..T-1", "gaps"])
-def test_predict_in_blocks_equals_per_row_model(monkeypatch, labels_kind):
+def test_predict_in_blocks_equals_per_row_model(monkeypatch, labels_kind, unseen):
     # Numeric labels (0..T-1: no remap, no table; with gaps: both), unequal
-    # unsorted tasks, blocks and label chunks of 7 rows (n = 103), and a
-    # label unseen in fit (the mean model).
+    # unsorted tasks, blocks and label chunks of 7 rows (n = 103), with or
+    # without a label unseen in fit (the mean model: coef_ is copied with it
+    # appended; without, coef_ itself is read).
     monkeypatch.setattr(_linalg, "_MARGIN_BLOCK", 7)
     monkeypatch.setattr(skmtl._tasks, "_LOOKUP_CHUNK", 7)
     rng = np.random.default_rng(6)
@@ -165,7 +167,8 @@ def test_predict_in_blocks_equals_per_row_model(monkeypatch, labels_kind):
     est = TraceNormMTLRegressor(
         alpha=0.01, task_column=-1, handle_unknown_task="mean"
     ).fit(np.column_stack([X, labels]), y)
-    labels[:4] = 100.0  # unseen
+    if unseen:
+        labels[:4] = 100.0
     pred = est.predict(np.column_stack([X, labels]))
     coef = np.vstack([est.coef_, est.coef_.mean(0)])
     intercept = np.append(est.intercept_, est.intercept_.mean())
